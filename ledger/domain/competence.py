@@ -1,0 +1,577 @@
+"""Competences and their holdings: attributions, delegations, mandates and sub-mandates.
+
+A holding is one competence for one jurisdiction. It is the consistency boundary of the ledger:
+every grant and every exercise of the competence is recorded on it, so a decision saved
+concurrently with the revocation of the grant it relies on conflicts on the holding's version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import TYPE_CHECKING, Any, Literal
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from ledger.domain.body import Body
+from ledger.errors import AlreadyRecorded, RuleViolation, UnknownReference
+from ledger.values import ChainLink, Interval, Meta, record_id
+
+if TYPE_CHECKING:
+    from ledger.domain.decision import Decision as SourceDecision
+
+GrantKind = Literal["delegation", "mandate", "submandate"]
+
+
+class Competence(Aggregate):
+    """A power over a subject (bevoegdheid), defined once; held per jurisdiction."""
+
+    @staticmethod
+    def create_id(code: str, **_: Any) -> UUID:
+        return record_id("competence", code)
+
+    @event("Defined")
+    def __init__(
+        self, code: str, title: str, delegable: bool, mandatable: bool, meta: Meta
+    ) -> None:
+        self.code = code
+        self.title = title
+        self.delegable = delegable
+        self.mandatable = mandatable
+
+
+@dataclass(frozen=True)
+class Attribution:
+    body: str
+    legal_basis: str
+    period: Interval
+    framework_body: str | None
+
+    def link(self) -> ChainLink:
+        return ChainLink(
+            kind="attribution",
+            grantee=self.body,
+            legal_basis=self.legal_basis,
+            valid_from=self.period.valid_from,
+            valid_until=self.period.valid_until,
+            framework_body=self.framework_body,
+        )
+
+
+@dataclass(frozen=True)
+class Grant:
+    code: str
+    kind: GrantKind
+    grantor: str
+    grantee: str
+    legal_basis: str
+    source_decision: str
+    period: Interval
+    scope: tuple[str, ...] | None
+    allows_submandate: bool
+    parent: str | None
+    framework_body: str | None
+    revoked_on: date | None = None
+
+    def active_on(self, on: date) -> bool:
+        return self.period.contains(on) and (self.revoked_on is None or on < self.revoked_on)
+
+    def covers(self, subject: str | None) -> bool:
+        return self.scope is None or subject in self.scope
+
+    def link(self) -> ChainLink:
+        return ChainLink(
+            kind=self.kind,
+            grantee=self.grantee,
+            legal_basis=self.legal_basis,
+            valid_from=self.period.valid_from,
+            valid_until=self.period.valid_until,
+            grant=self.code,
+            grantor=self.grantor,
+            source_decision=self.source_decision,
+            framework_body=self.framework_body,
+        )
+
+
+def holding_id(competence: str, jurisdiction: str) -> UUID:
+    return record_id("holding", f"{competence}@{jurisdiction}")
+
+
+class CompetenceHolding(Aggregate):
+    @staticmethod
+    def create_id(competence: str, jurisdiction: str, **_: Any) -> UUID:
+        return holding_id(competence, jurisdiction)
+
+    @event("Opened")
+    def __init__(
+        self,
+        competence: str,
+        jurisdiction: str,
+        jurisdiction_kind: str,
+        delegable: bool,
+        mandatable: bool,
+        meta: Meta,
+    ) -> None:
+        self.competence = competence
+        self.jurisdiction = jurisdiction
+        self.jurisdiction_kind = jurisdiction_kind
+        self.delegable = delegable
+        self.mandatable = mandatable
+        self.attributions: list[Attribution] = []
+        self.grants: dict[str, Grant] = {}
+        self.exercises = 0
+
+    @property
+    def label(self) -> str:
+        return f"'{self.competence}' for {self.jurisdiction}"
+
+    # Who holds the competence ------------------------------------------------------------
+
+    def holders_on(
+        self, on: date, subject: str | None = None
+    ) -> tuple[list[tuple[str, list[ChainLink]]], dict[str, Grant]]:
+        """Bodies holding the competence in their own name on `on`, each with its chain, and the
+        delegations by which other bodies gave it away (those may not exercise it: L3)."""
+        holders: list[tuple[str, list[ChainLink]]] = []
+        delegated_away: dict[str, Grant] = {}
+        for attribution in self.attributions:
+            if not attribution.period.contains(on):
+                continue
+            body, chain = attribution.body, [attribution.link()]
+            while (delegation := self._active_grant("delegation", body, on, subject)) is not None:
+                if delegation.grantee in delegated_away or delegation.grantee == attribution.body:
+                    break  # a cycle of delegations confers nothing further
+                delegated_away[body] = delegation
+                body, chain = delegation.grantee, [*chain, delegation.link()]
+            holders.append((body, chain))
+        return holders, delegated_away
+
+    def exercisers_on(
+        self, on: date, subject: str | None = None
+    ) -> list[tuple[str, list[ChainLink]]]:
+        """Everyone who may exercise the competence on `on`: holders in their own name, then
+        their mandatees and the sub-mandatees of mandates that allow it, each with its chain."""
+        holders, _ = self.holders_on(on, subject)
+        exercisers = list(holders)
+        for holder, chain in holders:
+            for mandate in self._grants_from("mandate", holder, on, subject):
+                exercisers.append((mandate.grantee, [*chain, mandate.link()]))
+                if not mandate.allows_submandate:
+                    continue
+                for sub in self._grants_from("submandate", mandate.grantee, on, subject):
+                    if sub.parent == mandate.code:
+                        exercisers.append((sub.grantee, [*chain, mandate.link(), sub.link()]))
+        return exercisers
+
+    def chain_for(self, body: Body, on: date, subject: str | None = None) -> list[ChainLink]:
+        """L2, L3, L5, L7: the chain from the attribution to `body` on `on`, or a refusal."""
+        for exerciser, chain in self.exercisers_on(on, subject):
+            if exerciser == body.code:
+                return chain
+        holders, delegated_away = self.holders_on(on, subject)
+        if body.code in delegated_away:
+            delegation = delegated_away[body.code]
+            raise RuleViolation(
+                f"{body.name} delegated {self.label} to {delegation.grantee} (grant "
+                f"{delegation.code}, from {delegation.period.valid_from}); while that delegation "
+                f"stands, {body.name} may not exercise it itself (Awb 10:17).",
+                code="DELEGATED_AWAY",
+                field="body",
+            )
+        self._explain_unusable_grant(body, on, subject, {h for h, _ in holders})
+        if not holders:
+            raise RuleViolation(
+                f"On {on} no body held {self.label}: it was not attributed then.",
+                code="NOT_ATTRIBUTED",
+                field="competence",
+            )
+        holder_names = ", ".join(h for h, _ in holders)
+        if body.is_regional and self.jurisdiction_kind == "municipality":
+            raise RuleViolation(
+                f"{body.name} is a regional body and {self.label} is a local competence held by "
+                f"{holder_names} on {on}. Without a delegation or mandate from the local holder, "
+                "the local council decides: local decisions stay local.",
+                code="LOCAL_COMPETENCE",
+                field="body",
+            )
+        raise RuleViolation(
+            f"{body.name} was not competent for {self.label} on {on}: it is held by "
+            f"{holder_names}, and no delegation or mandate ran to {body.name}.",
+            code="NOT_COMPETENT",
+            field="body",
+        )
+
+    def _explain_unusable_grant(
+        self, body: Body, on: date, subject: str | None, holders: set[str]
+    ) -> None:
+        for grant in self.grants.values():
+            if grant.grantee != body.code:
+                continue
+            noun = "delegation" if grant.kind == "delegation" else "mandate"
+            prefix = "DELEGATION" if grant.kind == "delegation" else "MANDATE"
+            if grant.revoked_on is not None and grant.revoked_on <= on:
+                raise RuleViolation(
+                    f"The {noun} {grant.code} to {body.name} was revoked on {grant.revoked_on}; "
+                    f"it gave no authority on {on}.",
+                    code=f"{prefix}_REVOKED",
+                    field="cited_grant",
+                )
+            if grant.period.valid_until is not None and on >= grant.period.valid_until:
+                raise RuleViolation(
+                    f"The {noun} {grant.code} to {body.name} ran until {grant.period.valid_until} "
+                    f"and had expired on {on}.",
+                    code=f"{prefix}_EXPIRED",
+                    field="cited_grant",
+                )
+            if on < grant.period.valid_from:
+                raise RuleViolation(
+                    f"The {noun} {grant.code} to {body.name} applies only from "
+                    f"{grant.period.valid_from}, after {on}.",
+                    code="GRANT_NOT_YET_VALID",
+                    field="cited_grant",
+                )
+            if not grant.covers(subject):
+                raise RuleViolation(
+                    f"The {noun} {grant.code} covers only {', '.join(grant.scope or ())}; "
+                    f"a decision on '{subject or 'the competence as a whole'}' is outside it.",
+                    code="OUTSIDE_GRANT_SCOPE",
+                    field="subject",
+                )
+            if grant.kind != "delegation" and grant.grantor not in holders:
+                raise RuleViolation(
+                    f"The {noun} {grant.code} came from {grant.grantor}, which no longer held "
+                    f"{self.label} on {on}; a mandate reaches no further than its mandator.",
+                    code="MANDATOR_NOT_COMPETENT",
+                    field="cited_grant",
+                )
+
+    def _active_grant(
+        self, kind: GrantKind, grantor: str, on: date, subject: str | None
+    ) -> Grant | None:
+        return next(iter(self._grants_from(kind, grantor, on, subject)), None)
+
+    def _grants_from(
+        self, kind: GrantKind, grantor: str, on: date, subject: str | None
+    ) -> list[Grant]:
+        return [
+            g
+            for g in self.grants.values()
+            if g.kind == kind and g.grantor == grantor and g.active_on(on) and g.covers(subject)
+        ]
+
+    def grant(self, code: str) -> Grant:
+        try:
+            return self.grants[code]
+        except KeyError:
+            raise UnknownReference(
+                f"No grant {code} is recorded for {self.label}.", field="grant"
+            ) from None
+
+    # Commands --------------------------------------------------------------------------------
+
+    def attribute(
+        self,
+        body: Body,
+        legal_basis: str,
+        period: Interval,
+        framework_body: str | None,
+        meta: Meta,
+    ) -> None:
+        self.check_legal_basis(legal_basis, "An attribution cites the law or regulation it rests on.")
+        body.check_active_on(period.valid_from)
+        for attribution in self.attributions:
+            if _overlaps(attribution.period, period):
+                raise RuleViolation(
+                    f"{self.label} is already attributed to {attribution.body} from "
+                    f"{attribution.period.valid_from}; end that attribution first.",
+                    code="ALREADY_ATTRIBUTED",
+                    field="valid_from",
+                )
+        self._attributed(
+            body=body.code,
+            legal_basis=legal_basis,
+            valid_from=period.valid_from,
+            valid_until=period.valid_until,
+            framework_body=framework_body,
+            meta=meta,
+        )
+
+    def end_attribution(self, body: str, on: date, reason: str, meta: Meta) -> None:
+        current = self._open_attribution(body)
+        if current is None:
+            raise RuleViolation(
+                f"{self.label} has no open-ended attribution to {body}.",
+                code="NOT_ATTRIBUTED",
+                field="body",
+            )
+        Interval(current.period.valid_from, on)
+        self._attribution_ended(body=body, on=on, reason=reason, meta=meta)
+
+    def grant_delegation(
+        self,
+        code: str,
+        grantor: Body,
+        grantee: Body,
+        legal_basis: str,
+        source_decision: SourceDecision,
+        period: Interval,
+        scope: tuple[str, ...] | None,
+        framework_body: str | None,
+        meta: Meta,
+    ) -> None:
+        """L4, L6: a delegation of a delegable competence, on a legal basis, by its holder."""
+        self.check_new_grant_code(code)
+        if not self.delegable:
+            raise RuleViolation(
+                f"{self.label} is not delegable: it may only be exercised by its holder or under "
+                "mandate.",
+                code="NOT_DELEGABLE",
+                field="competence",
+            )
+        self.check_legal_basis(legal_basis, "A delegation needs a basis in law (Awb 10:15).")
+        if grantee.is_subordinate_of(grantor):
+            raise RuleViolation(
+                f"{grantee.name} is subordinate to {grantor.name}; a competence is not delegated "
+                "to a subordinate (Awb 10:14). Use a mandate instead.",
+                code="SUBORDINATE_GRANTEE",
+                field="grantee",
+            )
+        self._check_grant_parties(grantor, grantee, period, scope, source_decision)
+        self._granted(code, "delegation", grantor, grantee, legal_basis, source_decision,
+                      period, scope, False, None, framework_body, meta)
+
+    def grant_mandate(
+        self,
+        code: str,
+        grantor: Body,
+        grantee: Body,
+        legal_basis: str,
+        source_decision: SourceDecision,
+        period: Interval,
+        scope: tuple[str, ...] | None,
+        allows_submandate: bool,
+        parent: str | None,
+        framework_body: str | None,
+        meta: Meta,
+    ) -> None:
+        """L5, L6: a mandate from a competent mandator; a sub-mandate only where allowed."""
+        self.check_new_grant_code(code)
+        if not self.mandatable:
+            raise RuleViolation(
+                f"{self.label} may not be mandated: its holder must exercise it itself.",
+                code="NOT_MANDATABLE",
+                field="competence",
+            )
+        if parent is None:
+            self._check_grant_parties(grantor, grantee, period, scope, source_decision)
+            kind: GrantKind = "mandate"
+        else:
+            self._check_submandate(self.grant(parent), grantor, period)
+            self._check_grant_parties(grantor, grantee, period, scope, source_decision,
+                                      mandator_holds=False)
+            kind = "submandate"
+        self._granted(code, kind, grantor, grantee, legal_basis, source_decision, period,
+                      scope, allows_submandate, parent, framework_body, meta)
+
+    def revoke_grant(self, code: str, on: date, reason: str, meta: Meta) -> None:
+        grant = self.grant(code)
+        if grant.revoked_on is not None:
+            raise RuleViolation(
+                f"Grant {code} was already revoked on {grant.revoked_on}.",
+                code="ALREADY_REVOKED",
+                field="grant",
+            )
+        if on < grant.period.valid_from:
+            raise RuleViolation(
+                f"Grant {code} starts on {grant.period.valid_from}; it cannot be revoked before.",
+                code="EMPTY_PERIOD",
+                field="on",
+            )
+        self.check_reason(reason)
+        self._revoked(grant=code, on=on, reason=reason, meta=meta)
+
+    def record_exercise(self, decision: str, body: str, on: date, meta: Meta) -> None:
+        self._exercised(decision=decision, body=body, on=on, meta=meta)
+
+    # Named checks ----------------------------------------------------------------------------
+
+    def check_new_grant_code(self, code: str) -> None:
+        if code in self.grants:
+            raise AlreadyRecorded(f"A grant {code} is already recorded for {self.label}.",
+                                  field="code")
+
+    @staticmethod
+    def check_legal_basis(legal_basis: str, why: str) -> None:
+        if not legal_basis.strip():
+            raise RuleViolation(why, code="MISSING_LEGAL_BASIS", field="legal_basis")
+
+    @staticmethod
+    def check_reason(reason: str) -> None:
+        if not reason.strip():
+            raise RuleViolation(
+                "A revocation, annulment or correction states its reason.",
+                code="REASON_REQUIRED",
+                field="reason",
+            )
+
+    def _check_grant_parties(
+        self,
+        grantor: Body,
+        grantee: Body,
+        period: Interval,
+        scope: tuple[str, ...] | None,
+        source_decision: SourceDecision,
+        *,
+        mandator_holds: bool = True,
+    ) -> None:
+        if grantor.code == grantee.code:
+            raise RuleViolation(f"{grantor.name} cannot grant a competence to itself.",
+                                code="SELF_GRANT", field="grantee")
+        grantee.check_active_on(period.valid_from, field="grantee")
+        source_decision.check_adopted_by(grantor)
+        if not mandator_holds:
+            return
+        if not all(
+            grantor.code in {h for h, _ in self.holders_on(period.valid_from, subject)[0]}
+            for subject in (scope or (None,))
+        ):
+            raise RuleViolation(
+                f"{grantor.name} did not hold {self.label} in its own name on "
+                f"{period.valid_from}, so it cannot pass it on.",
+                code="GRANTOR_NOT_COMPETENT",
+                field="grantor",
+            )
+
+    def _check_submandate(self, parent: Grant, grantor: Body, period: Interval) -> None:
+        if parent.kind == "delegation":
+            raise RuleViolation(
+                f"{parent.code} is a delegation; a sub-mandate passes on a mandate.",
+                code="SUBMANDATE_NOT_ALLOWED",
+                field="parent",
+            )
+        if not parent.allows_submandate:
+            raise RuleViolation(
+                f"Mandate {parent.code} does not allow sub-mandating.",
+                code="SUBMANDATE_NOT_ALLOWED",
+                field="parent",
+            )
+        if parent.grantee != grantor.code:
+            raise RuleViolation(
+                f"Only {parent.grantee}, the mandatee of {parent.code}, may sub-mandate it.",
+                code="GRANTOR_NOT_COMPETENT",
+                field="grantor",
+            )
+        if not parent.active_on(period.valid_from):
+            raise RuleViolation(
+                f"Mandate {parent.code} was not in force on {period.valid_from}.",
+                code="MANDATE_EXPIRED",
+                field="parent",
+            )
+
+    def _open_attribution(self, body: str) -> Attribution | None:
+        for attribution in self.attributions:
+            if attribution.body == body and attribution.period.valid_until is None:
+                return attribution
+        return None
+
+    def _granted(
+        self,
+        code: str,
+        kind: GrantKind,
+        grantor: Body,
+        grantee: Body,
+        legal_basis: str,
+        source_decision: SourceDecision,
+        period: Interval,
+        scope: tuple[str, ...] | None,
+        allows_submandate: bool,
+        parent: str | None,
+        framework_body: str | None,
+        meta: Meta,
+    ) -> None:
+        self._grant_recorded(
+            code=code,
+            kind=kind,
+            grantor=grantor.code,
+            grantee=grantee.code,
+            legal_basis=legal_basis,
+            source_decision=source_decision.code,
+            valid_from=period.valid_from,
+            valid_until=period.valid_until,
+            scope=list(scope) if scope is not None else None,
+            allows_submandate=allows_submandate,
+            parent=parent,
+            framework_body=framework_body,
+            meta=meta,
+        )
+
+    # Events ----------------------------------------------------------------------------------
+
+    @event("Attributed")
+    def _attributed(
+        self,
+        body: str,
+        legal_basis: str,
+        valid_from: date,
+        valid_until: date | None,
+        framework_body: str | None,
+        meta: Meta,
+    ) -> None:
+        self.attributions.append(
+            Attribution(body, legal_basis, Interval(valid_from, valid_until), framework_body)
+        )
+
+    @event("AttributionEnded")
+    def _attribution_ended(self, body: str, on: date, reason: str, meta: Meta) -> None:
+        current = self._open_attribution(body)
+        assert current is not None
+        index = self.attributions.index(current)
+        self.attributions[index] = replace(
+            current, period=Interval(current.period.valid_from, on)
+        )
+
+    @event("GrantRecorded")
+    def _grant_recorded(
+        self,
+        code: str,
+        kind: GrantKind,
+        grantor: str,
+        grantee: str,
+        legal_basis: str,
+        source_decision: str,
+        valid_from: date,
+        valid_until: date | None,
+        scope: list[str] | None,
+        allows_submandate: bool,
+        parent: str | None,
+        framework_body: str | None,
+        meta: Meta,
+    ) -> None:
+        self.grants[code] = Grant(
+            code=code,
+            kind=kind,
+            grantor=grantor,
+            grantee=grantee,
+            legal_basis=legal_basis,
+            source_decision=source_decision,
+            period=Interval(valid_from, valid_until),
+            scope=tuple(scope) if scope is not None else None,
+            allows_submandate=allows_submandate,
+            parent=parent,
+            framework_body=framework_body,
+        )
+
+    @event("GrantRevoked")
+    def _revoked(self, grant: str, on: date, reason: str, meta: Meta) -> None:
+        self.grants[grant] = replace(self.grants[grant], revoked_on=on)
+
+    @event("Exercised")
+    def _exercised(self, decision: str, body: str, on: date, meta: Meta) -> None:
+        self.exercises += 1
+
+
+def _overlaps(a: Interval, b: Interval) -> bool:
+    a_end, b_end = a.valid_until or date.max, b.valid_until or date.max
+    return a.valid_from < b_end and b.valid_from < a_end
+

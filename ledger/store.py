@@ -1,0 +1,152 @@
+"""The event store: eventsourcing's PostgreSQL recorder, extended with the hash chain and the
+command log (idempotency keys), both written in the transaction that writes the events.
+
+Canonical form of an event's hash (hex in exports, bytea in the table)::
+
+    event_hash(n) = SHA-256( event_hash(n-1)               32 bytes; 32 zero bytes before the first
+                             || int8(notification_id)       8 bytes, big-endian
+                             || originator_id               16 bytes, the UUID's bytes
+                             || int8(originator_version)    8 bytes, big-endian
+                             || int4(len(topic)) || topic   length in bytes, then UTF-8
+                             || int4(len(state)) || state ) length in bytes, then the stored bytes
+
+where n-1 is the event just before it in global (notification id) order. The recorder takes an
+EXCLUSIVE lock on the events table before every insert, so the chain cannot fork.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
+
+GENESIS_HASH = bytes(32)
+
+
+@dataclass(frozen=True)
+class CommandRecord:
+    """An accepted command, kept so a repeat of its idempotency key returns the first result."""
+
+    idempotency_key: str
+    command: str
+    fingerprint: str
+    result: dict[str, Any]
+    event_count: int
+
+
+def command_positions(commands: Sequence[CommandRecord], ids: Sequence[int]) -> list[int]:
+    """A command's position is that of its last event; the events come in command order."""
+    positions, end = [], 0
+    for command in commands:
+        end += command.event_count
+        positions.append(ids[end - 1])
+    return positions
+
+
+class LedgerRecorder(PostgresApplicationRecorder):
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name=events_table_name)
+        names = {
+            "schema": Identifier(datastore.schema),
+            "table": Identifier(events_table_name),
+            "commands": Identifier(f"{events_table_name}_commands"),
+            "chain_fn": Identifier(f"{events_table_name}_chain"),
+            "freeze_fn": Identifier(f"{events_table_name}_immutable"),
+        }
+        self.commands_table = SQL("{schema}.{commands}").format(**names)
+        self.events_table = SQL("{schema}.{table}").format(**names)
+        self.sql_create_statements.extend(
+            SQL(statement).format(**names)
+            for statement in (
+                "ALTER TABLE {schema}.{table} ADD COLUMN IF NOT EXISTS event_hash bytea",
+                "CREATE TABLE IF NOT EXISTS {schema}.{commands} ("
+                " idempotency_key text PRIMARY KEY,"
+                " command text NOT NULL,"
+                " fingerprint text NOT NULL,"
+                " result jsonb NOT NULL,"
+                " position bigint NOT NULL,"
+                " recorded_at timestamptz NOT NULL DEFAULT now())",
+                "CREATE OR REPLACE FUNCTION {schema}.{chain_fn}() RETURNS trigger"
+                " LANGUAGE plpgsql VOLATILE AS $$"
+                " DECLARE previous bytea;"
+                " BEGIN"
+                "  SELECT event_hash INTO previous FROM {schema}.{table}"
+                "   ORDER BY notification_id DESC LIMIT 1;"
+                "  NEW.event_hash := sha256("
+                "   coalesce(previous, '\\x" + GENESIS_HASH.hex() + "'::bytea)"
+                "   || int8send(NEW.notification_id)"
+                "   || uuid_send(NEW.originator_id)"
+                "   || int8send(NEW.originator_version)"
+                "   || int4send(octet_length(convert_to(NEW.topic, 'UTF8')))"
+                "   || convert_to(NEW.topic, 'UTF8')"
+                "   || int4send(octet_length(NEW.state))"
+                "   || NEW.state);"
+                "  RETURN NEW;"
+                " END $$",
+                "CREATE OR REPLACE TRIGGER chain_event BEFORE INSERT ON {schema}.{table}"
+                " FOR EACH ROW EXECUTE FUNCTION {schema}.{chain_fn}()",
+                "CREATE OR REPLACE FUNCTION {schema}.{freeze_fn}() RETURNS trigger"
+                " LANGUAGE plpgsql AS $$"
+                " BEGIN RAISE EXCEPTION 'ledger events are immutable: record a new event instead';"
+                " END $$",
+                "CREATE OR REPLACE TRIGGER events_are_immutable"
+                " BEFORE UPDATE OR DELETE ON {schema}.{table}"
+                " FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{freeze_fn}()",
+            )
+        )
+
+    def _fetch_ids_after_insert_events(
+        self,
+        curs: Cursor[DictRow],
+        stored_events: Sequence[StoredEvent],
+        *,
+        commands: Sequence[CommandRecord] = (),
+        **kwargs: Any,
+    ) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        if commands and ids:
+            rows = [
+                (command.idempotency_key, command.command, command.fingerprint,
+                 json.dumps(command.result), position)
+                for command, position in zip(commands, command_positions(commands, ids),
+                                             strict=True)
+            ]
+            curs.executemany(
+                SQL("INSERT INTO {} (idempotency_key, command, fingerprint, result, position)"
+                    " VALUES (%s, %s, %s, %s::jsonb, %s)").format(self.commands_table),
+                rows,
+            )
+        return ids
+
+    def find_commands(self, keys: Sequence[str]) -> dict[str, tuple[str, dict[str, Any], int]]:
+        """Fingerprint, result and position of each key already recorded."""
+        if not keys:
+            return {}
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                SQL("SELECT idempotency_key, fingerprint, result, position FROM {}"
+                    " WHERE idempotency_key = ANY(%s)").format(self.commands_table),
+                (list(keys),),
+            )
+            return {
+                row["idempotency_key"]: (row["fingerprint"], row["result"], row["position"])
+                for row in curs.fetchall()
+            }
+
+    def chain_rows(self, after: int = 0, limit: int = 10_000) -> list[dict[str, Any]]:
+        """Stored events with their hashes, in global order, for verification and history."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                SQL("SELECT notification_id, originator_id, originator_version, topic, state,"
+                    " event_hash FROM {} WHERE notification_id > %s"
+                    " ORDER BY notification_id LIMIT %s").format(self.events_table),
+                (after, limit),
+            )
+            return list(curs.fetchall())

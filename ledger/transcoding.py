@@ -1,0 +1,42 @@
+"""How the ledger's value objects are written into stored events (JSON)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from typing import Any
+
+from eventsourcing.persistence import JSONTranscoder, Transcoding
+
+from ledger.values import ChainLink, Document, MemberVote, Meta, Votes
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class ValueObjectAsDict(Transcoding):
+    """A frozen dataclass as a dict of its fields; nested values are transcoded in turn."""
+
+    def __init__(self, cls: type) -> None:
+        self.type = cls
+        self.name = cls.__name__
+
+    def encode(self, obj: Any) -> dict[str, Any]:
+        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+
+    def decode(self, data: dict[str, Any]) -> Any:
+        return self.type(**data)
+
+
+def register_ledger_transcodings(transcoder: JSONTranscoder) -> None:
+    transcoder.register(DateAsISO())
+    for cls in (Meta, ChainLink, Document, MemberVote, Votes):
+        transcoder.register(ValueObjectAsDict(cls))

