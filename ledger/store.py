@@ -20,6 +20,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
@@ -140,13 +141,17 @@ class LedgerRecorder(PostgresApplicationRecorder):
                 for row in curs.fetchall()
             }
 
-    def chain_rows(self, after: int = 0, limit: int = 10_000) -> list[dict[str, Any]]:
-        """Stored events with their hashes, in global order, for verification and history."""
+    def chain_rows(self, after: int = 0, limit: int = 10_000, originator_id: UUID | None = None
+                   ) -> list[dict[str, Any]]:
+        """Stored events with their hashes in global order (of one aggregate, if given)."""
+        query = SQL("SELECT notification_id, originator_id, originator_version, topic, state,"
+                    " event_hash FROM {} WHERE notification_id > %s").format(self.events_table)
+        params: list[Any] = [after]
+        if originator_id is not None:
+            query += SQL(" AND originator_id = %s")
+            params.append(originator_id)
+        query += SQL(" ORDER BY notification_id LIMIT %s")
+        params.append(limit)
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(
-                SQL("SELECT notification_id, originator_id, originator_version, topic, state,"
-                    " event_hash FROM {} WHERE notification_id > %s"
-                    " ORDER BY notification_id LIMIT %s").format(self.events_table),
-                (after, limit),
-            )
+            curs.execute(query, params)
             return list(curs.fetchall())

@@ -1,0 +1,182 @@
+"""The `bevoegd` command line. Thin: every command opens the ledger and calls its application
+service. Exit codes: 0 success, 1 some commands were refused, 2 usage error (bad arguments)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ledger.application import Ledger
+from ledger.database import open_database, eventsourcing_env
+from ledger.demo import AFTER_ABOLITION, BEFORE_ABOLITION, DEMO_FILE, SHOWCASE
+from ledger.errors import LedgerError
+from ledger.history import history_entries
+from ledger.importer import LineOutcome, import_lines
+
+EXIT_REFUSED = 1
+
+
+@contextmanager
+def open_ledger(ctx: click.Context) -> Iterator[Ledger]:
+    with open_database(ctx.obj["data_dir"]) as database:
+        click.echo(f"Ledger: {database.description}", err=True)
+        ledger = Ledger(env=eventsourcing_env(database.url))
+        try:
+            yield ledger
+        finally:
+            ledger.close()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              envvar="BEVOEGD_DATA_DIR",
+              help="Folder of the embedded PostgreSQL (used when BEVOEGD_DATABASE_URL is unset).")
+@click.version_option(package_name="bevoegd")
+@click.pass_context
+def main(ctx: click.Context, data_dir: Path | None) -> None:
+    """Bevoegd: the governance ledger of competences, grants and decisions."""
+    ctx.obj = {"data_dir": data_dir}
+
+
+@main.command("import")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--actor", default="import", show_default=True,
+              help="Actor recorded for lines that name none.")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000),
+              help="Commands per transaction.")
+@click.option("--quiet", is_flag=True, help="Print refusals only, no progress bar.")
+@click.pass_context
+def import_command(ctx: click.Context, file: Any, actor: str, batch_size: int,
+                   quiet: bool) -> None:
+    """Import FILE, JSON Lines of commands (historical records allowed). Lines already imported
+    are recognised by their idempotency key and add nothing; refused lines are listed with the
+    reason and store nothing."""
+    with open_ledger(ctx) as ledger:
+        refused = _import(ledger, file, actor, batch_size, quiet)
+    sys.exit(EXIT_REFUSED if refused else 0)
+
+
+def _import(ledger: Ledger, file: Any, actor: str, batch_size: int, quiet: bool) -> int:
+    """Runs the import and prints its report; returns how many lines were refused unexpectedly."""
+    total = _count_lines(file)
+    accepted = replayed = expected = refused = 0
+    with click.progressbar(length=total, label="Importing", file=sys.stderr,
+                           hidden=quiet or not sys.stderr.isatty()) as bar:
+        for outcome in import_lines(ledger, file, actor=actor, correlation_id=str(uuid.uuid4()),
+                                    batch_size=batch_size, progress=bar.update):
+            if isinstance(outcome.outcome, LedgerError):
+                if outcome.as_expected:
+                    expected += 1
+                else:
+                    refused += 1
+                click.echo(_refusal_line(outcome), err=not outcome.as_expected)
+            elif outcome.outcome.replayed:
+                replayed += 1
+            else:
+                accepted += 1
+    click.echo(f"{accepted} accepted, {replayed} already recorded, {expected} refused as the "
+               f"file expects, {refused} refused; ledger position {ledger.position()}.")
+    return refused
+
+
+def _refusal_line(outcome: LineOutcome) -> str:
+    assert isinstance(outcome.outcome, LedgerError)
+    prefix = "refused as expected" if outcome.as_expected else "REFUSED"
+    field = f" [{outcome.outcome.field}]" if outcome.outcome.field else ""
+    return f"line {outcome.line}: {prefix} {outcome.outcome.code}{field}: {outcome.outcome.message}"
+
+
+def _count_lines(file: Any) -> int:
+    if not file.seekable():
+        return 0
+    count = sum(1 for _ in file)
+    file.seek(0)
+    return count
+
+
+@main.command()
+@click.pass_context
+def demo(ctx: click.Context) -> None:
+    """Load the demo data set (the Drechtsteden cooperation, 2013) and summarise it. Running it
+    again adds nothing."""
+    with open_ledger(ctx) as ledger, DEMO_FILE.open(encoding="utf-8") as file:
+        refused = _import(ledger, file, "demo", 500, quiet=True)
+        click.echo("\nWho was competent, before and after the Drechtraad's abolition (2022):")
+        for label, competence, jurisdiction in SHOWCASE:
+            for on in (BEFORE_ABOLITION, AFTER_ABOLITION):
+                names = ", ".join(f"{c.body} ({c.capacity})" for c in
+                                  ledger.who_is_competent(competence, jurisdiction, on)) or "nobody"
+                click.echo(f"  {label:<24} {competence} for {jurisdiction} on {on}: {names}")
+    sys.exit(EXIT_REFUSED if refused else 0)
+
+
+@main.command()
+@click.argument("competence")
+@click.argument("jurisdiction")
+@click.option("--on", "on", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="The date (YYYY-MM-DD) the question is about.")
+@click.option("--subject", default=None, help="The subject within the competence, if scoped.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.pass_context
+def competent(ctx: click.Context, competence: str, jurisdiction: str, on: Any,
+              subject: str | None, as_json: bool) -> None:
+    """Who may decide on COMPETENCE for JURISDICTION on a date, and by which chain."""
+    day: date = on.date()
+    with open_ledger(ctx) as ledger:
+        try:
+            found = ledger.who_is_competent(competence, jurisdiction, day, subject)
+        except LedgerError as error:
+            raise click.ClickException(f"{error.code}: {error.message}") from None
+    if as_json:
+        click.echo(json.dumps([{"body": c.body, "capacity": c.capacity,
+                                "chain": [link.as_json() for link in c.chain]} for c in found],
+                              indent=2))
+        return
+    if not found:
+        click.echo(f"Nobody held {competence} for {jurisdiction} on {day}.")
+    for entry in found:
+        click.echo(f"{entry.body} ({entry.capacity})")
+        for link in entry.chain:
+            via = f" {link.grant} from {link.grantor}" if link.grant else ""
+            until = link.valid_until or "open end"
+            click.echo(f"    {link.kind}{via} to {link.grantee} [{link.valid_from}, {until}) "
+                       f"on {link.legal_basis}")
+
+
+@main.command()
+@click.option("--aggregate", default=None,
+              help="Only this record: a UUID, or KIND:CODE such as body:drechtraad.")
+@click.option("--after", default=0, show_default=True, type=click.IntRange(0),
+              help="Start after this ledger position.")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per event.")
+@click.pass_context
+def history(ctx: click.Context, aggregate: str | None, after: int, limit: int,
+            as_json: bool) -> None:
+    """Events in ledger order with their metadata and hashes."""
+    with open_ledger(ctx) as ledger:
+        try:
+            entries = history_entries(ledger, aggregate, after, limit)
+        except LedgerError as error:
+            raise click.UsageError(error.message) from None
+        for entry in entries:
+            if as_json:
+                click.echo(json.dumps(entry, default=str))
+                continue
+            meta = entry["meta"]
+            click.echo(f"#{entry['position']:<7} {entry['type']:<40} {entry['record']} "
+                       f"v{entry['version']}  recorded {meta.get('recorded_at')} by "
+                       f"{meta.get('actor')}  command {meta.get('command_id')}  "
+                       f"hash {entry['hash'][:16]}")
+
+
+if __name__ == "__main__":
+    main()
