@@ -3,6 +3,7 @@ service. Exit codes: 0 success, 1 some commands were refused, 2 usage error (bad
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 import uuid
@@ -15,7 +16,7 @@ from typing import Any
 import click
 
 from ledger.application import Ledger
-from ledger.database import open_database, eventsourcing_env
+from ledger.database import eventsourcing_env, open_database
 from ledger.demo import AFTER_ABOLITION, BEFORE_ABOLITION, DEMO_FILE, SHOWCASE
 from ledger.errors import LedgerError
 from ledger.history import history_entries
@@ -25,12 +26,13 @@ EXIT_REFUSED = 1
 
 
 @contextmanager
-def open_ledger(ctx: click.Context) -> Iterator[Ledger]:
+def open_ledger(ctx: click.Context) -> Iterator[tuple[Ledger, str]]:
+    """The ledger (its tables created if new) and its database URL, for the command's run."""
     with open_database(ctx.obj["data_dir"]) as database:
         click.echo(f"Ledger: {database.description}", err=True)
         ledger = Ledger(env=eventsourcing_env(database.url))
         try:
-            yield ledger
+            yield ledger, database.url
         finally:
             ledger.close()
 
@@ -59,7 +61,7 @@ def import_command(ctx: click.Context, file: Any, actor: str, batch_size: int,
     """Import FILE, JSON Lines of commands (historical records allowed). Lines already imported
     are recognised by their idempotency key and add nothing; refused lines are listed with the
     reason and store nothing."""
-    with open_ledger(ctx) as ledger:
+    with open_ledger(ctx) as (ledger, url):
         refused = _import(ledger, file, actor, batch_size, quiet)
     sys.exit(EXIT_REFUSED if refused else 0)
 
@@ -107,7 +109,7 @@ def _count_lines(file: Any) -> int:
 def demo(ctx: click.Context) -> None:
     """Load the demo data set (the Drechtsteden cooperation, 2013) and summarise it. Running it
     again adds nothing."""
-    with open_ledger(ctx) as ledger, DEMO_FILE.open(encoding="utf-8") as file:
+    with open_ledger(ctx) as (ledger, _), DEMO_FILE.open(encoding="utf-8") as file:
         refused = _import(ledger, file, "demo", 500, quiet=True)
         click.echo("\nWho was competent, before and after the Drechtraad's abolition (2022):")
         for label, competence, jurisdiction in SHOWCASE:
@@ -130,7 +132,7 @@ def competent(ctx: click.Context, competence: str, jurisdiction: str, on: Any,
               subject: str | None, as_json: bool) -> None:
     """Who may decide on COMPETENCE for JURISDICTION on a date, and by which chain."""
     day: date = on.date()
-    with open_ledger(ctx) as ledger:
+    with open_ledger(ctx) as (ledger, url):
         try:
             found = ledger.who_is_competent(competence, jurisdiction, day, subject)
         except LedgerError as error:
@@ -162,7 +164,7 @@ def competent(ctx: click.Context, competence: str, jurisdiction: str, on: Any,
 def history(ctx: click.Context, aggregate: str | None, after: int, limit: int,
             as_json: bool) -> None:
     """Events in ledger order with their metadata and hashes."""
-    with open_ledger(ctx) as ledger:
+    with open_ledger(ctx) as (ledger, url):
         try:
             entries = history_entries(ledger, aggregate, after, limit)
         except LedgerError as error:
@@ -176,6 +178,51 @@ def history(ctx: click.Context, aggregate: str | None, after: int, limit: int,
                        f"v{entry['version']}  recorded {meta.get('recorded_at')} by "
                        f"{meta.get('actor')}  command {meta.get('command_id')}  "
                        f"hash {entry['hash'][:16]}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--no-projector", is_flag=True,
+              help="Do not run the projection runner in this process (run `bevoegd project`).")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, no_projector: bool) -> None:
+    """Serve the API over HTTP (health at /healthz, readiness at /readyz)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    with open_ledger(ctx) as (ledger, url):
+        app = create_app(url, run_projector=not no_projector)
+        uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+@main.command()
+@click.pass_context
+def project(ctx: click.Context) -> None:
+    """Run the projection worker: follow the ledger and keep the read models current. Several
+    workers may run; one is active per projection, the others wait as standbys."""
+    from projections.worker import run_worker
+
+    with open_ledger(ctx) as (ledger, url):
+        asyncio.run(run_worker(url))
+
+
+@main.group()
+def projections() -> None:
+    """Inspect the read models."""
+
+
+@projections.command("status")
+@click.pass_context
+def projections_status(ctx: click.Context) -> None:
+    """Position and lag of every projection."""
+    from projections.worker import projection_statuses
+
+    with open_ledger(ctx) as (ledger, url):
+        found = asyncio.run(projection_statuses(url))
+    for status in found:
+        click.echo(f"{status.name:<20} position {status.position:>10}  lag {status.lag:>8}")
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
-from datetime import date, datetime, timezone
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar, get_type_hints
 from uuid import UUID
 
@@ -29,7 +29,6 @@ from ledger.errors import (
     InvalidCommand,
     LedgerError,
     RuleViolation,
-    UnknownReference,
 )
 from ledger.rules import check_framework, check_grant_citation
 from ledger.store import LedgerRecorder, command_positions
@@ -38,6 +37,7 @@ from ledger.unit_of_work import UnitOfWork
 from ledger.values import ChainLink, Interval, Meta
 
 MAX_ATTEMPTS = 5
+EVENTS_TABLE = "bevoegd_events"  # eventsourcing names it after the application: "<name>_events"
 
 
 @dataclass(frozen=True)
@@ -205,7 +205,7 @@ class Ledger(Application[UUID]):
     def _handle(self, uow: UnitOfWork, command: c.Command, context: CommandContext
                 ) -> dict[str, Any]:
         meta = Meta(
-            recorded_at=datetime.now(timezone.utc),
+            recorded_at=datetime.now(UTC),
             actor=context.actor,
             command_id=context.idempotency_key,
             correlation_id=context.correlation_id or context.idempotency_key,

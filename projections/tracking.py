@@ -1,0 +1,33 @@
+"""Where each projection stands in the event log. The position is written in the transaction
+that changes the projection's tables, so every event is applied exactly once."""
+
+from __future__ import annotations
+
+import asyncpg
+
+SCHEMA = "projections"
+
+
+async def setup_tracking(conn: asyncpg.Connection) -> None:
+    await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+    await conn.execute(
+        f"CREATE TABLE IF NOT EXISTS {SCHEMA}.tracking ("
+        " projection text PRIMARY KEY,"
+        " position bigint NOT NULL DEFAULT 0,"
+        " updated_at timestamptz NOT NULL DEFAULT now())")
+
+
+async def claim_position(conn: asyncpg.Connection, projection: str) -> int:
+    """Locks the projection's tracking row for this transaction and returns its position."""
+    await conn.execute(
+        f"INSERT INTO {SCHEMA}.tracking (projection) VALUES ($1) ON CONFLICT DO NOTHING",
+        projection)
+    position = await conn.fetchval(
+        f"SELECT position FROM {SCHEMA}.tracking WHERE projection = $1 FOR UPDATE", projection)
+    return int(position)
+
+
+async def advance(conn: asyncpg.Connection, projection: str, position: int) -> None:
+    await conn.execute(
+        f"UPDATE {SCHEMA}.tracking SET position = $2, updated_at = now() WHERE projection = $1",
+        projection, position)
