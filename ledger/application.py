@@ -472,7 +472,7 @@ class Ledger(Application[UUID]):
             command.votes.value() if command.votes is not None else None,
             chain, command.cited_grant, command.cited_publication, command.framework_decision,
             command.consultation, views, [d.value() for d in command.documents], meta)
-        holding.record_exercise(decision.code, body.code, command.taken_on, meta)
+        holding.record_exercise(decision.code, body.code, command.taken_on, chain, meta)
         if is_new:
             uow.add(decision)
         return {"decision": command.code, "chain": [link.as_json() for link in chain]}

@@ -94,6 +94,10 @@ class Grant:
         )
 
 
+def attribution_key(body: str) -> str:
+    return f"attribution:{body}"
+
+
 def holding_id(competence: str, jurisdiction: str) -> UUID:
     return record_id("holding", f"{competence}@{jurisdiction}")
 
@@ -120,7 +124,7 @@ class CompetenceHolding(Aggregate):
         self.mandatable = mandatable
         self.attributions: list[Attribution] = []
         self.grants: dict[str, Grant] = {}
-        self.exercises = 0
+        self.last_relied_on: dict[str, date] = {}
 
     @property
     def label(self) -> str:
@@ -306,6 +310,8 @@ class CompetenceHolding(Aggregate):
                 field="body",
             )
         Interval(current.period.valid_from, on)
+        self.check_reason(reason)
+        self.check_not_relied_on_from(attribution_key(body), f"The attribution to {body}", on)
         self._attribution_ended(body=body, on=on, reason=reason, meta=meta)
 
     def grant_delegation(
@@ -389,10 +395,15 @@ class CompetenceHolding(Aggregate):
                 field="on",
             )
         self.check_reason(reason)
+        self.check_not_relied_on_from(code, f"Grant {code}", on)
         self._revoked(grant=code, on=on, reason=reason, meta=meta)
 
-    def record_exercise(self, decision: str, body: str, on: date, meta: Meta) -> None:
-        self._exercised(decision=decision, body=body, on=on, meta=meta)
+    def record_exercise(self, decision: str, body: str, on: date, chain: list[ChainLink],
+                        meta: Meta) -> None:
+        """Records a decision taken under this holding, and what in its chain it relied on."""
+        relied_on = [link.grant or attribution_key(link.grantee) for link in chain
+                     if link.grant is not None or link.kind == "attribution"]
+        self._exercised(decision=decision, body=body, on=on, relied_on=relied_on, meta=meta)
 
     # Named checks ----------------------------------------------------------------------------
 
@@ -413,6 +424,18 @@ class CompetenceHolding(Aggregate):
                 "A revocation, annulment or correction states its reason.",
                 code="REASON_REQUIRED",
                 field="reason",
+            )
+
+    def check_not_relied_on_from(self, key: str, what: str, on: date) -> None:
+        """A revocation cannot pull the ground from under a decision already taken on it: this
+        is also what makes a decision and a concurrent revocation never both succeed."""
+        last = self.last_relied_on.get(key)
+        if last is not None and last >= on:
+            raise RuleViolation(
+                f"{what} was relied on by a decision taken on {last}; it cannot end on {on}, "
+                "before that decision: end it on a later date.",
+                code="RELIED_ON_AFTER",
+                field="on",
             )
 
     def _check_grant_parties(
@@ -567,8 +590,11 @@ class CompetenceHolding(Aggregate):
         self.grants[grant] = replace(self.grants[grant], revoked_on=on)
 
     @event("Exercised")
-    def _exercised(self, decision: str, body: str, on: date, meta: Meta) -> None:
-        self.exercises += 1
+    def _exercised(self, decision: str, body: str, on: date, relied_on: list[str],
+                   meta: Meta) -> None:
+        for key in relied_on:
+            if key not in self.last_relied_on or self.last_relied_on[key] < on:
+                self.last_relied_on[key] = on
 
 
 def _overlaps(a: Interval, b: Interval) -> bool:

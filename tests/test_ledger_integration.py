@@ -1,0 +1,196 @@
+"""The application service against a real PostgreSQL: legitimacy, idempotency, atomicity and
+the hash chain."""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from datetime import date
+
+import psycopg
+import pytest
+
+from ledger import commands as c
+from ledger.application import CommandContext, Ledger
+from ledger.errors import LedgerError
+from ledger.importer import parse_command
+from ledger.store import GENESIS_HASH
+from tests.ledger_setup import build_world, decision_under_mandate, run
+
+pytestmark = pytest.mark.database
+
+
+def stored(ledger: Ledger) -> tuple[int, int]:
+    """How many events and recorded commands the database holds."""
+    with psycopg.connect(**_conninfo(ledger)) as conn:
+        events = conn.execute("SELECT count(*) FROM bevoegd_events").fetchone()
+        commands = conn.execute("SELECT count(*) FROM bevoegd_events_commands").fetchone()
+    assert events is not None and commands is not None
+    return events[0], commands[0]
+
+
+def _conninfo(ledger: Ledger) -> dict[str, str]:
+    env = ledger.env
+    return {"dbname": env["POSTGRES_DBNAME"], "host": env["POSTGRES_HOST"],
+            "port": env["POSTGRES_PORT"], "user": env["POSTGRES_USER"]}
+
+
+def test_a_decision_under_mandate_stores_its_chain(ledger: Ledger) -> None:
+    build_world(ledger)
+    result = run(ledger, decision_under_mandate("beschikking-1", date(2013, 3, 5)))
+    kinds = [link["kind"] for link in result.result["chain"]]
+    assert kinds == ["attribution", "delegation", "mandate"]
+    assert [link["grantee"] for link in result.result["chain"]] == [
+        "college-dordrecht", "dsb", "directeur-sdd"]
+    taken = [e for e in ledger.store.chain_rows() if e["topic"].endswith("Decision.Taken")][-1]
+    assert b'"grant":"mandaat-sdd"' in bytes(taken["state"])  # the chain is in the event itself
+
+
+@pytest.mark.parametrize(
+    ("command", "code"),
+    [
+        (c.TakeDecision(code="x1", title="Besluit", competence="participatiewet",
+                        jurisdiction="dordrecht", body="college-dordrecht",
+                        taken_on=date(2013, 1, 1), outcome="adopted"), "DELEGATED_AWAY"),
+        (c.TakeDecision(code="x2", title="Besluit", competence="participatiewet",
+                        jurisdiction="dordrecht", body="raad-dordrecht",
+                        taken_on=date(2013, 1, 1), outcome="adopted"), "NOT_COMPETENT"),
+        (c.TakeDecision(code="x3", title="Besluit", competence="bestuursbesluiten",
+                        jurisdiction="dordrecht", body="dsb",
+                        taken_on=date(2013, 1, 1), outcome="adopted"), "LOCAL_COMPETENCE"),
+        (c.TakeDecision(code="x4", title="Besluit", competence="participatiewet",
+                        jurisdiction="dordrecht", body="directeur-sdd", taken_on=date(2013, 1, 1),
+                        outcome="adopted"), "GRANT_NOT_CITED"),
+        (c.TakeDecision(code="x5", title="Besluit", competence="participatiewet",
+                        jurisdiction="dordrecht", body="directeur-sdd", taken_on=date(2013, 1, 1),
+                        outcome="adopted", cited_grant="mandaat-sdd",
+                        cited_publication="Gemeenteblad"), "PUBLICATION_MISMATCH"),
+        (c.TakeDecision(code="x6", title="Besluit", competence="participatiewet",
+                        jurisdiction="nergens", body="dsb", taken_on=date(2013, 1, 1),
+                        outcome="adopted"), "UNKNOWN_REFERENCE"),
+        (c.GrantDelegation(competence="participatiewet", jurisdiction="dordrecht", code="d2",
+                           grantor="dsb", grantee="directeur-sdd", legal_basis="Regeling GRD",
+                           source_decision="dsb-mandateert", valid_from=date(2010, 1, 1)),
+         "SUBORDINATE_GRANTEE"),
+        (c.RevokeGrant(competence="participatiewet", jurisdiction="dordrecht", grant="geen",
+                       on=date(2013, 1, 1), reason="x"), "UNKNOWN_REFERENCE"),
+        (c.EstablishBody(code="dsb", title="Dubbel", kind="regional_board",
+                         jurisdiction="drechtsteden", established_on=date(2006, 3, 8)),
+         "ALREADY_EXISTS"),
+    ],
+)
+def test_a_refused_command_stores_nothing(ledger: Ledger, command: c.Command, code: str) -> None:
+    build_world(ledger)
+    before = stored(ledger)
+    with pytest.raises(LedgerError) as refusal:
+        run(ledger, command)
+    assert refusal.value.code == code
+    assert refusal.value.message
+    assert stored(ledger) == before
+
+
+def test_repeating_a_command_returns_the_first_result_and_appends_nothing(ledger: Ledger) -> None:
+    build_world(ledger)
+    command = decision_under_mandate("beschikking-2", date(2014, 2, 3))
+    first = run(ledger, command, key="griffie-2014-17")
+    after_first = stored(ledger)
+    again = run(ledger, command, key="griffie-2014-17")
+    assert stored(ledger) == after_first
+    assert (again.position, again.result, again.replayed) == (first.position, first.result, True)
+
+
+def test_a_reused_key_with_other_content_is_refused(ledger: Ledger) -> None:
+    build_world(ledger)
+    run(ledger, decision_under_mandate("beschikking-3", date(2014, 2, 3)), key="k-3")
+    before = stored(ledger)
+    with pytest.raises(LedgerError) as refusal:
+        run(ledger, decision_under_mandate("beschikking-4", date(2014, 2, 3)), key="k-3")
+    assert refusal.value.code == "IDEMPOTENCY_KEY_REUSED"
+    assert stored(ledger) == before
+
+
+def test_every_event_carries_its_metadata(ledger: Ledger) -> None:
+    context = CommandContext("k-meta", actor="griffie-dordrecht", correlation_id="corr-1")
+    ledger.establish_jurisdiction(
+        c.EstablishJurisdiction(code="sliedrecht", title="Sliedrecht", kind="municipality"),
+        context)
+    row = ledger.store.chain_rows()[0]
+    state = bytes(row["state"]).decode()
+    for expected in ('"actor":"griffie-dordrecht"', '"command_id":"k-meta"',
+                     '"correlation_id":"corr-1"', '"recorded_at"'):
+        assert expected in state
+
+
+def test_revocations_and_annulments_name_their_reason(ledger: Ledger) -> None:
+    build_world(ledger)
+    with pytest.raises(LedgerError) as refusal:
+        parse_command("revoke_grant", {"competence": "participatiewet", "jurisdiction": "dordrecht",
+                                       "grant": "mandaat-sdd", "on": "2015-01-01", "reason": " "})
+    assert (refusal.value.code, refusal.value.field) == ("INVALID_COMMAND", "reason")
+    run(ledger, c.RevokeGrant(competence="participatiewet", jurisdiction="dordrecht",
+                              grant="mandaat-sdd", on=date(2015, 1, 1),
+                              reason="Reorganisatie Sociale Dienst"))
+    revoked = ledger.store.chain_rows()[-1]
+    assert revoked["topic"].endswith("GrantRevoked")
+    assert b"Reorganisatie Sociale Dienst" in bytes(revoked["state"])
+
+
+def test_the_hash_chain_follows_the_documented_canonical_form(ledger: Ledger) -> None:
+    build_world(ledger)
+    previous = GENESIS_HASH
+    rows = ledger.store.chain_rows()
+    assert rows
+    for row in rows:
+        topic, state = row["topic"].encode(), bytes(row["state"])
+        expected = hashlib.sha256(
+            previous
+            + struct.pack(">q", row["notification_id"])
+            + row["originator_id"].bytes
+            + struct.pack(">q", row["originator_version"])
+            + struct.pack(">i", len(topic)) + topic
+            + struct.pack(">i", len(state)) + state
+        ).digest()
+        assert bytes(row["event_hash"]) == expected
+        previous = expected
+
+
+def test_stored_events_cannot_be_edited_or_deleted(ledger: Ledger) -> None:
+    build_world(ledger)
+    with psycopg.connect(**_conninfo(ledger), autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.RaiseException, match="immutable"):
+            conn.execute("UPDATE bevoegd_events SET topic = 'x'")
+        with pytest.raises(psycopg.errors.RaiseException, match="immutable"):
+            conn.execute("DELETE FROM bevoegd_events")
+
+
+def test_a_revocation_cannot_undercut_a_decision_already_taken(ledger: Ledger) -> None:
+    build_world(ledger)
+    run(ledger, decision_under_mandate("beschikking-5", date(2016, 6, 1)))
+    with pytest.raises(LedgerError) as refusal:
+        run(ledger, c.RevokeGrant(competence="participatiewet", jurisdiction="dordrecht",
+                                  grant="mandaat-sdd", on=date(2016, 1, 1), reason="te laat"))
+    assert refusal.value.code == "RELIED_ON_AFTER"
+    run(ledger, c.RevokeGrant(competence="participatiewet", jurisdiction="dordrecht",
+                              grant="mandaat-sdd", on=date(2016, 6, 2), reason="op tijd"))
+    with pytest.raises(LedgerError) as late:
+        run(ledger, decision_under_mandate("beschikking-6", date(2016, 7, 1)))
+    assert late.value.code == "MANDATE_REVOKED"
+
+
+def test_a_batch_applies_the_good_lines_and_answers_each(ledger: Ledger) -> None:
+    build_world(ledger)
+    items = [
+        (decision_under_mandate("b-1", date(2013, 1, 1)), CommandContext("batch-1")),
+        (decision_under_mandate("b-1", date(2013, 1, 2)), CommandContext("batch-2")),
+        (decision_under_mandate("b-2", date(2013, 1, 3)), CommandContext("batch-3")),
+        (decision_under_mandate("b-2", date(2013, 1, 3)), CommandContext("batch-3")),
+        (decision_under_mandate("b-3", date(2013, 1, 3)), CommandContext("batch-3")),
+    ]
+    outcomes = ledger.execute_batch(items)
+    assert [getattr(o, "code", "ok") for o in outcomes] == [
+        "ok", "ALREADY_TAKEN", "ok", "ok", "IDEMPOTENCY_KEY_REUSED"]
+    assert outcomes[3].replayed and outcomes[3].position == outcomes[2].position  # type: ignore[union-attr]
+    before = stored(ledger)
+    again = ledger.execute_batch(items)
+    assert stored(ledger) == before
+    assert [getattr(o, "replayed", None) for o in again] == [True, None, True, True, None]
