@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -36,7 +38,8 @@ from ledger.transcoding import register_ledger_transcodings
 from ledger.unit_of_work import UnitOfWork
 from ledger.values import ChainLink, Interval, Meta
 
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 10
+BACKOFF_SECONDS = 0.005
 EVENTS_TABLE = "bevoegd_events"  # eventsourcing names it after the application: "<name>_events"
 
 
@@ -110,7 +113,9 @@ class Ledger(Application[UUID]):
     def execute(self, command: c.Command, context: CommandContext) -> CommandResult:
         """Runs one command in its own transaction, retrying a bounded number of times when
         another writer changed the same aggregates in between."""
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt:
+                time.sleep(random.uniform(0, BACKOFF_SECONDS * attempt))  # let the winner finish
             replay = self._recorded_result(command, context)
             if replay is not None:
                 return replay

@@ -1,0 +1,108 @@
+"""A decision and the revocation of the grant it relies on, recorded at the same moment from
+separate connections, never both succeed."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import date
+
+import pytest
+
+from ledger import commands as c
+from ledger.application import CommandContext, CommandResult, Ledger
+from ledger.database import eventsourcing_env
+from ledger.errors import LedgerError
+from tests.ledger_setup import build_world, run
+
+pytestmark = pytest.mark.database
+
+# The revoker starts after these pauses, so the rounds cover revocation-first, decisions-first
+# and everything in between; whichever wins, the invariant must hold.
+REVOKER_PAUSES = (0.0, 0.002, 0.005, 0.01, 0.02, 0.05)
+DECIDERS = 6
+REVOKED_ON = date(2016, 1, 1)
+
+
+def prepare_round(ledger: Ledger, n: int) -> None:
+    """A competence of its own per round, delegated to the DSB and mandated to the official."""
+    competence = f"taak-{n}"
+    for command in (
+        c.DefineCompetence(code=competence, title=f"Taak {n}", delegable=True, mandatable=True),
+        c.AttributeCompetence(competence=competence, jurisdiction="dordrecht",
+                              body="college-dordrecht", legal_basis="Participatiewet art. 7",
+                              valid_from=date(2004, 1, 1)),
+        c.GrantDelegation(competence=competence, jurisdiction="dordrecht", code=f"del-{n}",
+                          grantor="college-dordrecht", grantee="dsb", legal_basis="Regeling GRD",
+                          source_decision="college-delegeert", valid_from=date(2006, 3, 8)),
+        c.GrantMandate(competence=competence, jurisdiction="dordrecht", code=f"man-{n}",
+                       grantor="dsb", grantee="directeur-sdd", legal_basis="Awb 10:3",
+                       source_decision="dsb-mandateert", valid_from=date(2006, 5, 1)),
+    ):
+        run(ledger, command)
+
+
+def race(ledgers: list[Ledger], n: int) -> tuple[CommandResult | LedgerError,
+                                                  list[CommandResult | LedgerError]]:
+    start = threading.Barrier(len(ledgers))
+    outcomes: dict[int, CommandResult | LedgerError] = {}
+
+    def attempt(index: int, action: Callable[[], CommandResult]) -> None:
+        start.wait()
+        if index == 0:
+            time.sleep(REVOKER_PAUSES[n])
+        try:
+            outcomes[index] = action()
+        except LedgerError as refusal:
+            outcomes[index] = refusal
+
+    def revoke() -> CommandResult:
+        return ledgers[0].revoke_grant(
+            c.RevokeGrant(competence=f"taak-{n}", jurisdiction="dordrecht", grant=f"man-{n}",
+                          on=REVOKED_ON, reason="Mandaat ingetrokken"),
+            CommandContext(f"revoke-{n}"))
+
+    def decide(i: int) -> Callable[[], CommandResult]:
+        return lambda: ledgers[i].take_decision(
+            c.TakeDecision(code=f"besluit-{n}-{i}", title="Beschikking", competence=f"taak-{n}",
+                           jurisdiction="dordrecht", body="directeur-sdd",
+                           taken_on=date(2016, 2, i), outcome="adopted", cited_grant=f"man-{n}",
+                           cited_publication="Staatscourant 2006, 70"),
+            CommandContext(f"decide-{n}-{i}"))
+
+    threads = [threading.Thread(target=attempt, args=(0, revoke))] + [
+        threading.Thread(target=attempt, args=(i, decide(i))) for i in range(1, len(ledgers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes[0], [outcomes[i] for i in range(1, len(ledgers))]
+
+
+def test_a_decision_and_the_revocation_it_relies_on_never_both_succeed(
+    ledger: Ledger, database_url: str
+) -> None:
+    build_world(ledger)
+    clients = [Ledger(env=eventsourcing_env(database_url)) for _ in range(DECIDERS + 1)]
+    try:
+        for n in range(len(REVOKER_PAUSES)):
+            prepare_round(ledger, n)
+            revocation, decisions = race(clients, n)
+            accepted = [d for d in decisions if isinstance(d, CommandResult)]
+            if isinstance(revocation, CommandResult):
+                assert not accepted, "a decision relied on a mandate revoked before its date"
+                assert {d.code for d in decisions if isinstance(d, LedgerError)} <= {
+                    "MANDATE_REVOKED", "CONFLICT"}
+            else:
+                assert revocation.code in ("RELIED_ON_AFTER", "CONFLICT")
+                if revocation.code == "RELIED_ON_AFTER":
+                    assert accepted
+            # what the ledger says afterwards agrees with the outcomes reported to the clients
+            exercised = [row for row in ledger.store.chain_rows()
+                         if row["topic"].endswith("Exercised") and f'"besluit-{n}-'.encode()
+                         in bytes(row["state"])]
+            assert len(exercised) == len(accepted)
+    finally:
+        for client in clients:
+            client.close()
