@@ -116,15 +116,25 @@ class Ledger(Application[UUID]):
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
                 time.sleep(random.uniform(0, BACKOFF_SECONDS * attempt))  # let the winner finish
-            replay = self._recorded_result(command, context)
-            if replay is not None:
-                return replay
             uow = UnitOfWork(self.repository)
-            result = self._handle(uow, command, context)
             try:
+                result = self._handle(uow, command, context)
                 (position,) = self._save(uow)
+            except LedgerError:
+                # A repeat of an accepted command may fail the rules the second time round
+                # (ALREADY_TAKEN, say): the first result stands. The key is looked up only then,
+                # which spares every first attempt a query.
+                replay = self._recorded_result(command, context)
+                if replay is not None:
+                    return replay
+                raise
             except IntegrityError:
-                continue  # a concurrent writer won: re-read, re-check, try again
+                # Either the key was recorded meanwhile, or a concurrent writer won the race for
+                # an aggregate version: re-read, re-check, try again.
+                replay = self._recorded_result(command, context)
+                if replay is not None:
+                    return replay
+                continue
             return CommandResult(command.name, context.idempotency_key, position, result)
         raise ConcurrencyConflict(
             f"'{command.name}' kept conflicting with concurrent changes to the same records and "
@@ -414,10 +424,10 @@ class Ledger(Application[UUID]):
                 "jurisdiction": command.jurisdiction}
 
     def _holding(self, uow: UnitOfWork, competence: str, jurisdiction: str) -> CompetenceHolding:
-        uow.get(Competence, competence, "competence")
-        uow.get(Jurisdiction, jurisdiction, "jurisdiction")
         holding = uow.find(CompetenceHolding, holding_id(competence, jurisdiction))
         if holding is None:
+            uow.get(Competence, competence, "competence")
+            uow.get(Jurisdiction, jurisdiction, "jurisdiction")
             raise RuleViolation(
                 f"'{competence}' was never attributed to any body for {jurisdiction}.",
                 code="NOT_ATTRIBUTED", field="competence")
@@ -491,8 +501,7 @@ class Ledger(Application[UUID]):
                 f"Decision {command.code} is new to the ledger: give its {', '.join(missing)}.",
                 field=missing[0])
         assert command.competence is not None and command.jurisdiction is not None
-        uow.get(Competence, command.competence, "competence")
-        uow.get(Jurisdiction, command.jurisdiction, "jurisdiction")
+        self._holding(uow, command.competence, command.jurisdiction)  # names both known records
         if command.dossier is not None:
             uow.get(Dossier, command.dossier, "dossier")
         for affected in command.affected_jurisdictions:

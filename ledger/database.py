@@ -74,6 +74,10 @@ def eventsourcing_env(url: str) -> dict[str, str]:
         "POSTGRES_PASSWORD": str(params.get("password", "")),
         "POSTGRES_POOL_SIZE": os.environ.get("BEVOEGD_POOL_SIZE", "5"),
         "POSTGRES_LOCK_TIMEOUT": "10",
+        # Aggregates stay in memory and are fast-forwarded from the store on every read, so
+        # a read costs one query for the newer events instead of a replay of all of them.
+        "AGGREGATE_CACHE_MAXSIZE": os.environ.get("BEVOEGD_AGGREGATE_CACHE", "10000"),
+        "AGGREGATE_CACHE_FASTFORWARD": "y",
     }
     return env
 
