@@ -63,7 +63,8 @@ class CommandResult:
 
 @dataclass(frozen=True)
 class Competent:
-    """A body that may exercise a competence on a date, and the chain that makes it so."""
+    """A body that may exercise a competence on a date, and the chain that makes it so; its
+    capacity is the last link: attribution or delegation (in its own name), or (sub)mandate."""
 
     body: str
     capacity: str
@@ -264,11 +265,8 @@ class Ledger(Application[UUID]):
         holding = uow.find(CompetenceHolding, holding_id(competence, jurisdiction))
         if holding is None:
             return []
-        return [
-            Competent(body, "holder" if chain[-1].kind in ("attribution", "delegation")
-                      else chain[-1].kind, chain)
-            for body, chain in holding.exercisers_on(on, subject)
-        ]
+        return [Competent(body, chain[-1].kind, chain)
+                for body, chain in holding.exercisers_on(on, subject)]
 
     # Jurisdictions and bodies ------------------------------------------------------------------
 
@@ -479,6 +477,7 @@ class Ledger(Application[UUID]):
         views: list[str] = []
         if command.consultation is not None:
             consultation = uow.get(Consultation, command.consultation, "consultation")
+            consultation.check_open_by(command.taken_on)
             views = consultation.views_received_by(command.taken_on)
         if command.commission is not None:
             uow.get(Commission, command.commission, "commission")  # L8: it confers nothing

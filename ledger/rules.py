@@ -83,8 +83,10 @@ def check_framework(
         or framework.taken_on is None
         or framework.taken_on > on
         or framework.annulled_on is not None
+        or (framework.repealed_on is not None and framework.repealed_on <= on)
     ):
         raise RuleViolation(
             f"Decision {framework_decision} is not an adopted framework of {framework_body} "
-            f"standing on {on}, so it cannot carry this decision.",
+            f"standing on {on} (taken by then, not annulled or repealed), so it cannot carry "
+            "this decision.",
             code="FRAMEWORK_INVALID", field="framework_decision")

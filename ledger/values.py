@@ -17,6 +17,16 @@ def record_id(kind: str, code: str) -> UUID:
     return uuid5(LEDGER_NAMESPACE, f"{kind}:{code}")
 
 
+def check_reason(reason: str) -> None:
+    """L9: whatever revokes, ends, annuls or corrects says why."""
+    if not reason.strip():
+        raise RuleViolation(
+            "A revocation, annulment or correction states its reason.",
+            code="REASON_REQUIRED",
+            field="reason",
+        )
+
+
 @dataclass(frozen=True)
 class Meta:
     """Who recorded an event, when, and in answer to which command (not part of valid time)."""

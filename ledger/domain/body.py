@@ -106,6 +106,10 @@ class Body(Aggregate):
         self._renamed(name=name, on=on, meta=meta)
 
     def abolish(self, on: date, reason: str, successor: str | None, meta: Meta) -> None:
+        if self.abolished_on is not None:
+            raise RuleViolation(
+                f"{self.name} was already abolished on {self.abolished_on}; record a correction "
+                "rather than a second abolition.", code="ALREADY_ABOLISHED", field="body")
         self.check_active_on(on, field="on")
         self._abolished(on=on, reason=reason, successor=successor, meta=meta)
 

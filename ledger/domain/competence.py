@@ -16,7 +16,7 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger.domain.body import Body
 from ledger.errors import AlreadyRecorded, RuleViolation, UnknownReference
-from ledger.values import ChainLink, Interval, Meta, record_id
+from ledger.values import ChainLink, Interval, Meta, check_reason, record_id
 
 if TYPE_CHECKING:
     from ledger.domain.decision import Decision as SourceDecision
@@ -80,13 +80,19 @@ class Grant:
     def covers(self, subject: str | None) -> bool:
         return self.scope is None or subject in self.scope
 
+    @property
+    def ends_on(self) -> date | None:
+        """The end of the grant's effect: its period's end, or its revocation if earlier."""
+        ends = [d for d in (self.period.valid_until, self.revoked_on) if d is not None]
+        return min(ends, default=None)
+
     def link(self) -> ChainLink:
         return ChainLink(
             kind=self.kind,
             grantee=self.grantee,
             legal_basis=self.legal_basis,
             valid_from=self.period.valid_from,
-            valid_until=self.period.valid_until,
+            valid_until=self.ends_on,
             grant=self.code,
             grantor=self.grantor,
             source_decision=self.source_decision,
@@ -209,9 +215,14 @@ class CompetenceHolding(Aggregate):
     def _explain_unusable_grant(
         self, body: Body, on: date, subject: str | None, holders: set[str]
     ) -> None:
-        for grant in self.grants.values():
-            if grant.grantee != body.code:
-                continue
+        # The grant closest to usable explains best: one whose period holds the date, else the
+        # most recent one.
+        candidates = sorted(
+            (g for g in self.grants.values() if g.grantee == body.code),
+            key=lambda g: (g.period.contains(on), g.period.valid_from),
+            reverse=True,
+        )
+        for grant in candidates:
             noun = "delegation" if grant.kind == "delegation" else "mandate"
             prefix = "DELEGATION" if grant.kind == "delegation" else "MANDATE"
             if grant.revoked_on is not None and grant.revoked_on <= on:
@@ -310,7 +321,7 @@ class CompetenceHolding(Aggregate):
                 field="body",
             )
         Interval(current.period.valid_from, on)
-        self.check_reason(reason)
+        check_reason(reason)
         self.check_not_relied_on_from(attribution_key(body), f"The attribution to {body}", on)
         self._attribution_ended(body=body, on=on, reason=reason, meta=meta)
 
@@ -394,7 +405,7 @@ class CompetenceHolding(Aggregate):
                 code="EMPTY_PERIOD",
                 field="on",
             )
-        self.check_reason(reason)
+        check_reason(reason)
         self.check_not_relied_on_from(code, f"Grant {code}", on)
         self._revoked(grant=code, on=on, reason=reason, meta=meta)
 
@@ -416,15 +427,6 @@ class CompetenceHolding(Aggregate):
     def check_legal_basis(legal_basis: str, why: str) -> None:
         if not legal_basis.strip():
             raise RuleViolation(why, code="MISSING_LEGAL_BASIS", field="legal_basis")
-
-    @staticmethod
-    def check_reason(reason: str) -> None:
-        if not reason.strip():
-            raise RuleViolation(
-                "A revocation, annulment or correction states its reason.",
-                code="REASON_REQUIRED",
-                field="reason",
-            )
 
     def check_not_relied_on_from(self, key: str, what: str, on: date) -> None:
         """A revocation cannot pull the ground from under a decision already taken on it: this
@@ -452,7 +454,7 @@ class CompetenceHolding(Aggregate):
             raise RuleViolation(f"{grantor.name} cannot grant a competence to itself.",
                                 code="SELF_GRANT", field="grantee")
         grantee.check_active_on(period.valid_from, field="grantee")
-        source_decision.check_adopted_by(grantor)
+        source_decision.check_adopted_by(grantor, period.valid_from)
         if not mandator_holds:
             return
         if not all(

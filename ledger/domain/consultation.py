@@ -43,6 +43,13 @@ class Consultation(Aggregate):
     def views_received_by(self, on: date) -> list[str]:
         return sorted(council for council, received in self.views.items() if received <= on)
 
+    def check_open_by(self, on: date) -> None:
+        """A decision can only take in a consultation that had begun by its date."""
+        if on < self.opened_on:
+            raise RuleViolation(
+                f"Consultation {self.code} opened on {self.opened_on}, after {on}; a decision of "
+                f"{on} cannot have taken in its views.", code="BEFORE_OPENING", field="consultation")
+
     def submit_view(
         self, council: str, on: date, position: str, document: Document | None, meta: Meta
     ) -> None:

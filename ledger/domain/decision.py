@@ -11,7 +11,7 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger.domain.body import Body
 from ledger.errors import RuleViolation
-from ledger.values import ChainLink, Document, Meta, Votes, record_id
+from ledger.values import ChainLink, Document, Meta, Votes, check_reason, record_id
 
 Outcome = Literal["adopted", "rejected"]
 
@@ -145,6 +145,7 @@ class Decision(Aggregate):
             raise RuleViolation(f"Decision {self.code} was already repealed on {self.repealed_on}.",
                                 code="ALREADY_REPEALED", field="code")
         self.check_not_before_taken(on)
+        check_reason(reason)
         self._repealed(on=on, repealed_by=repealed_by, reason=reason, meta=meta)
 
     def annul(self, on: date, annulled_by: str, reason: str, meta: Meta) -> None:
@@ -153,6 +154,7 @@ class Decision(Aggregate):
             raise RuleViolation(f"Decision {self.code} was already annulled on {self.annulled_on}.",
                                 code="ALREADY_ANNULLED", field="code")
         self.check_not_before_taken(on)
+        check_reason(reason)
         self._annulled(on=on, annulled_by=annulled_by, reason=reason, meta=meta)
 
     def correct(
@@ -163,6 +165,7 @@ class Decision(Aggregate):
         reason: str,
         meta: Meta,
     ) -> None:
+        check_reason(reason)
         if title is None and summary is None and documents is None:
             raise RuleViolation("A correction names at least one field it corrects.",
                                 code="EMPTY_CORRECTION", field="title")
@@ -190,8 +193,9 @@ class Decision(Aggregate):
                 f"Decision {self.code} was taken on {self.taken_on}; {on} lies before that.",
                 code="BEFORE_DECISION", field="on")
 
-    def check_adopted_by(self, body: Body) -> None:
-        """L6: a grant rests on an adopted, standing decision of its grantor."""
+    def check_adopted_by(self, body: Body, by: date) -> None:
+        """L6: a grant rests on an adopted, standing decision of its grantor, taken by the day
+        the grant starts."""
         if not self.is_taken or self.outcome != "adopted" or self.annulled_on is not None:
             raise RuleViolation(
                 f"Decision {self.code} is not an adopted decision; a grant rests on an adopted "
@@ -201,6 +205,12 @@ class Decision(Aggregate):
             raise RuleViolation(
                 f"Decision {self.code} was taken by {self.body}, not by the grantor {body.name}.",
                 code="SOURCE_DECISION_OTHER_BODY", field="source_decision")
+        assert self.taken_on is not None
+        if self.taken_on > by:
+            raise RuleViolation(
+                f"Decision {self.code} was taken on {self.taken_on}, after the grant would start "
+                f"({by}); a grant cannot rest on a decision not yet taken.",
+                code="SOURCE_DECISION_LATER", field="source_decision")
 
     # Events ------------------------------------------------------------------------------
 
@@ -268,6 +278,15 @@ def check_votes_support_outcome(votes: Votes, outcome: Outcome) -> None:
         tally[member.vote] += member.weight
     counts = {"for": votes.votes_for, "against": votes.votes_against,
               "abstain": votes.abstentions}
+    members = [member.member for member in votes.members]
+    if len(set(members)) != len(members):
+        raise RuleViolation("A member appears more than once among the member votes.",
+                            code="VOTES_INCONSISTENT", field="votes")
+    cast = sum(count for count in counts.values() if count is not None)
+    if votes.present is not None and not votes.members and cast > votes.present:
+        raise RuleViolation(
+            f"{cast} votes are recorded, but only {votes.present} members were present.",
+            code="VOTES_INCONSISTENT", field="votes")
     if votes.members:
         for side, count in counts.items():
             if count is not None and count != tally[side]:
