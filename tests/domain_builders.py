@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from eventsourcing.domain import Aggregate
@@ -20,7 +20,7 @@ from ledger.domain.decision import Decision
 from ledger.errors import LedgerError
 from ledger.values import Interval, Meta
 
-META = Meta(recorded_at=datetime(2024, 1, 1, tzinfo=timezone.utc), actor="t", command_id="c",
+META = Meta(recorded_at=datetime(2024, 1, 1, tzinfo=UTC), actor="t", command_id="c",
             correlation_id="c")
 
 FOUNDED = date(2000, 1, 1)

@@ -9,14 +9,25 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
+from domain_builders import (
+    FOUNDED,
+    LAW,
+    META,
+    WGR,
+    World,
+    adopted,
+    body,
+    decision,
+    delegate,
+    mandate,
+    refused,
+    take,
+    world,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from domain_builders import (
-    FOUNDED, LAW, META, WGR, World, adopted, body, decision, delegate, mandate, refused, take,
-    world,
-)
 from ledger import commands as c
 from ledger.domain.commission import Commission
 from ledger.domain.competence import CompetenceHolding
