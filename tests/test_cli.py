@@ -1,0 +1,105 @@
+"""The `bevoegd` command line, run in-process against a fresh database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from api.cli import main
+from ledger.demo import DEMO_FILE
+
+
+def every_command(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found: list[tuple[str, ...]] = [prefix]
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found += every_command(command, (*prefix, name))
+        else:
+            found.append((*prefix, name))
+    return found
+
+
+@pytest.mark.parametrize("path", every_command(main), ids=lambda p: " ".join(p) or "bevoegd")
+def test_every_command_has_help(path: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(main, [*path, "--help"])
+    assert result.exit_code == 0
+    assert "Usage:" in result.output
+
+
+@pytest.fixture
+def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("BEVOEGD_DATABASE_URL", database_url)
+    return CliRunner()
+
+
+@pytest.mark.database
+def test_demo_tells_the_story_once(cli: CliRunner) -> None:
+    first = cli.invoke(main, ["demo"])
+    assert first.exit_code == 0, first.output
+    assert "0 refused;" in first.output
+    regional = [line for line in first.output.splitlines() if "regionale-begroting" in line]
+    assert "drechtraad" in regional[0] and "2021-06-01" in regional[0]
+    assert "algemeen-bestuur-grd" in regional[1] and "2022-06-01" in regional[1]
+    local = [line for line in first.output.splitlines() if "gemeentebegroting" in line]
+    assert all("raad-sliedrecht" in line for line in local)
+    assert "LOCAL_COMPETENCE" in first.output  # the L7 refusal the data set shows
+
+    again = cli.invoke(main, ["demo"])
+    assert again.exit_code == 0
+    assert again.output.split(" accepted")[0].strip().endswith("0")
+
+
+@pytest.mark.database
+def test_import_reports_each_refused_line_and_exits_1(cli: CliRunner, tmp_path: Path) -> None:
+    lines = [
+        {"command": "establish_jurisdiction", "idempotency_key": "j-1",
+         "input": {"code": "papendrecht", "title": "Papendrecht", "kind": "municipality"}},
+        {"command": "establish_body", "idempotency_key": "b-1",
+         "input": {"code": "raad-papendrecht", "title": "Raad", "kind": "council",
+                   "jurisdiction": "nergens", "established_on": "1900-01-01"}},
+        {"command": "establish_body", "idempotency_key": "b-2",
+         "input": {"code": "raad-papendrecht", "title": "Raad", "kind": "council",
+                   "jurisdiction": "papendrecht", "established_on": "2013-02-30"}},
+    ]
+    file = tmp_path / "records.jsonl"
+    file.write_text("\n".join(json.dumps(line) for line in lines) + "\n{not json\n")
+    result = cli.invoke(main, ["import", str(file)])
+    assert result.exit_code == 1
+    assert "line 2: REFUSED UNKNOWN_REFERENCE [jurisdiction]" in result.output
+    assert "line 3: REFUSED INVALID_COMMAND [established_on]" in result.output
+    assert "line 4: REFUSED INVALID_COMMAND" in result.output
+    assert "1 accepted" in result.output
+
+    history = cli.invoke(main, ["history", "--json"])
+    assert [json.loads(line)["type"] for line in history.output.splitlines()
+            if line.startswith("{")] == ["Jurisdiction.Established"]
+
+
+@pytest.mark.database
+def test_competent_and_history_read_the_demo(cli: CliRunner) -> None:
+    assert cli.invoke(main, ["import", str(DEMO_FILE), "--quiet"]).exit_code == 0
+    result = cli.invoke(main, ["competent", "participatiewet-uitvoering", "dordrecht",
+                               "--on", "2013-03-05", "--json"])
+    assert result.exit_code == 0, result.output
+    answers = json.loads(result.output[result.output.index("["):])
+    dsb = next(a for a in answers if a["body"] == "dsb")
+    assert [link["kind"] for link in dsb["chain"]] == ["attribution", "delegation"]
+
+    history = cli.invoke(main, ["history", "--aggregate", "body:drechtraad", "--json"])
+    events = [json.loads(line) for line in history.output.splitlines() if line.startswith("{")]
+    assert events[0]["type"] == "Body.Established"
+    assert events[-1]["type"] == "Body.Abolished"
+    assert all(event["meta"]["actor"] and event["meta"]["command_id"] for event in events)
+
+
+@pytest.mark.database
+def test_bad_arguments_are_usage_errors(cli: CliRunner) -> None:
+    result = cli.invoke(main, ["competent", "x", "y", "--on", "13-03-2013"])
+    assert result.exit_code == 2
+    unknown = cli.invoke(main, ["competent", "geen", "dordrecht", "--on", "2013-03-05"])
+    assert unknown.exit_code == 1
+    assert "UNKNOWN_REFERENCE" in unknown.output
