@@ -32,6 +32,7 @@ from ledger.errors import (
     LedgerError,
     RuleViolation,
 )
+from ledger.personal_data import NoVault, PersonalDataVault
 from ledger.rules import check_framework, check_grant_citation
 from ledger.store import LedgerRecorder, command_positions
 from ledger.transcoding import register_ledger_transcodings
@@ -99,6 +100,7 @@ def fingerprint(command: c.Command) -> str:
 
 class Ledger(Application[UUID]):
     name = "Bevoegd"
+    vault: PersonalDataVault = NoVault()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -510,6 +512,10 @@ class Ledger(Application[UUID]):
             competence=command.competence, jurisdiction=command.jurisdiction,
             subject=command.subject, dossier=command.dossier,
             affected_jurisdictions=command.affected_jurisdictions or [command.jurisdiction],
+            addressee=self.vault.seal(command.addressee.person,
+                                      command.addressee.model_dump(exclude={"person"},
+                                                                   exclude_none=True))
+            if command.addressee is not None else None,
             meta=meta)
 
     @handles

@@ -219,6 +219,15 @@ class OpenDossier(Command):
     description: Text | None = None
 
 
+class PrivatePersonInput(BaseModel):
+    """A private person a decision is addressed to; sealed before it reaches any event."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    person: Code
+    name: Text
+    address: Text | None = None
+
+
 class DecisionSubject(BaseModel):
     """What a decision is about; given when the decision is first recorded."""
 
@@ -229,6 +238,7 @@ class DecisionSubject(BaseModel):
     subject: Text | None = None
     dossier: Code | None = None
     affected_jurisdictions: list[Code] = []
+    addressee: PrivatePersonInput | None = None
 
 
 class ProposeDecision(Command, DecisionSubject):

@@ -8,6 +8,7 @@ from typing import Any
 
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
+from ledger.personal_data import SealedPersonalData
 from ledger.values import ChainLink, Document, MemberVote, Meta, Votes
 
 
@@ -38,5 +39,5 @@ class ValueObjectAsDict(Transcoding):
 
 def register_ledger_transcodings(transcoder: JSONTranscoder) -> None:
     transcoder.register(DateAsISO())
-    for cls in (Meta, ChainLink, Document, MemberVote, Votes):
+    for cls in (Meta, ChainLink, Document, MemberVote, Votes, SealedPersonalData):
         transcoder.register(ValueObjectAsDict(cls))

@@ -56,7 +56,7 @@ def decision(code: str, *, competence: str = "wmo", jurisdiction: str = "dordrec
              subject: str | None = None) -> Decision:
     return Decision(code=code, title=f"Besluit {code}", summary=None, competence=competence,
                     jurisdiction=jurisdiction, subject=subject, dossier=None,
-                    affected_jurisdictions=[jurisdiction], meta=META)
+                    affected_jurisdictions=[jurisdiction], addressee=None, meta=META)
 
 
 def take(d: Decision, by: Body, on: date, outcome: str = "adopted", **kwargs: object) -> Decision:

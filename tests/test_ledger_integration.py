@@ -194,3 +194,15 @@ def test_a_batch_applies_the_good_lines_and_answers_each(ledger: Ledger) -> None
     again = ledger.execute_batch(items)
     assert stored(ledger) == before
     assert [getattr(o, "replayed", None) for o in again] == [True, None, True, True, None]
+
+
+def test_personal_data_never_reaches_a_plain_event(ledger: Ledger) -> None:
+    build_world(ledger)
+    command = decision_under_mandate("beschikking-pd", date(2014, 5, 1)).model_copy(
+        update={"addressee": c.PrivatePersonInput(person="p-1", name="J. Jansen",
+                                                 address="Voorstraat 1, Dordrecht")})
+    before = stored(ledger)
+    with pytest.raises(LedgerError) as refusal:
+        run(ledger, command)
+    assert refusal.value.code == "PERSONAL_DATA_NOT_ACCEPTED"
+    assert stored(ledger) == before

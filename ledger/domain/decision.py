@@ -11,6 +11,7 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger.domain.body import Body
 from ledger.errors import RuleViolation
+from ledger.personal_data import SealedPersonalData
 from ledger.values import ChainLink, Document, Meta, Votes, check_reason, record_id
 
 Outcome = Literal["adopted", "rejected"]
@@ -32,6 +33,7 @@ class Decision(Aggregate):
         subject: str | None,
         dossier: str | None,
         affected_jurisdictions: list[str],
+        addressee: SealedPersonalData | None,
         meta: Meta,
     ) -> None:
         self.code = code
@@ -42,6 +44,7 @@ class Decision(Aggregate):
         self.subject = subject
         self.dossier = dossier
         self.affected_jurisdictions = affected_jurisdictions
+        self.addressee = addressee
         self.proposed_by: str | None = None
         self.body: str | None = None
         self.taken_on: date | None = None
