@@ -20,7 +20,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from ledger import commands as c
 from ledger.domain.body import Body
 from ledger.domain.commission import Commission
-from ledger.domain.competence import Competence, CompetenceHolding, holding_id
+from ledger.domain.competence import Competence, CompetenceHolding, GrantTerms, holding_id
 from ledger.domain.consultation import Consultation
 from ledger.domain.decision import Decision
 from ledger.domain.dossier import Dossier
@@ -377,19 +377,7 @@ class Ledger(Application[UUID]):
     def grant_delegation(self, uow: UnitOfWork, command: c.GrantDelegation, meta: Meta
                          ) -> dict[str, Any]:
         holding = self._holding(uow, command.competence, command.jurisdiction)
-        if command.framework_body is not None:
-            uow.get(Body, command.framework_body, "framework_body")
-        holding.grant_delegation(
-            command.code,
-            uow.get(Body, command.grantor, "grantor"),
-            uow.get(Body, command.grantee, "grantee"),
-            command.legal_basis,
-            uow.get(Decision, command.source_decision, "source_decision"),
-            Interval(command.valid_from, command.valid_until),
-            tuple(command.scope) if command.scope is not None else None,
-            command.framework_body,
-            meta,
-        )
+        holding.grant_delegation(command.code, self._grant_terms(uow, command), meta)
         return {"grant": command.code, "competence": command.competence,
                 "jurisdiction": command.jurisdiction}
 
@@ -397,23 +385,24 @@ class Ledger(Application[UUID]):
     def grant_mandate(self, uow: UnitOfWork, command: c.GrantMandate, meta: Meta
                       ) -> dict[str, Any]:
         holding = self._holding(uow, command.competence, command.jurisdiction)
-        if command.framework_body is not None:
-            uow.get(Body, command.framework_body, "framework_body")
-        holding.grant_mandate(
-            command.code,
-            uow.get(Body, command.grantor, "grantor"),
-            uow.get(Body, command.grantee, "grantee"),
-            command.legal_basis,
-            uow.get(Decision, command.source_decision, "source_decision"),
-            Interval(command.valid_from, command.valid_until),
-            tuple(command.scope) if command.scope is not None else None,
-            command.allows_submandate,
-            command.parent,
-            command.framework_body,
-            meta,
-        )
+        holding.grant_mandate(command.code, self._grant_terms(uow, command),
+                              command.allows_submandate, command.parent, meta)
         return {"grant": command.code, "competence": command.competence,
                 "jurisdiction": command.jurisdiction}
+
+    @staticmethod
+    def _grant_terms(uow: UnitOfWork, command: c.GrantInput) -> GrantTerms:
+        if command.framework_body is not None:
+            uow.get(Body, command.framework_body, "framework_body")
+        return GrantTerms(
+            grantor=uow.get(Body, command.grantor, "grantor"),
+            grantee=uow.get(Body, command.grantee, "grantee"),
+            legal_basis=command.legal_basis,
+            source_decision=uow.get(Decision, command.source_decision, "source_decision"),
+            period=Interval(command.valid_from, command.valid_until),
+            scope=tuple(command.scope) if command.scope is not None else None,
+            framework_body=command.framework_body,
+        )
 
     @handles
     def revoke_grant(self, uow: UnitOfWork, command: c.RevokeGrant, meta: Meta

@@ -170,8 +170,9 @@ class EndAttribution(Command):
     reason: Text
 
 
-class GrantDelegation(Command, ValidPeriod):
-    name = "grant_delegation"
+class GrantInput(ValidPeriod):
+    """What every grant names: the holding, the parties, its basis and the decision behind it."""
+
     competence: Code
     jurisdiction: Code
     code: Code
@@ -183,21 +184,16 @@ class GrantDelegation(Command, ValidPeriod):
     framework_body: Code | None = None
 
 
-class GrantMandate(Command, ValidPeriod):
+class GrantDelegation(Command, GrantInput):
+    name = "grant_delegation"
+
+
+class GrantMandate(Command, GrantInput):
     """A mandate; with `parent`, a sub-mandate of that mandate."""
 
     name = "grant_mandate"
-    competence: Code
-    jurisdiction: Code
-    code: Code
-    grantor: Code
-    grantee: Code
-    legal_basis: Text
-    source_decision: Code
-    scope: list[Text] | None = None
     allows_submandate: bool = False
     parent: Code | None = None
-    framework_body: Code | None = None
 
 
 class RevokeGrant(Command):

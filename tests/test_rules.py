@@ -30,7 +30,7 @@ from pydantic import ValidationError
 
 from ledger import commands as c
 from ledger.domain.commission import Commission
-from ledger.domain.competence import CompetenceHolding
+from ledger.domain.competence import CompetenceHolding, GrantTerms
 from ledger.domain.consultation import Consultation
 from ledger.domain.decision import Decision, check_votes_support_outcome
 from ledger.domain.jurisdiction import Jurisdiction
@@ -81,10 +81,12 @@ def test_L1_grant_to_a_body_not_yet_established_is_refused(w: World):
     young = body("dordrecht-uitvoering", "committee", established_on=D(2015, 1, 1))
     source = adopted("besluit-d1", w.college, D(2014, 6, 1))
     with refused(h, "BODY_NOT_ACTIVE", "grantee"):
-        h.grant_delegation("d1", w.college, young, WGR, source, Interval(D(2014, 6, 1)), None,
-                           None, META)
-    h.grant_delegation("d1", w.college, young, WGR, source, Interval(D(2015, 1, 1)), None,
-                       None, META)
+        h.grant_delegation(
+            "d1", GrantTerms(w.college, young, WGR, source, Interval(D(2014, 6, 1)), None, None), META
+        )
+    h.grant_delegation(
+        "d1", GrantTerms(w.college, young, WGR, source, Interval(D(2015, 1, 1)), None, None), META
+    )
     assert h.chain_for(young, D(2015, 1, 1))[-1].grant == "d1"
 
 
@@ -149,9 +151,10 @@ def test_L2_mandate_chain_and_the_mandator_stays_competent(w: World):
     h = w.holding()
     mandate(h, "m1", w.college, w.burgemeester, D(2010, 1, 1))
     assert kinds(h.chain_for(w.burgemeester, D(2013, 3, 5))) == [
-        ("attribution", None, "dordrecht-college"), ("mandate", "m1", "dordrecht-burgemeester")]
-    assert kinds(h.chain_for(w.college, D(2013, 3, 5))) == [
-        ("attribution", None, "dordrecht-college")]
+        ("attribution", None, "dordrecht-college"),
+        ("mandate", "m1", "dordrecht-burgemeester"),
+    ]
+    assert kinds(h.chain_for(w.college, D(2013, 3, 5))) == [("attribution", None, "dordrecht-college")]
 
 
 def test_L2_submandate_chain(w: World):
@@ -183,8 +186,7 @@ def test_L3_delegator_may_not_exercise_while_delegation_stands(w: World):
     delegate(h, "d1", w.college, w.dsb, D(2013, 1, 1))
     with refused(h, "DELEGATED_AWAY", "body"):
         h.chain_for(w.college, D(2013, 1, 1))
-    assert kinds(h.chain_for(w.college, D(2012, 12, 31))) == [
-        ("attribution", None, "dordrecht-college")]
+    assert kinds(h.chain_for(w.college, D(2012, 12, 31))) == [("attribution", None, "dordrecht-college")]
 
 
 def test_L3_delegator_competent_again_after_revocation(w: World):
@@ -213,8 +215,9 @@ def test_L4_not_delegable(w: World):
     h = w.holding(delegable=False)
     source = adopted("besluit-d1", w.college, D(2013, 1, 1))
     with refused(h, "NOT_DELEGABLE", "competence"):
-        h.grant_delegation("d1", w.college, w.dsb, WGR, source, Interval(D(2013, 1, 1)), None,
-                           None, META)
+        h.grant_delegation(
+            "d1", GrantTerms(w.college, w.dsb, WGR, source, Interval(D(2013, 1, 1)), None, None), META
+        )
 
 
 @pytest.mark.parametrize("basis", ["", "   "])
@@ -222,38 +225,51 @@ def test_L4_delegation_needs_a_legal_basis(w: World, basis: str):
     h = w.holding()
     source = adopted("besluit-d1", w.college, D(2013, 1, 1))
     with refused(h, "MISSING_LEGAL_BASIS", "legal_basis"):
-        h.grant_delegation("d1", w.college, w.dsb, basis, source, Interval(D(2013, 1, 1)), None,
-                           None, META)
+        h.grant_delegation(
+            "d1", GrantTerms(w.college, w.dsb, basis, source, Interval(D(2013, 1, 1)), None, None), META
+        )
 
 
 @pytest.mark.parametrize("grantee", ["official", "subordinate committee"])
 def test_L4_no_delegation_to_a_subordinate(w: World, grantee: str):
     h = w.holding()
-    to = (body("dordrecht-ambtenaar", "official") if grantee == "official" else  # any official
-          body("dordrecht-commissie", "committee", subordinate_to="dordrecht-college"))
+    to = (
+        body("dordrecht-ambtenaar", "official")
+        if grantee == "official"
+        # any official
+        else body("dordrecht-commissie", "committee", subordinate_to="dordrecht-college")
+    )
     source = adopted("besluit-d1", w.college, D(2013, 1, 1))
     with refused(h, "SUBORDINATE_GRANTEE", "grantee"):
-        h.grant_delegation("d1", w.college, to, WGR, source, Interval(D(2013, 1, 1)), None,
-                           None, META)
+        h.grant_delegation(
+            "d1", GrantTerms(w.college, to, WGR, source, Interval(D(2013, 1, 1)), None, None), META
+        )
     # a mandate to the same subordinate is the lawful route
-    h.grant_mandate("m1", w.college, to, "Awb 10:3", source, Interval(D(2013, 1, 1)), None,
-                    False, None, None, META)
+    h.grant_mandate(
+        "m1",
+        GrantTerms(w.college, to, "Awb 10:3", source, Interval(D(2013, 1, 1)), None, None),
+        False,
+        None,
+        META,
+    )
 
 
 def test_L4_no_grant_to_oneself(w: World):
     h = w.holding()
     source = adopted("besluit-d1", w.college, D(2013, 1, 1))
     with refused(h, "SELF_GRANT", "grantee"):
-        h.grant_delegation("d1", w.college, w.college, WGR, source, Interval(D(2013, 1, 1)),
-                           None, None, META)
+        h.grant_delegation(
+            "d1", GrantTerms(w.college, w.college, WGR, source, Interval(D(2013, 1, 1)), None, None), META
+        )
 
 
 def test_L4_grantor_must_hold_the_competence(w: World):
     h = w.holding()
     source = adopted("besluit-d1", w.raad, D(2013, 1, 1))
     with refused(h, "GRANTOR_NOT_COMPETENT", "grantor"):
-        h.grant_delegation("d1", w.raad, w.dsb, WGR, source, Interval(D(2013, 1, 1)), None,
-                           None, META)
+        h.grant_delegation(
+            "d1", GrantTerms(w.raad, w.dsb, WGR, source, Interval(D(2013, 1, 1)), None, None), META
+        )
 
 
 def test_L4_grantor_must_hold_every_subject_of_the_scope(w: World):
@@ -261,11 +277,30 @@ def test_L4_grantor_must_hold_every_subject_of_the_scope(w: World):
     delegate(h, "d1", w.college, w.dsb, D(2012, 1, 1), scope=("tarieven",))
     source = adopted("besluit-m1", w.college, D(2013, 1, 1))
     with refused(h, "GRANTOR_NOT_COMPETENT", "grantor"):
-        h.grant_mandate("m1", w.college, w.burgemeester, "Awb 10:3", source,
-                        Interval(D(2013, 1, 1)), ("indicatie", "tarieven"), False, None, None,
-                        META)
-    h.grant_mandate("m1", w.college, w.burgemeester, "Awb 10:3", source,
-                    Interval(D(2013, 1, 1)), ("indicatie",), False, None, None, META)
+        h.grant_mandate(
+            "m1",
+            GrantTerms(
+                w.college,
+                w.burgemeester,
+                "Awb 10:3",
+                source,
+                Interval(D(2013, 1, 1)),
+                ("indicatie", "tarieven"),
+                None,
+            ),
+            False,
+            None,
+            META,
+        )
+    h.grant_mandate(
+        "m1",
+        GrantTerms(
+            w.college, w.burgemeester, "Awb 10:3", source, Interval(D(2013, 1, 1)), ("indicatie",), None
+        ),
+        False,
+        None,
+        META,
+    )
 
 
 def test_L4_delegation_recorded_as_one_event(w: World):
@@ -275,7 +310,12 @@ def test_L4_delegation_recorded_as_one_event(w: World):
     [recorded] = h.collect_events()
     assert type(recorded).__name__ == "GrantRecorded"
     assert (recorded.code, recorded.kind, recorded.grantor, recorded.grantee, recorded.scope) == (
-        "d1", "delegation", "dordrecht-college", "dsb", ["indicatie"])
+        "d1",
+        "delegation",
+        "dordrecht-college",
+        "dsb",
+        ["indicatie"],
+    )
 
 
 # L5 — mandate: mandatable, competent mandator, sub-mandate only where allowed -------------------
@@ -285,8 +325,13 @@ def test_L5_not_mandatable(w: World):
     h = w.holding(mandatable=False)
     source = adopted("besluit-m1", w.college, D(2013, 1, 1))
     with refused(h, "NOT_MANDATABLE", "competence"):
-        h.grant_mandate("m1", w.college, w.burgemeester, "Awb 10:3", source,
-                        Interval(D(2013, 1, 1)), None, False, None, None, META)
+        h.grant_mandate(
+            "m1",
+            GrantTerms(w.college, w.burgemeester, "Awb 10:3", source, Interval(D(2013, 1, 1)), None, None),
+            False,
+            None,
+            META,
+        )
 
 
 def test_L5_mandator_must_be_competent(w: World):
@@ -294,8 +339,13 @@ def test_L5_mandator_must_be_competent(w: World):
     delegate(h, "d1", w.college, w.dsb, D(2012, 1, 1))
     source = adopted("besluit-m1", w.college, D(2013, 1, 1))
     with refused(h, "GRANTOR_NOT_COMPETENT", "grantor"):  # it delegated the competence away
-        h.grant_mandate("m1", w.college, w.burgemeester, "Awb 10:3", source,
-                        Interval(D(2013, 1, 1)), None, False, None, None, META)
+        h.grant_mandate(
+            "m1",
+            GrantTerms(w.college, w.burgemeester, "Awb 10:3", source, Interval(D(2013, 1, 1)), None, None),
+            False,
+            None,
+            META,
+        )
 
 
 def test_L5_submandate_only_where_the_mandate_allows_it(w: World):
@@ -305,22 +355,38 @@ def test_L5_submandate_only_where_the_mandate_allows_it(w: World):
     source = adopted("besluit-sm1", w.burgemeester, D(2011, 1, 1))
     for parent in ("m1", "d1"):
         with refused(h, "SUBMANDATE_NOT_ALLOWED", "parent"):
-            h.grant_mandate("sm1", w.burgemeester, w.ambtenaar, "Awb 10:9", source,
-                            Interval(D(2013, 1, 1)), None, False, parent, None, META)
+            h.grant_mandate(
+                "sm1",
+                GrantTerms(
+                    w.burgemeester, w.ambtenaar, "Awb 10:9", source, Interval(D(2013, 1, 1)), None, None
+                ),
+                False,
+                parent,
+                META,
+            )
 
 
 def test_L5_only_the_mandatee_submandates_and_only_while_the_mandate_stands(w: World):
     h = w.holding()
-    mandate(h, "m1", w.college, w.burgemeester, D(2010, 1, 1), D(2014, 1, 1),
-            allows_submandate=True)
+    mandate(h, "m1", w.college, w.burgemeester, D(2010, 1, 1), D(2014, 1, 1), allows_submandate=True)
     by_raad = adopted("besluit-raad", w.raad, D(2011, 1, 1))
     with refused(h, "GRANTOR_NOT_COMPETENT", "grantor"):
-        h.grant_mandate("sm1", w.raad, w.ambtenaar, "Awb 10:9", by_raad,
-                        Interval(D(2011, 1, 1)), None, False, "m1", None, META)
+        h.grant_mandate(
+            "sm1",
+            GrantTerms(w.raad, w.ambtenaar, "Awb 10:9", by_raad, Interval(D(2011, 1, 1)), None, None),
+            False,
+            "m1",
+            META,
+        )
     source = adopted("besluit-sm1", w.burgemeester, D(2011, 1, 1))
     with refused(h, "MANDATE_EXPIRED", "parent"):
-        h.grant_mandate("sm1", w.burgemeester, w.ambtenaar, "Awb 10:9", source,
-                        Interval(D(2014, 1, 1)), None, False, "m1", None, META)
+        h.grant_mandate(
+            "sm1",
+            GrantTerms(w.burgemeester, w.ambtenaar, "Awb 10:9", source, Interval(D(2014, 1, 1)), None, None),
+            False,
+            "m1",
+            META,
+        )
 
 
 def test_L5_mandate_expired(w: World):
@@ -400,26 +466,34 @@ def _annulled(w: World) -> Decision:
 def test_L6_source_decision_not_adopted(w: World, source):
     h = w.holding()
     with refused(h, "SOURCE_DECISION_NOT_ADOPTED", "source_decision"):
-        h.grant_delegation("d1", w.college, w.dsb, WGR, source(w), Interval(D(2013, 3, 1)),
-                           None, None, META)
+        h.grant_delegation(
+            "d1", GrantTerms(w.college, w.dsb, WGR, source(w), Interval(D(2013, 3, 1)), None, None), META
+        )
 
 
 def test_L6_source_decision_of_another_body(w: World):
     h = w.holding()
     by_raad = adopted("besluit-d1", w.raad, D(2013, 1, 1))
     with refused(h, "SOURCE_DECISION_OTHER_BODY", "source_decision"):
-        h.grant_mandate("m1", w.college, w.burgemeester, "Awb 10:3", by_raad,
-                        Interval(D(2013, 1, 1)), None, False, None, None, META)
+        h.grant_mandate(
+            "m1",
+            GrantTerms(w.college, w.burgemeester, "Awb 10:3", by_raad, Interval(D(2013, 1, 1)), None, None),
+            False,
+            None,
+            META,
+        )
 
 
 def test_L6_source_decision_taken_after_the_grant_starts(w: World):
     h = w.holding()
     source = adopted("besluit-d1", w.college, D(2013, 3, 1))
     with refused(h, "SOURCE_DECISION_LATER", "source_decision"):
-        h.grant_delegation("d1", w.college, w.dsb, WGR, source, Interval(D(2013, 2, 28)), None,
-                           None, META)
-    h.grant_delegation("d1", w.college, w.dsb, WGR, source, Interval(D(2013, 3, 1)), None,
-                       None, META)
+        h.grant_delegation(
+            "d1", GrantTerms(w.college, w.dsb, WGR, source, Interval(D(2013, 2, 28)), None, None), META
+        )
+    h.grant_delegation(
+        "d1", GrantTerms(w.college, w.dsb, WGR, source, Interval(D(2013, 3, 1)), None, None), META
+    )
 
 
 @pytest.mark.parametrize("basis", ["", " \t "])
@@ -442,22 +516,38 @@ def test_L7_regional_body_allowed_with_a_delegation(w: World):
     h = w.holding()
     delegate(h, "d1", w.college, w.dsb, D(2013, 1, 1))
     assert kinds(h.chain_for(w.dsb, D(2013, 3, 5))) == [
-        ("attribution", None, "dordrecht-college"), ("delegation", "d1", "dsb")]
+        ("attribution", None, "dordrecht-college"),
+        ("delegation", "d1", "dsb"),
+    ]
 
 
 # L8 — a commission transfers no competence -------------------------------------------------------
 
 
 def test_L8_commissioned_body_is_still_not_competent(w: World):
-    agenda = CompetenceHolding(competence="regionale-agenda", jurisdiction="drechtsteden",
-                               jurisdiction_kind="region", delegable=True, mandatable=True,
-                               meta=META)
-    agenda.attribute(w.drechtraad, "Gemeenschappelijke regeling Drechtsteden, art. 9",
-                     Interval(D(2006, 1, 1)), None, META)
-    commission = Commission(code="opdracht-agenda", subject="Werk de regionale agenda uit",
-                            issued_by="drechtraad", issued_to="dsb", dossier=None,
-                            issued_on=D(2013, 1, 15), due_on=D(2013, 6, 1), binding=True,
-                            source_decision=None, meta=META)
+    agenda = CompetenceHolding(
+        competence="regionale-agenda",
+        jurisdiction="drechtsteden",
+        jurisdiction_kind="region",
+        delegable=True,
+        mandatable=True,
+        meta=META,
+    )
+    agenda.attribute(
+        w.drechtraad, "Gemeenschappelijke regeling Drechtsteden, art. 9", Interval(D(2006, 1, 1)), None, META
+    )
+    commission = Commission(
+        code="opdracht-agenda",
+        subject="Werk de regionale agenda uit",
+        issued_by="drechtraad",
+        issued_to="dsb",
+        dossier=None,
+        issued_on=D(2013, 1, 15),
+        due_on=D(2013, 6, 1),
+        binding=True,
+        source_decision=None,
+        meta=META,
+    )
     commission.accept(D(2013, 1, 20), META)
     agenda.collect_events()
     with refused(agenda, "NOT_COMPETENT", "body"):
@@ -508,7 +598,11 @@ def test_L9_revocation_is_a_new_event_and_history_replays(w: World):
     assert names == ["Opened", "Attributed", "GrantRecorded", "GrantRevoked"]
     revoked = events[-1]
     assert (revoked.grant, revoked.on, revoked.reason, revoked.meta.actor) == (
-        "d1", D(2014, 1, 1), "terug naar de gemeente", "t")
+        "d1",
+        D(2014, 1, 1),
+        "terug naar de gemeente",
+        "t",
+    )
     assert events[2].valid_until is None  # the grant as recorded is untouched
     replayed = None
     for e in events:
@@ -561,7 +655,10 @@ def test_L9_decision_is_annulled_once_by_a_new_event(w: World):
         d.annul(D(2014, 2, 1), "rechtbank", "nogmaals", META)
     annulled = d.collect_events()[-1]
     assert (type(annulled).__name__, annulled.annulled_by, annulled.reason) == (
-        "Annulled", "Raad van State", "onbevoegd genomen")
+        "Annulled",
+        "Raad van State",
+        "onbevoegd genomen",
+    )
 
 
 def test_L9_correction_names_what_it_changes(w: World):
@@ -571,8 +668,7 @@ def test_L9_correction_names_what_it_changes(w: World):
     d.correct("Besluit b1 (gecorrigeerd)", None, None, "typefout in de titel", META)
     events = d.collect_events()
     assert events[0].title == "Besluit b1"  # the original record stays as it was
-    assert (events[-1].title, events[-1].reason) == ("Besluit b1 (gecorrigeerd)",
-                                                     "typefout in de titel")
+    assert (events[-1].title, events[-1].reason) == ("Besluit b1 (gecorrigeerd)", "typefout in de titel")
     assert d.title == "Besluit b1 (gecorrigeerd)"
 
 
@@ -588,8 +684,12 @@ def test_L10_empty_period_is_refused(until: date):
 
 def test_L10_interval_is_half_open():
     period = Interval(D(2013, 1, 1), D(2014, 1, 1))
-    assert [period.contains(d) for d in (D(2012, 12, 31), D(2013, 1, 1), D(2013, 12, 31),
-                                         D(2014, 1, 1))] == [False, True, True, False]
+    assert [period.contains(d) for d in (D(2012, 12, 31), D(2013, 1, 1), D(2013, 12, 31), D(2014, 1, 1))] == [
+        False,
+        True,
+        True,
+        False,
+    ]
     assert Interval(D(2013, 1, 1)).contains(D(2199, 12, 31))
 
 
@@ -623,8 +723,12 @@ def test_L10_legal_effect_is_a_third_clock(w: World):
     d.enter_into_force(D(2013, 4, 1), D(2013, 1, 1), META)  # retroactive to the new year
     r = adopted("b2", w.college, D(2014, 6, 1))
     d.repeal(D(2015, 1, 1), r.code, "vervangen", META)
-    assert [d.in_force_on(x) for x in (D(2012, 12, 31), D(2013, 1, 1), D(2014, 12, 31),
-                                       D(2015, 1, 1))] == [False, True, True, False]
+    assert [d.in_force_on(x) for x in (D(2012, 12, 31), D(2013, 1, 1), D(2014, 12, 31), D(2015, 1, 1))] == [
+        False,
+        True,
+        True,
+        False,
+    ]
 
 
 # L11 — a decision under a grant cites it and its publication ------------------------------------
@@ -671,8 +775,7 @@ def test_L11_grant_not_published_by_the_decision_date(w: World, published):
     source = delegate(h, "d1", w.college, w.dsb, D(2013, 1, 15), published=published)
     chain = h.chain_for(w.dsb, D(2013, 3, 5))
     with pytest.raises(RuleViolation) as info:
-        check_grant_citation(chain, "d1", "Staatscourant 2013, 1234", D(2013, 3, 5),
-                             lookup(source))
+        check_grant_citation(chain, "d1", "Staatscourant 2013, 1234", D(2013, 3, 5), lookup(source))
     assert (info.value.code, info.value.field) == ("GRANT_NOT_PUBLISHED", "cited_publication")
 
 
@@ -694,10 +797,24 @@ def test_L11_correct_citation_is_accepted(w: World, delegated):
 
 def test_L11_submandatee_cites_its_submandate(w: World):
     h = w.holding()
-    m1 = mandate(h, "m1", w.college, w.burgemeester, D(2010, 1, 1), allows_submandate=True,
-                 published=(D(2010, 1, 5), "Gemeenteblad 2010, 1"))
-    sm1 = mandate(h, "sm1", w.burgemeester, w.ambtenaar, D(2011, 1, 1), parent="m1",
-                  published=(D(2011, 1, 5), "Gemeenteblad 2011, 3"))
+    m1 = mandate(
+        h,
+        "m1",
+        w.college,
+        w.burgemeester,
+        D(2010, 1, 1),
+        allows_submandate=True,
+        published=(D(2010, 1, 5), "Gemeenteblad 2010, 1"),
+    )
+    sm1 = mandate(
+        h,
+        "sm1",
+        w.burgemeester,
+        w.ambtenaar,
+        D(2011, 1, 1),
+        parent="m1",
+        published=(D(2011, 1, 5), "Gemeenteblad 2011, 3"),
+    )
     chain = h.chain_for(w.ambtenaar, D(2013, 1, 1))
     with pytest.raises(RuleViolation) as info:
         check_grant_citation(chain, "m1", "Gemeenteblad 2010, 1", D(2013, 1, 1), lookup(m1, sm1))
@@ -714,8 +831,14 @@ ON = D(2013, 6, 1)
 @pytest.fixture
 def framed(w: World) -> list[ChainLink]:
     """The DSB decides on the regional social service only within the Drechtraad's framework."""
-    h = CompetenceHolding(competence="sociale-dienst", jurisdiction="drechtsteden",
-                          jurisdiction_kind="region", delegable=True, mandatable=True, meta=META)
+    h = CompetenceHolding(
+        competence="sociale-dienst",
+        jurisdiction="drechtsteden",
+        jurisdiction_kind="region",
+        delegable=True,
+        mandatable=True,
+        meta=META,
+    )
     h.attribute(w.dsb, "GR Drechtsteden, art. 12", Interval(D(2006, 1, 1)), "drechtraad", META)
     return h.chain_for(w.dsb, ON)
 
@@ -750,8 +873,9 @@ def _repealed_framework(w: World) -> Decision:
     return d
 
 
-@pytest.mark.parametrize("framework", [_by_dsb, _rejected_framework, _later_framework,
-                                       _annulled_framework, _repealed_framework])
+@pytest.mark.parametrize(
+    "framework", [_by_dsb, _rejected_framework, _later_framework, _annulled_framework, _repealed_framework]
+)
 def test_L12_framework_invalid(w: World, framed, framework):
     with pytest.raises(RuleViolation) as info:
         check_framework(framed, "kader", ON, lookup(framework(w)))
@@ -773,8 +897,9 @@ def test_L12_standing_framework_is_accepted(w: World, framed, taken_on):
 def test_L12_framework_condition_on_a_delegation(w: World):
     h = w.holding()
     source = adopted("besluit-d1", w.college, D(2013, 1, 1))
-    h.grant_delegation("d1", w.college, w.dsb, WGR, source, Interval(D(2013, 1, 1)), None,
-                       "drechtraad", META)
+    h.grant_delegation(
+        "d1", GrantTerms(w.college, w.dsb, WGR, source, Interval(D(2013, 1, 1)), None, "drechtraad"), META
+    )
     chain = h.chain_for(w.dsb, ON)
     with pytest.raises(RuleViolation) as info:
         check_framework(chain, None, ON, lookup())
@@ -791,8 +916,9 @@ def carried(rule: str, in_favour: int, against: int) -> bool:
     if cast == 0:
         return False
     share = Fraction(in_favour, cast)
-    return {"simple": share > Fraction(1, 2), "two_thirds": share >= Fraction(2, 3),
-            "unanimous": share == 1}[rule]
+    return {"simple": share > Fraction(1, 2), "two_thirds": share >= Fraction(2, 3), "unanimous": share == 1}[
+        rule
+    ]
 
 
 def verdict(votes: Votes, outcome: str) -> str | None:
@@ -833,18 +959,27 @@ def test_votes_more_cast_than_present_are_inconsistent():
     assert verdict(Votes(votes_for=20, votes_against=10, present=30), "adopted") is None
 
 
-@pytest.mark.parametrize("votes", [Votes(), Votes(votes_for=3), Votes(votes_against=30),
-                                   Votes(majority_rule="unanimous", abstentions=4)])
+@pytest.mark.parametrize(
+    "votes",
+    [Votes(), Votes(votes_for=3), Votes(votes_against=30), Votes(majority_rule="unanimous", abstentions=4)],
+)
 @pytest.mark.parametrize("outcome", ["adopted", "rejected"])
 def test_votes_unknown_counts_leave_the_outcome_as_recorded(votes: Votes, outcome: str):
     assert verdict(votes, outcome) is None
 
 
-@pytest.mark.parametrize(("rule", "in_favour", "against", "adopted"), [
-    ("simple", 16, 15, True), ("simple", 15, 15, False),
-    ("two_thirds", 20, 10, True), ("two_thirds", 19, 10, False),
-    ("unanimous", 30, 0, True), ("unanimous", 30, 1, False), ("unanimous", 0, 0, False),
-])
+@pytest.mark.parametrize(
+    ("rule", "in_favour", "against", "adopted"),
+    [
+        ("simple", 16, 15, True),
+        ("simple", 15, 15, False),
+        ("two_thirds", 20, 10, True),
+        ("two_thirds", 19, 10, False),
+        ("unanimous", 30, 0, True),
+        ("unanimous", 30, 1, False),
+        ("unanimous", 0, 0, False),
+    ],
+)
 def test_votes_majority_rule_examples(rule, in_favour, against, adopted):
     votes = Votes(majority_rule=rule, votes_for=in_favour, votes_against=against, abstentions=5)
     assert verdict(votes, "adopted" if adopted else "rejected") is None
@@ -855,11 +990,14 @@ RULES = st.sampled_from(["simple", "two_thirds", "unanimous"])
 
 
 @settings(max_examples=300, deadline=None)
-@given(rule=RULES, in_favour=st.integers(0, 150), against=st.integers(0, 150),
-       abstentions=st.none() | st.integers(0, 20))
+@given(
+    rule=RULES,
+    in_favour=st.integers(0, 150),
+    against=st.integers(0, 150),
+    abstentions=st.none() | st.integers(0, 20),
+)
 def test_votes_majority_arithmetic(rule, in_favour, against, abstentions):
-    votes = Votes(majority_rule=rule, votes_for=in_favour, votes_against=against,
-                  abstentions=abstentions)
+    votes = Votes(majority_rule=rule, votes_for=in_favour, votes_against=against, abstentions=abstentions)
     expected = "adopted" if carried(rule, in_favour, against) else "rejected"
     other = "rejected" if expected == "adopted" else "adopted"
     assert verdict(votes, expected) is None
@@ -867,22 +1005,34 @@ def test_votes_majority_arithmetic(rule, in_favour, against, abstentions):
 
 
 MEMBERS = st.lists(
-    st.builds(MemberVote, member=st.sampled_from([f"{party}-{town}" for party in
-                                                  ("vvd", "pvda", "cda", "sp", "d66")
-                                                  for town in ("dordrecht", "sliedrecht")]),
-              vote=st.sampled_from(["for", "against", "abstain"]),
-              weight=st.integers(1, 12)),
-    min_size=1, max_size=10, unique_by=lambda vote: vote.member)
+    st.builds(
+        MemberVote,
+        member=st.sampled_from(
+            [
+                f"{party}-{town}"
+                for party in ("vvd", "pvda", "cda", "sp", "d66")
+                for town in ("dordrecht", "sliedrecht")
+            ]
+        ),
+        vote=st.sampled_from(["for", "against", "abstain"]),
+        weight=st.integers(1, 12),
+    ),
+    min_size=1,
+    max_size=10,
+    unique_by=lambda vote: vote.member,
+)
 
 
 @settings(max_examples=300, deadline=None)
 @given(rule=RULES, members=MEMBERS, give_counts=st.booleans(), skew=st.integers(1, 3))
 def test_votes_member_weights(rule, members, give_counts, skew):
-    tally = {side: sum(m.weight for m in members if m.vote == side)
-             for side in ("for", "against", "abstain")}
+    tally = {side: sum(m.weight for m in members if m.vote == side) for side in ("for", "against", "abstain")}
     expected = "adopted" if carried(rule, tally["for"], tally["against"]) else "rejected"
-    counts = dict(votes_for=tally["for"], votes_against=tally["against"],
-                  abstentions=tally["abstain"]) if give_counts else {}
+    counts = (
+        dict(votes_for=tally["for"], votes_against=tally["against"], abstentions=tally["abstain"])
+        if give_counts
+        else {}
+    )
     votes = Votes(majority_rule=rule, members=tuple(members), **counts)
     assert verdict(votes, expected) is None
     miscounted = Votes(majority_rule=rule, members=tuple(members), votes_for=tally["for"] + skew)
@@ -893,18 +1043,30 @@ def test_votes_member_weights(rule, members, give_counts, skew):
 
 
 def commission() -> Commission:
-    return Commission(code="opdracht-1", subject="Werk voorstellen uit", issued_by="drechtraad",
-                      issued_to="dsb", dossier=None, issued_on=D(2013, 1, 15),
-                      due_on=D(2013, 6, 1), binding=False, source_decision=None, meta=META)
+    return Commission(
+        code="opdracht-1",
+        subject="Werk voorstellen uit",
+        issued_by="drechtraad",
+        issued_to="dsb",
+        dossier=None,
+        issued_on=D(2013, 1, 15),
+        due_on=D(2013, 6, 1),
+        binding=False,
+        source_decision=None,
+        meta=META,
+    )
 
 
-@pytest.mark.parametrize(("before", "action"), [
-    (["accept"], "accept"),
-    (["withdraw"], "accept"),
-    (["fulfil"], "fulfil"),
-    (["accept", "fulfil"], "report"),
-    (["withdraw"], "withdraw"),
-])
+@pytest.mark.parametrize(
+    ("before", "action"),
+    [
+        (["accept"], "accept"),
+        (["withdraw"], "accept"),
+        (["fulfil"], "fulfil"),
+        (["accept", "fulfil"], "report"),
+        (["withdraw"], "withdraw"),
+    ],
+)
 def test_commission_invalid_transition(before: list[str], action: str):
     steps = {
         "accept": lambda x: x.accept(D(2013, 2, 1), META),
@@ -938,9 +1100,16 @@ def test_commission_lifecycle_accepted():
 
 
 def consultation() -> Consultation:
-    return Consultation(code="begroting-2014", subject="Begroting 2014", opened_by="drechtraad",
-                        draft_decision=None, consulted=["dordrecht-raad", "zwijndrecht-raad"],
-                        opened_on=D(2013, 4, 1), respond_by=D(2013, 6, 1), meta=META)
+    return Consultation(
+        code="begroting-2014",
+        subject="Begroting 2014",
+        opened_by="drechtraad",
+        draft_decision=None,
+        consulted=["dordrecht-raad", "zwijndrecht-raad"],
+        opened_on=D(2013, 4, 1),
+        respond_by=D(2013, 6, 1),
+        meta=META,
+    )
 
 
 def test_consultation_view_only_from_a_consulted_council():
@@ -996,8 +1165,10 @@ def jurisdiction(code: str, kind: str) -> Jurisdiction:
 
 
 def test_jurisdiction_only_a_region_has_members():
-    dordrecht, zwijndrecht = jurisdiction("dordrecht", "municipality"), jurisdiction(
-        "zwijndrecht", "municipality")
+    dordrecht, zwijndrecht = (
+        jurisdiction("dordrecht", "municipality"),
+        jurisdiction("zwijndrecht", "municipality"),
+    )
     with refused(dordrecht, "NOT_A_REGION", "region"):
         dordrecht.admit_member(zwijndrecht, D(2013, 1, 1), META)
     with refused(dordrecht, "NOT_A_REGION", "region"):
@@ -1011,8 +1182,7 @@ def test_jurisdiction_member_must_be_a_municipality():
 
 
 def test_jurisdiction_membership_over_time():
-    region, dordrecht = jurisdiction("drechtsteden", "region"), jurisdiction(
-        "dordrecht", "municipality")
+    region, dordrecht = jurisdiction("drechtsteden", "region"), jurisdiction("dordrecht", "municipality")
     with refused(region, "NOT_A_MEMBER", "member"):
         region.release_member("dordrecht", D(2013, 1, 1), META)
     region.admit_member(dordrecht, D(2006, 1, 1), META)
@@ -1024,9 +1194,12 @@ def test_jurisdiction_membership_over_time():
     with refused(region, "ALREADY_MEMBER", "member"):
         region.admit_member(dordrecht, D(2014, 1, 1), META)  # would overlap the past term
     region.admit_member(dordrecht, D(2016, 1, 1), META)
-    assert [region.members_on(d) for d in (D(2005, 12, 31), D(2006, 1, 1), D(2015, 1, 1),
-                                           D(2016, 1, 1))] == [[], ["dordrecht"], [],
-                                                               ["dordrecht"]]
+    assert [region.members_on(d) for d in (D(2005, 12, 31), D(2006, 1, 1), D(2015, 1, 1), D(2016, 1, 1))] == [
+        [],
+        ["dordrecht"],
+        [],
+        ["dordrecht"],
+    ]
 
 
 # Bodies: seats and names over time ---------------------------------------------------------------
@@ -1048,8 +1221,7 @@ def test_body_seat_occupied_and_vacant():
 def test_body_renaming_keeps_history():
     b = body("drechtraad", "regional_council", name="Drechtraad", established_on=D(2006, 1, 1))
     b.rename("Raad Drechtsteden", D(2016, 1, 1), META)
-    assert (b.name_on(D(2015, 12, 31)), b.name_on(D(2016, 1, 1))) == ("Drechtraad",
-                                                                      "Raad Drechtsteden")
+    assert (b.name_on(D(2015, 12, 31)), b.name_on(D(2016, 1, 1))) == ("Drechtraad", "Raad Drechtsteden")
     with refused(b, "OUT_OF_ORDER", "on"):
         b.rename("Tussennaam", D(2010, 1, 1), META)
     assert b.name == "Raad Drechtsteden"
@@ -1061,18 +1233,26 @@ def test_body_renaming_keeps_history():
 VALID_SHA = "a" * 64
 BASE: dict[str, dict[str, Any]] = {
     "admit": {"region": "drechtsteden", "member": "dordrecht", "on": "2013-02-28"},
-    "grant": {"competence": "wmo", "jurisdiction": "dordrecht", "code": "d1",
-              "grantor": "dordrecht-college", "grantee": "dsb", "legal_basis": WGR,
-              "source_decision": "besluit-1", "valid_from": "2013-01-01"},
-    "view": {"consultation": "begroting-2014", "council": "dordrecht-raad", "on": "2013-05-01",
-             "position": "positief",
-             "document": {"title": "Zienswijze", "address": "https://example.org/z.pdf",
-                          "sha256": VALID_SHA}},
-    "annul": {"decision": "b1", "on": "2014-01-01", "annulled_by": "Raad van State",
-              "reason": "onbevoegd"},
+    "grant": {
+        "competence": "wmo",
+        "jurisdiction": "dordrecht",
+        "code": "d1",
+        "grantor": "dordrecht-college",
+        "grantee": "dsb",
+        "legal_basis": WGR,
+        "source_decision": "besluit-1",
+        "valid_from": "2013-01-01",
+    },
+    "view": {
+        "consultation": "begroting-2014",
+        "council": "dordrecht-raad",
+        "on": "2013-05-01",
+        "position": "positief",
+        "document": {"title": "Zienswijze", "address": "https://example.org/z.pdf", "sha256": VALID_SHA},
+    },
+    "annul": {"decision": "b1", "on": "2014-01-01", "annulled_by": "Raad van State", "reason": "onbevoegd"},
 }
-COMMAND = {"admit": c.AdmitMember, "grant": c.GrantDelegation, "view": c.SubmitView,
-           "annul": c.AnnulDecision}
+COMMAND = {"admit": c.AdmitMember, "grant": c.GrantDelegation, "view": c.SubmitView, "annul": c.AnnulDecision}
 
 
 def test_commands_accept_valid_input():
@@ -1091,26 +1271,29 @@ def _with(key: str, **change: Any) -> tuple[str, dict[str, Any]]:
     return key, data
 
 
-@pytest.mark.parametrize(("key", "data"), [
-    _with("admit", on="2013-02-30"),  # impossible date
-    _with("admit", on="1799-12-31"),  # out of range
-    _with("admit", on="2200-01-01"),
-    _with("admit", on="13-02-2013"),
-    _with("admit", member="Dordrecht"),  # codes: lowercase, no spaces, no injection
-    _with("admit", member="dordrecht raad"),
-    _with("admit", member="x'; DROP TABLE events; --"),
-    _with("admit", member="dordrecht\n"),
-    _with("admit", member=""),
-    _with("admit", member="a" * 121),
-    _with("admit", unexpected="x"),  # extra fields are refused
-    _with("grant", valid_until="2013-01-01"),  # empty period
-    _with("grant", bogus=True),
-    _with("grant", legal_basis="   "),
-    _with("view", sha256="A" * 64),  # bad sha256
-    _with("view", sha256="a" * 63),
-    _with("view", sha256="g" * 64),
-    _with("annul", reason="  "),  # L9: an annulment states its reason
-])
+@pytest.mark.parametrize(
+    ("key", "data"),
+    [
+        _with("admit", on="2013-02-30"),  # impossible date
+        _with("admit", on="1799-12-31"),  # out of range
+        _with("admit", on="2200-01-01"),
+        _with("admit", on="13-02-2013"),
+        _with("admit", member="Dordrecht"),  # codes: lowercase, no spaces, no injection
+        _with("admit", member="dordrecht raad"),
+        _with("admit", member="x'; DROP TABLE events; --"),
+        _with("admit", member="dordrecht\n"),
+        _with("admit", member=""),
+        _with("admit", member="a" * 121),
+        _with("admit", unexpected="x"),  # extra fields are refused
+        _with("grant", valid_until="2013-01-01"),  # empty period
+        _with("grant", bogus=True),
+        _with("grant", legal_basis="   "),
+        _with("view", sha256="A" * 64),  # bad sha256
+        _with("view", sha256="a" * 63),
+        _with("view", sha256="g" * 64),
+        _with("annul", reason="  "),  # L9: an annulment states its reason
+    ],
+)
 def test_commands_reject_malformed_input(key: str, data: dict[str, Any]):
     with pytest.raises(ValidationError):
         COMMAND[key].model_validate(data)

@@ -42,6 +42,19 @@ class Competence(Aggregate):
 
 
 @dataclass(frozen=True)
+class GrantTerms:
+    """What a grant says, whatever its kind: who to whom, on what basis, by which decision."""
+
+    grantor: Body
+    grantee: Body
+    legal_basis: str
+    source_decision: SourceDecision
+    period: Interval
+    scope: tuple[str, ...] | None = None
+    framework_body: str | None = None
+
+
+@dataclass(frozen=True)
 class Attribution:
     body: str
     legal_basis: str
@@ -325,18 +338,7 @@ class CompetenceHolding(Aggregate):
         self.check_not_relied_on_from(attribution_key(body), f"The attribution to {body}", on)
         self._attribution_ended(body=body, on=on, reason=reason, meta=meta)
 
-    def grant_delegation(
-        self,
-        code: str,
-        grantor: Body,
-        grantee: Body,
-        legal_basis: str,
-        source_decision: SourceDecision,
-        period: Interval,
-        scope: tuple[str, ...] | None,
-        framework_body: str | None,
-        meta: Meta,
-    ) -> None:
+    def grant_delegation(self, code: str, terms: GrantTerms, meta: Meta) -> None:
         """L4, L6: a delegation of a delegable competence, on a legal basis, by its holder."""
         self.check_new_grant_code(code)
         if not self.delegable:
@@ -346,32 +348,19 @@ class CompetenceHolding(Aggregate):
                 code="NOT_DELEGABLE",
                 field="competence",
             )
-        self.check_legal_basis(legal_basis, "A delegation needs a basis in law (Awb 10:15).")
-        if grantee.is_subordinate_of(grantor):
+        self.check_legal_basis(terms.legal_basis, "A delegation needs a basis in law (Awb 10:15).")
+        if terms.grantee.is_subordinate_of(terms.grantor):
             raise RuleViolation(
-                f"{grantee.name} is subordinate to {grantor.name}; a competence is not delegated "
-                "to a subordinate (Awb 10:14). Use a mandate instead.",
+                f"{terms.grantee.name} is subordinate to {terms.grantor.name}; a competence is not "
+                "delegated to a subordinate (Awb 10:14). Use a mandate instead.",
                 code="SUBORDINATE_GRANTEE",
                 field="grantee",
             )
-        self._check_grant_parties(grantor, grantee, period, scope, source_decision)
-        self._granted(code, "delegation", grantor, grantee, legal_basis, source_decision,
-                      period, scope, False, None, framework_body, meta)
+        self._check_grant_parties(terms)
+        self._granted(code, "delegation", terms, False, None, meta)
 
-    def grant_mandate(
-        self,
-        code: str,
-        grantor: Body,
-        grantee: Body,
-        legal_basis: str,
-        source_decision: SourceDecision,
-        period: Interval,
-        scope: tuple[str, ...] | None,
-        allows_submandate: bool,
-        parent: str | None,
-        framework_body: str | None,
-        meta: Meta,
-    ) -> None:
+    def grant_mandate(self, code: str, terms: GrantTerms, allows_submandate: bool,
+                      parent: str | None, meta: Meta) -> None:
         """L5, L6: a mandate from a competent mandator; a sub-mandate only where allowed."""
         self.check_new_grant_code(code)
         if not self.mandatable:
@@ -381,15 +370,13 @@ class CompetenceHolding(Aggregate):
                 field="competence",
             )
         if parent is None:
-            self._check_grant_parties(grantor, grantee, period, scope, source_decision)
+            self._check_grant_parties(terms)
             kind: GrantKind = "mandate"
         else:
-            self._check_submandate(self.grant(parent), grantor, period)
-            self._check_grant_parties(grantor, grantee, period, scope, source_decision,
-                                      mandator_holds=False)
+            self._check_submandate(self.grant(parent), terms.grantor, terms.period)
+            self._check_grant_parties(terms, mandator_holds=False)
             kind = "submandate"
-        self._granted(code, kind, grantor, grantee, legal_basis, source_decision, period,
-                      scope, allows_submandate, parent, framework_body, meta)
+        self._granted(code, kind, terms, allows_submandate, parent, meta)
 
     def revoke_grant(self, code: str, on: date, reason: str, meta: Meta) -> None:
         grant = self.grant(code)
@@ -440,26 +427,18 @@ class CompetenceHolding(Aggregate):
                 field="on",
             )
 
-    def _check_grant_parties(
-        self,
-        grantor: Body,
-        grantee: Body,
-        period: Interval,
-        scope: tuple[str, ...] | None,
-        source_decision: SourceDecision,
-        *,
-        mandator_holds: bool = True,
-    ) -> None:
+    def _check_grant_parties(self, terms: GrantTerms, *, mandator_holds: bool = True) -> None:
+        grantor, grantee, period = terms.grantor, terms.grantee, terms.period
         if grantor.code == grantee.code:
             raise RuleViolation(f"{grantor.name} cannot grant a competence to itself.",
                                 code="SELF_GRANT", field="grantee")
         grantee.check_active_on(period.valid_from, field="grantee")
-        source_decision.check_adopted_by(grantor, period.valid_from)
+        terms.source_decision.check_adopted_by(grantor, period.valid_from)
         if not mandator_holds:
             return
         if not all(
             grantor.code in {h for h, _ in self.holders_on(period.valid_from, subject)[0]}
-            for subject in (scope or (None,))
+            for subject in (terms.scope or (None,))
         ):
             raise RuleViolation(
                 f"{grantor.name} did not hold {self.label} in its own name on "
@@ -500,34 +479,21 @@ class CompetenceHolding(Aggregate):
                 return attribution
         return None
 
-    def _granted(
-        self,
-        code: str,
-        kind: GrantKind,
-        grantor: Body,
-        grantee: Body,
-        legal_basis: str,
-        source_decision: SourceDecision,
-        period: Interval,
-        scope: tuple[str, ...] | None,
-        allows_submandate: bool,
-        parent: str | None,
-        framework_body: str | None,
-        meta: Meta,
-    ) -> None:
+    def _granted(self, code: str, kind: GrantKind, terms: GrantTerms, allows_submandate: bool,
+                 parent: str | None, meta: Meta) -> None:
         self._grant_recorded(
             code=code,
             kind=kind,
-            grantor=grantor.code,
-            grantee=grantee.code,
-            legal_basis=legal_basis,
-            source_decision=source_decision.code,
-            valid_from=period.valid_from,
-            valid_until=period.valid_until,
-            scope=list(scope) if scope is not None else None,
+            grantor=terms.grantor.code,
+            grantee=terms.grantee.code,
+            legal_basis=terms.legal_basis,
+            source_decision=terms.source_decision.code,
+            valid_from=terms.period.valid_from,
+            valid_until=terms.period.valid_until,
+            scope=list(terms.scope) if terms.scope is not None else None,
             allows_submandate=allows_submandate,
             parent=parent,
-            framework_body=framework_body,
+            framework_body=terms.framework_body,
             meta=meta,
         )
 
