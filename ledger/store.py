@@ -22,10 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
-from psycopg import Cursor
-from psycopg.rows import DictRow
+from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier
 
 GENESIS_HASH = bytes(32)
@@ -103,27 +102,32 @@ class LedgerRecorder(PostgresApplicationRecorder):
             )
         )
 
-    def _fetch_ids_after_insert_events(
-        self,
-        curs: Cursor[DictRow],
-        stored_events: Sequence[StoredEvent],
-        *,
-        commands: Sequence[CommandRecord] = (),
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], *, commands: Sequence[CommandRecord] = (),
         **kwargs: Any,
     ) -> Sequence[int] | None:
-        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        if commands and ids:
-            rows = [
-                (command.idempotency_key, command.command, command.fingerprint,
-                 json.dumps(command.result), position)
-                for command, position in zip(commands, command_positions(commands, ids),
-                                             strict=True)
-            ]
-            curs.executemany(
-                SQL("INSERT INTO {} (idempotency_key, command, fingerprint, result, position)"
-                    " VALUES (%s, %s, %s, %s::jsonb, %s)").format(self.commands_table),
-                rows,
-            )
+        """Inserts the events (the trigger chains their hashes) and the commands they answer, in
+        one transaction. Unlike the library's recorder this does not use libpq's pipeline mode,
+        which can deadlock on large batches over a Unix socket."""
+        if not stored_events:
+            return []
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            self._insert_stored_events(curs, stored_events)  # table lock, NOTIFY, INSERT
+            ids = [row["notification_id"] for row in curs.fetchall()]
+            if commands:
+                curs.execute(
+                    SQL("INSERT INTO {} (idempotency_key, command, fingerprint, result, position)"
+                        " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::jsonb[],"
+                        " %s::bigint[])").format(self.commands_table),
+                    (
+                        [command.idempotency_key for command in commands],
+                        [command.command for command in commands],
+                        [command.fingerprint for command in commands],
+                        [json.dumps(command.result) for command in commands],
+                        command_positions(commands, ids),
+                    ),
+                )
         return ids
 
     def find_commands(self, keys: Sequence[str]) -> dict[str, tuple[str, dict[str, Any], int]]:
