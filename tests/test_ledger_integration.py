@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from datetime import date
+import threading
+from datetime import date, timedelta
 
 import psycopg
 import pytest
 
 from ledger import commands as c
-from ledger.application import CommandContext, Ledger
+from ledger.application import CommandContext, CommandResult, Ledger
 from ledger.errors import LedgerError
 from ledger.importer import parse_command
 from ledger.store import GENESIS_HASH
@@ -206,3 +207,23 @@ def test_personal_data_never_reaches_a_plain_event(ledger: Ledger) -> None:
         run(ledger, command)
     assert refusal.value.code == "PERSONAL_DATA_NOT_ACCEPTED"
     assert stored(ledger) == before
+
+
+def test_a_large_batch_is_saved_in_one_piece(ledger: Ledger) -> None:
+    """Thousands of events in one transaction (an import batch) go through and keep order."""
+    build_world(ledger)
+    commands_before = stored(ledger)[1]
+    items = [(decision_under_mandate(f"bulk-{i}", date(2010, 1, 1) + timedelta(days=i % 3000)),
+              CommandContext(f"bulk-{i}")) for i in range(1500)]
+    finished: list[list[CommandResult | LedgerError]] = []
+    worker = threading.Thread(target=lambda: finished.append(ledger.execute_batch(items)),
+                              daemon=True)
+    worker.start()
+    worker.join(timeout=300)
+    assert finished, "the batch did not complete"
+    positions = [outcome.position for outcome in finished[0]
+                 if isinstance(outcome, CommandResult)]
+    assert len(positions) == 1500
+    assert positions == sorted(positions)
+    assert stored(ledger)[1] == commands_before + 1500
+
