@@ -22,6 +22,7 @@ class UnitOfWork:
     def __init__(self, repository: Repository[UUID]) -> None:
         self._repository = repository
         self._aggregates: dict[UUID, Aggregate | None] = {}
+        self._in_command: dict[UUID, Aggregate] = {}  # what the current command has touched
         self.events: list[Any] = []
         self.commands: list[CommandRecord] = []
 
@@ -32,8 +33,9 @@ class UnitOfWork:
             except AggregateNotFoundError:
                 self._aggregates[aggregate_id] = None
         aggregate = self._aggregates[aggregate_id]
-        if aggregate is not None and not isinstance(aggregate, cls):
+        if aggregate is None or not isinstance(aggregate, cls):
             return None
+        self._in_command[aggregate_id] = aggregate
         return aggregate
 
     def get(self, cls: type[A], code: str, field: str) -> A:
@@ -48,16 +50,18 @@ class UnitOfWork:
 
     def add(self, aggregate: A) -> A:
         self._aggregates[aggregate.id] = aggregate
+        self._in_command[aggregate.id] = aggregate
         return aggregate
 
     def has_pending_events(self) -> bool:
-        return any(a is not None and a.pending_events for a in self._aggregates.values())
+        return any(a.pending_events for a in self._in_command.values())
 
     def complete_command(self, key: str, command: str, fingerprint: str,
                          result: dict[str, Any]) -> None:
         """Moves the events the command recorded, in the order they were recorded, into the
         unit's list, and notes the command so its idempotency key is saved with them."""
-        pending = [e for a in self._aggregates.values() if a is not None for e in a.collect_events()]
+        pending = [e for a in self._in_command.values() for e in a.collect_events()]
+        self._in_command.clear()
         pending.sort(key=lambda e: e.timestamp)
         self.events.extend(pending)
         self.commands.append(CommandRecord(key, command, fingerprint, result, len(pending)))
