@@ -8,11 +8,6 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
-# psycopg is installed without its binary extra, so it needs the system's libpq.
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends libpq5 \
-    && rm -rf /var/lib/apt/lists/*
-
 # A numeric user, so that runtimes checking runAsNonRoot can tell it is not root.
 RUN groupadd --gid 10001 bevoegd \
     && useradd --uid 10001 --gid 10001 --create-home bevoegd
