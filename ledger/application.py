@@ -457,7 +457,7 @@ class Ledger(Application[UUID]):
         body = uow.get(Body, command.body, "body")
         body.check_active_on(command.taken_on)
         holding = self._holding(uow, decision.competence, decision.jurisdiction)
-        chain = holding.chain_for(body, command.taken_on, decision.subject)
+        chain = holding.chain_for(body, command.taken_on, decision.subject, command.cited_grant)
 
         def lookup(code: str) -> Decision | None:
             return uow.find(Decision, Decision.create_id(code=code))

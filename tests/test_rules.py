@@ -170,6 +170,15 @@ def test_L2_submandate_chain(w: World):
     assert chain[2].grantor == "dordrecht-burgemeester"
 
 
+def test_L2_of_two_chains_the_one_ending_in_the_cited_grant_is_taken(w: World):
+    h = w.holding()
+    mandate(h, "m1", w.college, w.burgemeester, D(2010, 1, 1))
+    mandate(h, "m2", w.college, w.burgemeester, D(2010, 1, 1))
+    assert h.chain_for(w.burgemeester, D(2013, 3, 5), relied_on="m2")[-1].grant == "m2"
+    assert h.chain_for(w.burgemeester, D(2013, 3, 5), relied_on="m1")[-1].grant == "m1"
+    assert h.chain_for(w.burgemeester, D(2013, 3, 5))[-1].grant == "m1"
+
+
 def test_L2_overlapping_attribution_is_refused(w: World):
     h = w.holding(since=D(2010, 1, 1))
     with refused(h, "ALREADY_ATTRIBUTED", "valid_from"):
@@ -228,6 +237,18 @@ def test_L4_delegation_needs_a_legal_basis(w: World, basis: str):
         h.grant_delegation(
             "d1", GrantTerms(w.college, w.dsb, basis, source, Interval(D(2013, 1, 1)), None, None), META
         )
+
+
+def test_L3_a_delegation_back_up_the_chain_is_refused(w: World):
+    h = w.holding()
+    delegate(h, "d-dsb", w.college, w.dsb, D(2005, 1, 1))
+    source = adopted("besluit-terug", w.dsb, D(2006, 1, 1))
+    with refused(h, "DELEGATION_CYCLE", "grantee"):
+        h.grant_delegation(
+            "d-terug", GrantTerms(w.dsb, w.college, WGR, source, Interval(D(2006, 1, 1))), META
+        )
+    h.revoke_grant("d-dsb", D(2006, 1, 1), "terug naar de gemeente", META)
+    assert h.chain_for(w.college, D(2006, 1, 1))[-1].kind == "attribution"
 
 
 @pytest.mark.parametrize("grantee", ["official", "subordinate committee"])

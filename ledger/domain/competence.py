@@ -187,11 +187,18 @@ class CompetenceHolding(Aggregate):
                         exercisers.append((sub.grantee, [*chain, mandate.link(), sub.link()]))
         return exercisers
 
-    def chain_for(self, body: Body, on: date, subject: str | None = None) -> list[ChainLink]:
-        """L2, L3, L5, L7: the chain from the attribution to `body` on `on`, or a refusal."""
-        for exerciser, chain in self.exercisers_on(on, subject):
-            if exerciser == body.code:
+    def chain_for(self, body: Body, on: date, subject: str | None = None,
+                  relied_on: str | None = None) -> list[ChainLink]:
+        """L2, L3, L5, L7: the chain from the attribution to `body` on `on`, or a refusal. Where
+        several chains reach the body (two mandates, say), the one ending in the grant the body
+        relies on is taken; otherwise the first, its own holding before any grant."""
+        chains = [chain for exerciser, chain in self.exercisers_on(on, subject)
+                  if exerciser == body.code]
+        for chain in chains:
+            if relied_on is not None and chain[-1].grant == relied_on:
                 return chain
+        if chains:
+            return chains[0]
         holders, delegated_away = self.holders_on(on, subject)
         if body.code in delegated_away:
             delegation = delegated_away[body.code]
@@ -357,6 +364,7 @@ class CompetenceHolding(Aggregate):
                 field="grantee",
             )
         self._check_grant_parties(terms)
+        self.check_no_delegation_cycle(terms)
         self._granted(code, "delegation", terms, False, None, meta)
 
     def grant_mandate(self, code: str, terms: GrantTerms, allows_submandate: bool,
@@ -414,6 +422,19 @@ class CompetenceHolding(Aggregate):
     def check_legal_basis(legal_basis: str, why: str) -> None:
         if not legal_basis.strip():
             raise RuleViolation(why, code="MISSING_LEGAL_BASIS", field="legal_basis")
+
+    def check_no_delegation_cycle(self, terms: GrantTerms) -> None:
+        """A competence delegated away is revoked, not delegated back: a delegation to a body
+        that already passed it on would leave no one holding it in its own name (L3)."""
+        for subject in terms.scope or (None,):
+            _, delegated_away = self.holders_on(terms.period.valid_from, subject)
+            if terms.grantee.code in delegated_away:
+                raise RuleViolation(
+                    f"{terms.grantee.name} itself passed {self.label} on to {terms.grantor.name}; "
+                    "delegating it back would make a cycle. Revoke that delegation instead.",
+                    code="DELEGATION_CYCLE",
+                    field="grantee",
+                )
 
     def check_not_relied_on_from(self, key: str, what: str, on: date) -> None:
         """A revocation cannot pull the ground from under a decision already taken on it: this
