@@ -51,8 +51,8 @@ class Runner:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Projects until `stop` is set."""
+        await self.setup()
         async with self.pool.acquire() as listener:
-            await self._setup(listener)
             if not await self._lead(listener, stop):
                 return
             wake = asyncio.Event()
@@ -87,10 +87,12 @@ class Runner:
                 applied += len(events)
         return applied
 
-    async def _setup(self, conn: asyncpg.Connection) -> None:
-        await setup_tracking(conn)
-        for projection in self.projections:
-            await projection.setup(conn)
+    async def setup(self) -> None:
+        """Creates the tracking table and every projection's tables (repeatable)."""
+        async with self.pool.acquire() as conn:
+            await setup_tracking(conn)
+            for projection in self.projections:
+                await projection.setup(conn)
 
     async def _lead(self, conn: asyncpg.Connection, stop: asyncio.Event) -> bool:
         """Waits until this runner holds every projection's advisory lock, or `stop` is set."""
