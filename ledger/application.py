@@ -37,7 +37,7 @@ from ledger.rules import check_framework, check_grant_citation
 from ledger.store import LedgerRecorder, command_positions
 from ledger.transcoding import register_ledger_transcodings
 from ledger.unit_of_work import UnitOfWork
-from ledger.values import ChainLink, Interval, Meta
+from ledger.values import ChainLink, Interval, Meta, record_id
 
 MAX_ATTEMPTS = 10
 BACKOFF_SECONDS = 0.005
@@ -155,6 +155,9 @@ class Ledger(Application[UUID]):
         first_index: dict[str, int] = {}
         unit: list[tuple[int, dict[str, Any]]] = []
         uow = UnitOfWork(self.repository)
+        opened = {record_id(command.creates, command.code)  # type: ignore[attr-defined]
+                  for command, _ in items if command.creates is not None}
+        uow.know_absent(opened - self.store.existing(opened))
 
         def flush() -> bool:
             try:

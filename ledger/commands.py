@@ -22,6 +22,7 @@ Day = Annotated[date, Field(ge=date(1800, 1, 1), le=date(2199, 12, 31))]
 class Command(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: ClassVar[str]
+    creates: ClassVar[str | None] = None  # the kind of record a command with a `code` opens
 
 
 class DocumentInput(BaseModel):
@@ -80,6 +81,7 @@ class ValidPeriod(BaseModel):
 
 class EstablishJurisdiction(Command):
     name = "establish_jurisdiction"
+    creates = "jurisdiction"
     code: Code
     title: Text
     kind: JurisdictionKind
@@ -101,6 +103,7 @@ class ReleaseMember(Command):
 
 class EstablishBody(Command):
     name = "establish_body"
+    creates = "body"
     code: Code
     title: Text
     kind: BodyKind
@@ -146,6 +149,7 @@ class VacateSeat(Command):
 
 class DefineCompetence(Command):
     name = "define_competence"
+    creates = "competence"
     code: Code
     title: Text
     delegable: bool
@@ -210,6 +214,7 @@ class RevokeGrant(Command):
 
 class OpenDossier(Command):
     name = "open_dossier"
+    creates = "dossier"
     code: Code
     title: Text
     description: Text | None = None
@@ -239,6 +244,7 @@ class DecisionSubject(BaseModel):
 
 class ProposeDecision(Command, DecisionSubject):
     name = "propose_decision"
+    creates = "decision"
     code: Code
     proposed_by: Code
     proposed_on: Day | None = None
@@ -246,6 +252,7 @@ class ProposeDecision(Command, DecisionSubject):
 
 class TakeDecision(Command, DecisionSubject):
     name = "take_decision"
+    creates = "decision"
     code: Code
     body: Code
     taken_on: Day
@@ -303,6 +310,7 @@ class CorrectDecision(Command):
 
 class IssueCommission(Command):
     name = "issue_commission"
+    creates = "commission"
     code: Code
     subject: Text
     issued_by: Code
@@ -343,6 +351,7 @@ class WithdrawCommission(Command):
 
 class OpenConsultation(Command):
     name = "open_consultation"
+    creates = "consultation"
     code: Code
     subject: Text
     opened_by: Code

@@ -145,6 +145,18 @@ class LedgerRecorder(PostgresApplicationRecorder):
                 for row in curs.fetchall()
             }
 
+    def existing(self, ids: set[UUID]) -> set[UUID]:
+        """Which of these aggregates have events (one query, for a whole import batch)."""
+        if not ids:
+            return set()
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                SQL("SELECT originator_id FROM {} WHERE originator_id = ANY(%s)"
+                    " AND originator_version = 1").format(self.events_table),
+                (list(ids),),
+            )
+            return {row["originator_id"] for row in curs.fetchall()}
+
     def chain_rows(self, after: int = 0, limit: int = 10_000, originator_id: UUID | None = None
                    ) -> list[dict[str, Any]]:
         """Stored events with their hashes in global order (of one aggregate, if given)."""

@@ -26,6 +26,11 @@ class UnitOfWork:
         self.events: list[Any] = []
         self.commands: list[CommandRecord] = []
 
+    def know_absent(self, ids: set[UUID]) -> None:
+        """Records known to have no events yet: looking them up needs no query."""
+        for aggregate_id in ids:
+            self._aggregates.setdefault(aggregate_id, None)
+
     def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
         if aggregate_id not in self._aggregates:
             try:
