@@ -11,12 +11,13 @@ from datetime import date, timedelta
 import psycopg
 import pytest
 
+from bench.world import decision_under_mandate
 from ledger import commands as c
 from ledger.application import CommandContext, CommandResult, Ledger
 from ledger.errors import LedgerError
 from ledger.importer import parse_command
 from ledger.store import GENESIS_HASH
-from tests.ledger_setup import build_world, decision_under_mandate, run
+from tests.ledger_setup import build_world, run
 
 pytestmark = pytest.mark.database
 
