@@ -1,0 +1,82 @@
+"""The benchmark harness: `python -m bench --events N --json FILE`.
+
+Generates a national-scale history of about N events, imports it into a fresh database (embedded
+PostgreSQL unless BEVOEGD_DATABASE_URL is set) and measures every figure next to its baseline in
+the same run. Figures whose part is not built yet are reported as missing."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bench.databases import fresh_database
+from bench.generate import generate_commands
+from bench.import_rate import import_rate
+from bench.machine import describe_machine
+from bench.memory import rss_api, rss_worker
+from bench.metrics import Metric, markdown, missing
+from bench.projection_rates import rebuild_rate, visible_latency
+from bench.throughput import command_throughput
+from ledger.database import open_database
+
+
+@click.command()
+@click.option("--events", default=10_000, show_default=True, type=click.IntRange(1_000),
+              help="Size of the generated history.")
+@click.option("--rounds", default=3, show_default=True, type=click.IntRange(1),
+              help="Rounds per figure; the median is reported with min and max.")
+@click.option("--commands", default=200, show_default=True, type=click.IntRange(10),
+              help="Commands per client per round for the throughput figures.")
+@click.option("--seed", default=2013, show_default=True, help="Seed of the generated history.")
+@click.option("--json", "json_file", type=click.File("w"), default=None,
+              help="Write the machine and the figures as JSON to this file.")
+def main(events: int, rounds: int, commands: int, seed: int, json_file: Any) -> None:
+    """Measure Bevoegd at the given size, every figure next to its baseline."""
+    metrics: list[Metric] = []
+    with open_database() as database:
+        with fresh_database(database.url) as url:
+            machine = describe_machine(url)
+            for clients in (1, 8):
+                click.echo(f"command_throughput_{clients} ...", err=True)
+                metrics.append(command_throughput(url, clients, commands, rounds))
+        with fresh_database(database.url) as url, tempfile.TemporaryDirectory() as folder:
+            history = Path(folder) / "history.jsonl"
+            click.echo(f"generating {events} events ...", err=True)
+            with history.open("w", encoding="utf-8") as out:
+                for line in generate_commands(events, seed):
+                    out.write(json.dumps(line) + "\n")
+            click.echo("import_rate ...", err=True)
+            imported, unexpected = import_rate(url, history, rounds)
+            if unexpected:
+                raise click.ClickException(f"{unexpected} generated commands were refused "
+                                           "unexpectedly; the figures would not be comparable.")
+            metrics.append(imported)
+            click.echo("rebuild_rate, visible_latency_p99 ...", err=True)
+            metrics.append(rebuild_rate(url, rounds))
+            metrics.append(visible_latency(url, 100, rounds))
+            metrics.extend(not_built_yet())
+            click.echo("rss_api_mb, rss_worker_mb ...", err=True)
+            metrics.append(rss_api(url, 500))
+            metrics.append(rss_worker(url))
+    click.echo(f"machine: {json.dumps(machine)}")
+    click.echo(markdown(metrics))
+    if json_file is not None:
+        json.dump({"machine": machine, "events": events,
+                   "metrics": [m.as_json() for m in metrics]}, json_file, indent=2)
+
+
+def not_built_yet() -> list[Metric]:
+    return [
+        missing("graphql_read", "requests/s",
+                "no GraphQL API and no documented operations in graphql/operations/ yet"),
+        missing("verify_rate", "events/s", "`bevoegd verify` is not built yet"),
+        missing("report_seconds", "s", "accountability reports are not built yet"),
+    ]
+
+
+if __name__ == "__main__":
+    main()
