@@ -14,7 +14,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
 from bench.metrics import Metric, Spread, measured
-from bench.world import decision_under_mandate, world_commands
+from bench.world import competence_of_its_own, decision_under_mandate, world_commands
 from ledger import commands as c
 from ledger.application import CommandContext, Ledger
 from ledger.database import eventsourcing_env
@@ -30,22 +30,6 @@ class Note(Aggregate):
 
 class Baseline(Application[uuid.UUID]):
     name = "Baseline"
-
-
-def client_competence(client: int) -> list[c.Command]:
-    """A competence of each client's own, so clients measure throughput, not conflicts."""
-    code = f"taak-{client}"
-    return [
-        c.DefineCompetence(code=code, title=f"Taak {client}", delegable=True, mandatable=True),
-        c.AttributeCompetence(competence=code, jurisdiction="dordrecht", body="college-dordrecht",
-                              legal_basis="Participatiewet art. 7", valid_from=date(2004, 1, 1)),
-        c.GrantDelegation(competence=code, jurisdiction="dordrecht", code=f"del-{client}",
-                          grantor="college-dordrecht", grantee="dsb", legal_basis="Regeling GRD",
-                          source_decision="college-delegeert", valid_from=date(2006, 3, 8)),
-        c.GrantMandate(competence=code, jurisdiction="dordrecht", code="mandaat-sdd",
-                       grantor="dsb", grantee="directeur-sdd", legal_basis="Awb 10:3",
-                       source_decision="dsb-mandateert", valid_from=date(2006, 5, 1)),
-    ]
 
 
 def decision(client: int, n: int) -> c.TakeDecision:
@@ -80,7 +64,7 @@ def command_throughput(url: str, clients: int, commands: int, rounds: int) -> Me
         for number, command in enumerate(world_commands()):
             setup.execute(command, CommandContext(f"world-{number}"))
         for client in range(clients):
-            for number, command in enumerate(client_competence(client)):
+            for number, command in enumerate(competence_of_its_own(f"taak-{client}")):
                 setup.execute(command, CommandContext(f"client-{client}-{number}"))
         counter = iter(range(10**9))
 

@@ -135,3 +135,21 @@ def decision_under_mandate(code: str, on: date) -> c.TakeDecision:
         cited_grant="mandaat-sdd",
         cited_publication="Staatscourant 2006, 70",
     )
+
+
+def competence_of_its_own(code: str) -> list[c.Command]:
+    """Another competence like 'participatiewet': attributed to the executive, delegated to the
+    DSB and mandated (grant "mandaat-sdd") to the official, so decisions under it contend with no
+    others."""
+    return [
+        c.DefineCompetence(code=code, title=f"Taak {code}", delegable=True, mandatable=True),
+        c.AttributeCompetence(competence=code, jurisdiction="dordrecht", body="college-dordrecht",
+                              legal_basis="Participatiewet art. 7", valid_from=date(2004, 1, 1)),
+        c.GrantDelegation(competence=code, jurisdiction="dordrecht", code="delegatie-dsb",
+                          grantor="college-dordrecht", grantee="dsb", legal_basis="Regeling GRD",
+                          source_decision="college-delegeert", valid_from=START),
+        c.GrantMandate(competence=code, jurisdiction="dordrecht", code="mandaat-sdd",
+                       grantor="dsb", grantee="directeur-sdd", legal_basis="Awb 10:3",
+                       source_decision="dsb-mandateert", valid_from=date(2006, 5, 1)),
+    ]
+

@@ -10,6 +10,7 @@ from datetime import date
 
 import pytest
 
+from bench.world import competence_of_its_own
 from ledger import commands as c
 from ledger.application import CommandContext, CommandResult, Ledger
 from ledger.database import eventsourcing_env
@@ -27,19 +28,7 @@ REVOKED_ON = date(2016, 1, 1)
 
 def prepare_round(ledger: Ledger, n: int) -> None:
     """A competence of its own per round, delegated to the DSB and mandated to the official."""
-    competence = f"taak-{n}"
-    for command in (
-        c.DefineCompetence(code=competence, title=f"Taak {n}", delegable=True, mandatable=True),
-        c.AttributeCompetence(competence=competence, jurisdiction="dordrecht",
-                              body="college-dordrecht", legal_basis="Participatiewet art. 7",
-                              valid_from=date(2004, 1, 1)),
-        c.GrantDelegation(competence=competence, jurisdiction="dordrecht", code=f"del-{n}",
-                          grantor="college-dordrecht", grantee="dsb", legal_basis="Regeling GRD",
-                          source_decision="college-delegeert", valid_from=date(2006, 3, 8)),
-        c.GrantMandate(competence=competence, jurisdiction="dordrecht", code=f"man-{n}",
-                       grantor="dsb", grantee="directeur-sdd", legal_basis="Awb 10:3",
-                       source_decision="dsb-mandateert", valid_from=date(2006, 5, 1)),
-    ):
+    for command in competence_of_its_own(f"taak-{n}"):
         run(ledger, command)
 
 
@@ -59,7 +48,7 @@ def race(ledgers: list[Ledger], n: int) -> tuple[CommandResult | LedgerError,
 
     def revoke() -> CommandResult:
         return ledgers[0].revoke_grant(
-            c.RevokeGrant(competence=f"taak-{n}", jurisdiction="dordrecht", grant=f"man-{n}",
+            c.RevokeGrant(competence=f"taak-{n}", jurisdiction="dordrecht", grant="mandaat-sdd",
                           on=REVOKED_ON, reason="Mandaat ingetrokken"),
             CommandContext(f"revoke-{n}"))
 
@@ -67,7 +56,7 @@ def race(ledgers: list[Ledger], n: int) -> tuple[CommandResult | LedgerError,
         return lambda: ledgers[i].take_decision(
             c.TakeDecision(code=f"besluit-{n}-{i}", title="Beschikking", competence=f"taak-{n}",
                            jurisdiction="dordrecht", body="directeur-sdd",
-                           taken_on=date(2016, 2, i), outcome="adopted", cited_grant=f"man-{n}",
+                           taken_on=date(2016, 2, i), outcome="adopted", cited_grant="mandaat-sdd",
                            cited_publication="Staatscourant 2006, 70"),
             CommandContext(f"decide-{n}-{i}"))
 
