@@ -121,7 +121,7 @@ class Ledger(Application[UUID]):
                 time.sleep(random.uniform(0, BACKOFF_SECONDS * attempt))  # let the winner finish
             uow = UnitOfWork(self.repository)
             try:
-                result = self._handle(uow, command, context)
+                result = self._handle(uow, command, context, fingerprint(command))
                 (position,) = self._save(uow)
             except LedgerError:
                 # A repeat of an accepted command may fail the rules the second time round
@@ -173,19 +173,16 @@ class Ledger(Application[UUID]):
 
         for index, (command, context) in enumerate(items):
             key = context.idempotency_key
-            if key in recorded or key in first_index:
-                first_print = recorded[key][0] if key in recorded else prints[first_index[key]]
-                if first_print != prints[index]:
-                    outcomes[index] = self._key_reused(key)
-                elif key in recorded:
-                    _, result, position = recorded[key]
-                    outcomes[index] = CommandResult(command.name, key, position, result, True)
-                else:
-                    outcomes[index] = first_index[key]  # the same command, earlier in the batch
+            if key in recorded:
+                outcomes[index] = self._replay(command, key, prints[index], recorded[key])
+                continue
+            if key in first_index:  # the same key earlier in this batch
+                same = prints[first_index[key]] == prints[index]
+                outcomes[index] = first_index[key] if same else self._key_reused(key)
                 continue
             unit_start = index - len(unit)
             try:
-                unit.append((index, self._handle(uow, command, context)))
+                unit.append((index, self._handle(uow, command, context, prints[index])))
                 first_index[key] = index
             except LedgerError as refusal:
                 outcomes[index] = refusal
@@ -223,8 +220,8 @@ class Ledger(Application[UUID]):
         assert outcome is not None
         return outcome
 
-    def _handle(self, uow: UnitOfWork, command: c.Command, context: CommandContext
-                ) -> dict[str, Any]:
+    def _handle(self, uow: UnitOfWork, command: c.Command, context: CommandContext,
+                print_: str) -> dict[str, Any]:
         meta = Meta(
             recorded_at=datetime.now(UTC),
             actor=context.actor,
@@ -232,7 +229,7 @@ class Ledger(Application[UUID]):
             correlation_id=context.correlation_id or context.idempotency_key,
         )
         result = HANDLERS[type(command)](self, uow, command, meta)
-        uow.complete_command(context.idempotency_key, command.name, fingerprint(command), result)
+        uow.complete_command(context.idempotency_key, command.name, print_, result)
         return result
 
     def _save(self, uow: UnitOfWork) -> list[int]:
@@ -242,14 +239,22 @@ class Ledger(Application[UUID]):
 
     def _recorded_result(self, command: c.Command, context: CommandContext
                          ) -> CommandResult | None:
-        found = self.store.find_commands([context.idempotency_key]).get(context.idempotency_key)
+        key = context.idempotency_key
+        found = self.store.find_commands([key]).get(key)
         if found is None:
             return None
-        first_fingerprint, result, position = found
-        if first_fingerprint != fingerprint(command):
-            raise self._key_reused(context.idempotency_key)
-        return CommandResult(command.name, context.idempotency_key, position, result,
-                             replayed=True)
+        outcome = self._replay(command, key, fingerprint(command), found)
+        if isinstance(outcome, LedgerError):
+            raise outcome
+        return outcome
+
+    def _replay(self, command: c.Command, key: str, print_: str,
+                recorded: tuple[str, dict[str, Any], int]) -> CommandResult | IdempotencyKeyReused:
+        """The first result of a key already recorded, or a refusal if the content differs."""
+        first_print, result, position = recorded
+        if first_print != print_:
+            return self._key_reused(key)
+        return CommandResult(command.name, key, position, result, replayed=True)
 
     @staticmethod
     def _key_reused(key: str) -> IdempotencyKeyReused:
