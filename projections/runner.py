@@ -89,7 +89,7 @@ class Runner:
 
     async def setup(self) -> None:
         """Creates the tracking table and every projection's tables (repeatable)."""
-        async with self.pool.acquire() as conn:
+        async with self.pool.acquire() as conn, conn.transaction():
             await setup_tracking(conn)
             for projection in self.projections:
                 await projection.setup(conn)
@@ -111,7 +111,8 @@ class Runner:
 async def statuses(pool: asyncpg.Pool, projections: Sequence[Projection]
                    ) -> list[ProjectionStatus]:
     async with pool.acquire() as conn:
-        await setup_tracking(conn)
+        async with conn.transaction():
+            await setup_tracking(conn)
         head = await conn.fetchval(f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}")
         rows = await conn.fetch(f"SELECT projection, position FROM {SCHEMA}.tracking")
     positions = {row["projection"]: row["position"] for row in rows}

@@ -6,9 +6,13 @@ from __future__ import annotations
 import asyncpg
 
 SCHEMA = "projections"
+SETUP_LOCK = 0x6265766F  # serialises schema set-up across processes
 
 
 async def setup_tracking(conn: asyncpg.Connection) -> None:
+    """Creates the schema and tracking table. Call inside a transaction: the lock it takes makes
+    concurrent set-ups safe (CREATE ... IF NOT EXISTS alone is not, in PostgreSQL)."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", SETUP_LOCK)
     await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
     await conn.execute(
         f"CREATE TABLE IF NOT EXISTS {SCHEMA}.tracking ("
