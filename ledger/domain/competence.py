@@ -7,6 +7,7 @@ concurrently with the revocation of the grant it relies on conflicts on the hold
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
@@ -154,38 +155,12 @@ class CompetenceHolding(Aggregate):
     def holders_on(
         self, on: date, subject: str | None = None
     ) -> tuple[list[tuple[str, list[ChainLink]]], dict[str, Grant]]:
-        """Bodies holding the competence in their own name on `on`, each with its chain, and the
-        delegations by which other bodies gave it away (those may not exercise it: L3)."""
-        holders: list[tuple[str, list[ChainLink]]] = []
-        delegated_away: dict[str, Grant] = {}
-        for attribution in self.attributions:
-            if not attribution.period.contains(on):
-                continue
-            body, chain = attribution.body, [attribution.link()]
-            while (delegation := self._active_grant("delegation", body, on, subject)) is not None:
-                if delegation.grantee in delegated_away or delegation.grantee == attribution.body:
-                    break  # a cycle of delegations confers nothing further
-                delegated_away[body] = delegation
-                body, chain = delegation.grantee, [*chain, delegation.link()]
-            holders.append((body, chain))
-        return holders, delegated_away
+        return holders_on(self.attributions, self.grants.values(), on, subject)
 
     def exercisers_on(
         self, on: date, subject: str | None = None
     ) -> list[tuple[str, list[ChainLink]]]:
-        """Everyone who may exercise the competence on `on`: holders in their own name, then
-        their mandatees and the sub-mandatees of mandates that allow it, each with its chain."""
-        holders, _ = self.holders_on(on, subject)
-        exercisers = list(holders)
-        for holder, chain in holders:
-            for mandate in self._grants_from("mandate", holder, on, subject):
-                exercisers.append((mandate.grantee, [*chain, mandate.link()]))
-                if not mandate.allows_submandate:
-                    continue
-                for sub in self._grants_from("submandate", mandate.grantee, on, subject):
-                    if sub.parent == mandate.code:
-                        exercisers.append((sub.grantee, [*chain, mandate.link(), sub.link()]))
-        return exercisers
+        return exercisers_on(self.attributions, self.grants.values(), on, subject)
 
     def chain_for(self, body: Body, on: date, subject: str | None = None,
                   relied_on: str | None = None) -> list[ChainLink]:
@@ -280,20 +255,6 @@ class CompetenceHolding(Aggregate):
                     code="MANDATOR_NOT_COMPETENT",
                     field="cited_grant",
                 )
-
-    def _active_grant(
-        self, kind: GrantKind, grantor: str, on: date, subject: str | None
-    ) -> Grant | None:
-        return next(iter(self._grants_from(kind, grantor, on, subject)), None)
-
-    def _grants_from(
-        self, kind: GrantKind, grantor: str, on: date, subject: str | None
-    ) -> list[Grant]:
-        return [
-            g
-            for g in self.grants.values()
-            if g.kind == kind and g.grantor == grantor and g.active_on(on) and g.covers(subject)
-        ]
 
     def grant(self, code: str) -> Grant:
         try:
@@ -584,6 +545,57 @@ class CompetenceHolding(Aggregate):
         for key in relied_on:
             if key not in self.last_relied_on or self.last_relied_on[key] < on:
                 self.last_relied_on[key] = on
+
+
+def holders_on(
+    attributions: Iterable[Attribution], grants: Iterable[Grant], on: date,
+    subject: str | None = None,
+) -> tuple[list[tuple[str, list[ChainLink]]], dict[str, Grant]]:
+    """Bodies holding a competence in their own name on `on`, each with its chain, and the
+    delegations by which other bodies gave it away (those may not exercise it: L3)."""
+    grants = list(grants)
+    holders: list[tuple[str, list[ChainLink]]] = []
+    delegated_away: dict[str, Grant] = {}
+    for attribution in attributions:
+        if not attribution.period.contains(on):
+            continue
+        body, chain = attribution.body, [attribution.link()]
+        while (delegation := next(iter(_grants_from(grants, "delegation", body, on, subject)),
+                                  None)) is not None:
+            if delegation.grantee in delegated_away or delegation.grantee == attribution.body:
+                break  # a cycle of delegations confers nothing further
+            delegated_away[body] = delegation
+            body, chain = delegation.grantee, [*chain, delegation.link()]
+        holders.append((body, chain))
+    return holders, delegated_away
+
+
+def exercisers_on(
+    attributions: Iterable[Attribution], grants: Iterable[Grant], on: date,
+    subject: str | None = None,
+) -> list[tuple[str, list[ChainLink]]]:
+    """Everyone who may exercise a competence on `on`: holders in their own name, then their
+    mandatees and the sub-mandatees of mandates that allow it, each with its chain. The ledger
+    checks decisions with it and the projections draw the competence map with it."""
+    grants = list(grants)
+    holders, _ = holders_on(attributions, grants, on, subject)
+    exercisers = list(holders)
+    for holder, chain in holders:
+        for mandate in _grants_from(grants, "mandate", holder, on, subject):
+            exercisers.append((mandate.grantee, [*chain, mandate.link()]))
+            if not mandate.allows_submandate:
+                continue
+            for sub in _grants_from(grants, "submandate", mandate.grantee, on, subject):
+                if sub.parent == mandate.code:
+                    exercisers.append((sub.grantee, [*chain, mandate.link(), sub.link()]))
+    return exercisers
+
+
+def _grants_from(
+    grants: Iterable[Grant], kind: GrantKind, grantor: str, on: date, subject: str | None
+) -> list[Grant]:
+    return [g for g in grants
+            if g.kind == kind and g.grantor == grantor and g.active_on(on) and g.covers(subject)]
 
 
 def _overlaps(a: Interval, b: Interval) -> bool:
