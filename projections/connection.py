@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from datetime import date
 from typing import Any
 
 import asyncpg
@@ -20,5 +22,27 @@ def connect_kwargs(url: str) -> dict[str, Any]:
     return {key: value for key, value in kwargs.items() if value is not None}
 
 
+def _json_default(value: Any) -> str:
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _encode_jsonb(value: Any) -> bytes:
+    return b"\x01" + json.dumps(value, default=_json_default).encode()  # binary format version 1
+
+
+def _decode_jsonb(data: bytes) -> Any:
+    return json.loads(data[1:])
+
+
+async def _init(conn: asyncpg.Connection) -> None:
+    # Binary, because COPY (used for bulk writes) only speaks the binary format.
+    await conn.set_type_codec("jsonb", schema="pg_catalog", format="binary",
+                              encoder=_encode_jsonb, decoder=_decode_jsonb)
+
+
 async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
-    return await asyncpg.create_pool(min_size=min_size, max_size=max_size, **connect_kwargs(url))
+    """A pool whose jsonb columns take and give Python values (dates written as ISO dates)."""
+    return await asyncpg.create_pool(min_size=min_size, max_size=max_size, init=_init,
+                                     **connect_kwargs(url))

@@ -1,34 +1,44 @@
 """The projection runner: follows the ledger's event log, in batches while catching up and woken
-by PostgreSQL notifications when live. A PostgreSQL advisory lock per projection keeps one active
-runner per projection across processes; others wait as standbys."""
+by PostgreSQL notifications when live. Each batch is read and decoded once and applied to every
+projection in one transaction that also moves their positions. A PostgreSQL advisory lock per
+projection keeps one active runner per projection across processes; others wait as standbys."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
 
 import asyncpg
 
 from ledger.application import EVENTS_TABLE
+from projections.audit_trail import AuditTrail
+from projections.commissions import Commissions
+from projections.competences import Competences
+from projections.decisions import Decisions
+from projections.events import read_events
 from projections.ledger_info import LedgerInfo
+from projections.projection import Projection
+from projections.structure import Structure
 from projections.tracking import SCHEMA, advance, claim_position, setup_tracking
 
 POLL_SECONDS = 1.0
-
-
-class Projection(Protocol):
-    name: str
-
-    async def setup(self, conn: asyncpg.Connection) -> None: ...
-
-    async def apply(self, conn: asyncpg.Connection, events: Sequence[asyncpg.Record]) -> None: ...
+CATCH_UP_BATCH = 5000
 
 
 def all_projections() -> list[Projection]:
-    return [LedgerInfo()]
+    return [LedgerInfo(), AuditTrail(), Structure(), Competences(), Decisions(), Commissions()]
+
+
+def projection_named(name: str) -> Projection:
+    for projection in all_projections():
+        if projection.name == name:
+            return projection
+    names = ", ".join(p.name for p in all_projections())
+    raise KeyError(f"There is no projection '{name}'; the projections are: {names}.")
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,8 @@ class ProjectionStatus:
     name: str
     position: int
     head: int
+    rate: float | None  # events/s of its last batch
+    updated_at: datetime | None
 
     @property
     def lag(self) -> int:
@@ -44,9 +56,9 @@ class ProjectionStatus:
 
 class Runner:
     def __init__(self, pool: asyncpg.Pool, projections: Sequence[Projection],
-                 batch_size: int = 2000) -> None:
+                 batch_size: int = CATCH_UP_BATCH) -> None:
         self.pool = pool
-        self.projections = projections
+        self.projections = sorted(projections, key=lambda p: p.name)
         self.batch_size = batch_size
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -71,32 +83,47 @@ class Runner:
                 await listener.execute("SELECT pg_advisory_unlock_all()")
 
     async def catch_up(self) -> int:
-        """Applies one batch to every projection; returns how many events were applied."""
-        applied = 0
-        for projection in self.projections:
-            async with self.pool.acquire() as conn, conn.transaction():
-                position = await claim_position(conn, projection.name)
-                events = await conn.fetch(
-                    f"SELECT notification_id, originator_id, originator_version, topic, state"
-                    f" FROM {EVENTS_TABLE} WHERE notification_id > $1"
-                    f" ORDER BY notification_id LIMIT $2", position, self.batch_size)
-                if not events:
-                    continue
-                await projection.apply(conn, events)
-                await advance(conn, projection.name, events[-1]["notification_id"])
-                applied += len(events)
-        return applied
+        """Applies the next batch to every projection; returns how many events were read."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            began = time.perf_counter()
+            positions = {p.name: await claim_position(conn, p.name) for p in self.projections}
+            events = await read_events(conn, min(positions.values()), self.batch_size)
+            if not events:
+                return 0
+            for projection in self.projections:
+                position = positions[projection.name]
+                todo = [e for e in events if e.position > position]
+                if todo:
+                    await projection.apply(conn, SCHEMA, todo)
+            rate = len(events) / max(time.perf_counter() - began, 1e-9)
+            for projection in self.projections:
+                await advance(conn, projection.name, events[-1].position, rate)
+            return len(events)
 
     async def setup(self) -> None:
-        """Creates the tracking table and every projection's tables (repeatable)."""
+        """Creates the tracking table and every projection's tables (repeatable). A projection
+        whose tables changed shape since they were filled is emptied, to be projected anew."""
         async with self.pool.acquire() as conn, conn.transaction():
             await setup_tracking(conn)
             for projection in self.projections:
-                await projection.setup(conn)
+                stored = await conn.fetchval(
+                    f"SELECT version FROM {SCHEMA}.tracking WHERE projection = $1", projection.name)
+                if stored is not None and stored != projection.version:
+                    for table in projection.tables:
+                        await conn.execute(f"DROP TABLE IF EXISTS {SCHEMA}.{table}")
+                for statement in [*projection.create_tables(SCHEMA),
+                                  *projection.create_indexes(SCHEMA)]:
+                    await conn.execute(statement)
+                await conn.execute(
+                    f"INSERT INTO {SCHEMA}.tracking (projection, version) VALUES ($1, $2)"
+                    " ON CONFLICT (projection) DO UPDATE SET version = EXCLUDED.version,"
+                    " position = CASE WHEN tracking.version = EXCLUDED.version"
+                    "  THEN tracking.position ELSE 0 END",
+                    projection.name, projection.version)
 
     async def _lead(self, conn: asyncpg.Connection, stop: asyncio.Event) -> bool:
         """Waits until this runner holds every projection's advisory lock, or `stop` is set."""
-        keys = [_lock_key(p.name) for p in self.projections]
+        keys = [lock_key(p.name) for p in self.projections]
         while not stop.is_set():
             held = [await conn.fetchval("SELECT pg_try_advisory_lock($1)", key) for key in keys]
             if all(held):
@@ -114,12 +141,17 @@ async def statuses(pool: asyncpg.Pool, projections: Sequence[Projection]
         async with conn.transaction():
             await setup_tracking(conn)
         head = await conn.fetchval(f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}")
-        rows = await conn.fetch(f"SELECT projection, position FROM {SCHEMA}.tracking")
-    positions = {row["projection"]: row["position"] for row in rows}
-    return [ProjectionStatus(p.name, positions.get(p.name, 0), head) for p in projections]
+        rows = {row["projection"]: row for row in await conn.fetch(
+            f"SELECT projection, position, rate, updated_at FROM {SCHEMA}.tracking")}
+    return [
+        ProjectionStatus(p.name, row["position"], head, row["rate"], row["updated_at"])
+        if (row := rows.get(p.name)) is not None
+        else ProjectionStatus(p.name, 0, head, None, None)
+        for p in projections
+    ]
 
 
-def _lock_key(name: str) -> int:
+def lock_key(name: str) -> int:
     return zlib.crc32(f"bevoegd-projection:{name}".encode())
 
 

@@ -7,6 +7,8 @@ import asyncpg
 
 SCHEMA = "projections"
 SETUP_LOCK = 0x6265766F  # serialises schema set-up across processes
+PROJECTED_CHANNEL = "bevoegd_projected"
+"""Notified with the new position whenever a projection advances (see `wait_for`)."""
 
 
 async def setup_tracking(conn: asyncpg.Connection) -> None:
@@ -19,6 +21,9 @@ async def setup_tracking(conn: asyncpg.Connection) -> None:
         " projection text PRIMARY KEY,"
         " position bigint NOT NULL DEFAULT 0,"
         " updated_at timestamptz NOT NULL DEFAULT now())")
+    await conn.execute(
+        f"ALTER TABLE {SCHEMA}.tracking ADD COLUMN IF NOT EXISTS version integer NOT NULL DEFAULT 0,"
+        " ADD COLUMN IF NOT EXISTS rate double precision")
 
 
 async def claim_position(conn: asyncpg.Connection, projection: str) -> int:
@@ -31,7 +36,9 @@ async def claim_position(conn: asyncpg.Connection, projection: str) -> int:
     return int(position)
 
 
-async def advance(conn: asyncpg.Connection, projection: str, position: int) -> None:
+async def advance(conn: asyncpg.Connection, projection: str, position: int,
+                  rate: float | None = None) -> None:
     await conn.execute(
-        f"UPDATE {SCHEMA}.tracking SET position = $2, updated_at = now() WHERE projection = $1",
-        projection, position)
+        f"UPDATE {SCHEMA}.tracking SET position = $2, rate = coalesce($3, rate), updated_at = now()"
+        " WHERE projection = $1", projection, position, rate)
+    await conn.execute("SELECT pg_notify($1, $2)", PROJECTED_CHANNEL, str(position))

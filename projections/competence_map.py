@@ -1,0 +1,105 @@
+"""The competence map of one holding (a competence for a jurisdiction) drawn from its
+attributions and grants: every body that may exercise it, through which chain, for which
+subjects, over which valid periods. The projector draws it from current knowledge; as-of reads
+draw it from the rows known at a ledger position. Both use the ledger's own chain rule."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from ledger.domain.competence import Attribution, Grant, exercisers_on
+from ledger.values import Interval
+
+
+@dataclass(frozen=True)
+class MapEntry:
+    body: str
+    via: str  # how the body got the competence: attribution, delegation, mandate, submandate
+    chain: list[dict[str, Any]]
+    subjects: list[str] | None  # None: the competence as a whole
+    valid_from: date
+    valid_until: date | None
+
+
+def known(position: int | None, known_at: int | None) -> bool:
+    return position is not None and (known_at is None or position <= known_at)
+
+
+def attribution_as_known(row: Mapping[str, Any], known_at: int | None = None
+                         ) -> Attribution | None:
+    if not known(row["recorded_position"], known_at):
+        return None
+    until = row["ended_on"] if known(row["ended_position"], known_at) else row["valid_until"]
+    return Attribution(row["body"], row["legal_basis"], Interval(row["valid_from"], until),
+                       row["framework_body"])
+
+
+def grant_as_known(row: Mapping[str, Any], known_at: int | None = None) -> Grant | None:
+    if not known(row["recorded_position"], known_at):
+        return None
+    return Grant(
+        code=row["code"], kind=row["kind"], grantor=row["grantor"], grantee=row["grantee"],
+        legal_basis=row["legal_basis"], source_decision=row["source_decision"],
+        period=Interval(row["valid_from"], row["valid_until"]),
+        scope=tuple(row["scope"]) if row["scope"] is not None else None,
+        allows_submandate=row["allows_submandate"], parent=row["parent"],
+        framework_body=row["framework_body"],
+        revoked_on=row["revoked_on"] if known(row["revoked_position"], known_at) else None,
+    )
+
+
+def holding_as_known(attribution_rows: Iterable[Mapping[str, Any]],
+                     grant_rows: Iterable[Mapping[str, Any]], known_at: int | None = None
+                     ) -> tuple[list[Attribution], list[Grant]]:
+    attributions = [a for row in attribution_rows
+                    if (a := attribution_as_known(row, known_at)) is not None]
+    grants = [g for row in grant_rows if (g := grant_as_known(row, known_at)) is not None]
+    return attributions, grants
+
+
+def may_exercise(attributions: list[Attribution], grants: list[Grant], body: str, on: date,
+                 subject: str | None) -> bool:
+    return any(exerciser == body for exerciser, _ in exercisers_on(attributions, grants, on, subject))
+
+
+def map_entries(attributions: list[Attribution], grants: list[Grant]) -> list[MapEntry]:
+    """The map over all valid time: the exercisers are constant between consecutive dates on
+    which an attribution or grant starts or ends, so it is drawn once per such period and equal
+    neighbouring periods are joined."""
+    dates = sorted({d for a in attributions for d in (a.period.valid_from, a.period.valid_until)
+                    if d is not None}
+                   | {d for g in grants
+                      for d in (g.period.valid_from, g.period.valid_until, g.revoked_on)
+                      if d is not None})
+    subjects: list[str | None] = [None, *sorted({s for g in grants for s in g.scope or ()})]
+    periods = list(zip(dates, [*dates[1:], None], strict=True))
+    open_entries: dict[tuple[str, str, tuple[str, ...] | None], MapEntry] = {}
+    entries: list[MapEntry] = []
+    for start, end in periods:
+        present: dict[tuple[str, str], set[str | None]] = {}
+        chains: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for subject in subjects:
+            for body, chain in exercisers_on(attributions, grants, start, subject):
+                links = [link.as_json() for link in chain]
+                key = (body, json.dumps(links))
+                present.setdefault(key, set()).add(subject)
+                chains[key] = links
+        current: dict[tuple[str, str, tuple[str, ...] | None], MapEntry] = {}
+        for (body, chain_key), for_subjects in present.items():
+            covered = (None if None in for_subjects
+                       else tuple(sorted(s for s in for_subjects if s is not None)))
+            key = (body, chain_key, covered)
+            before = open_entries.get(key)
+            links = chains[(body, chain_key)]
+            current[key] = MapEntry(
+                body=body, via=links[-1]["kind"] or "", chain=links,
+                subjects=list(covered) if covered is not None else None,
+                valid_from=before.valid_from if before is not None else start, valid_until=end)
+        entries.extend(entry for key, entry in open_entries.items() if key not in current)
+        open_entries = current
+    entries.extend(open_entries.values())
+    return sorted(entries, key=lambda e: (e.valid_from, e.body, len(e.chain)))
