@@ -218,15 +218,55 @@ def projections() -> None:
 
 
 @projections.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.pass_context
-def projections_status(ctx: click.Context) -> None:
-    """Position and lag of every projection."""
+def projections_status(ctx: click.Context, as_json: bool) -> None:
+    """Position, lag and rate of every projection."""
     from projections.worker import projection_statuses
 
     with open_ledger(ctx) as (ledger, url):
         found = asyncio.run(projection_statuses(url))
-    for status in found:
-        click.echo(f"{status.name:<20} position {status.position:>10}  lag {status.lag:>8}")
+    if as_json:
+        click.echo(json.dumps([
+            {"projection": s.name, "position": s.position, "head": s.head, "lag": s.lag,
+             "events_per_second": s.rate,
+             "updated_at": s.updated_at.isoformat() if s.updated_at else None}
+            for s in found], indent=2))
+        return
+    click.echo(f"{'projection':<14} {'position':>10} {'lag':>8} {'events/s':>10}  updated")
+    for s in found:
+        rate = f"{s.rate:,.0f}" if s.rate is not None else "-"
+        updated = f"{s.updated_at:%Y-%m-%d %H:%M:%S}" if s.updated_at else "never"
+        click.echo(f"{s.name:<14} {s.position:>10} {s.lag:>8} {rate:>10}  {updated}")
+
+
+@projections.command("rebuild")
+@click.argument("name", required=False)
+@click.pass_context
+def projections_rebuild(ctx: click.Context, name: str | None) -> None:
+    """Rebuild projection NAME (all if omitted) from the start of the ledger. The events are
+    replayed into shadow tables which then replace the live ones in one transaction, so reads
+    keep working throughout."""
+    from projections.rebuild import RebuildInProgress
+    from projections.runner import all_projections, projection_named
+    from projections.worker import rebuild_projections
+
+    try:
+        chosen = [projection_named(name)] if name is not None else all_projections()
+    except KeyError as unknown:
+        raise click.BadParameter(unknown.args[0], param_hint="NAME") from None
+    with open_ledger(ctx) as (ledger, url):
+        head = ledger.position() or 0
+        with click.progressbar(length=head, label="Rebuilding", file=sys.stderr,
+                               hidden=not sys.stderr.isatty()) as bar:
+            def progress(position: int, _head: int) -> None:
+                bar.update(position - bar.pos)
+
+            try:
+                position = asyncio.run(rebuild_projections(url, chosen, progress))
+            except RebuildInProgress as busy:
+                raise click.ClickException(str(busy)) from None
+    click.echo(f"Rebuilt {', '.join(p.name for p in chosen)} up to position {position}.")
 
 
 if __name__ == "__main__":

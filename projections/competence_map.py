@@ -5,14 +5,13 @@ draw it from the rows known at a ledger position. Both use the ledger's own chai
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from ledger.domain.competence import Attribution, Grant, exercisers_on
-from ledger.values import Interval
+from ledger.values import ChainLink, Interval
 
 
 @dataclass(frozen=True)
@@ -77,29 +76,32 @@ def map_entries(attributions: list[Attribution], grants: list[Grant]) -> list[Ma
                       if d is not None})
     subjects: list[str | None] = [None, *sorted({s for g in grants for s in g.scope or ()})]
     periods = list(zip(dates, [*dates[1:], None], strict=True))
-    open_entries: dict[tuple[str, str, tuple[str, ...] | None], MapEntry] = {}
+    Key = tuple[str, tuple[ChainLink, ...], tuple[str, ...] | None]
+    running: dict[Key, date] = {}  # entries still running, with the date they started
     entries: list[MapEntry] = []
-    for start, end in periods:
-        present: dict[tuple[str, str], set[str | None]] = {}
-        chains: dict[tuple[str, str], list[dict[str, Any]]] = {}
+
+    def close(key: Key, valid_from: date, valid_until: date | None) -> None:
+        body, chain, covered = key
+        links = [link.as_json() for link in chain]
+        entries.append(MapEntry(body, chain[-1].kind, links,
+                                list(covered) if covered is not None else None,
+                                valid_from, valid_until))
+
+    for start, _ in periods:
+        present: dict[tuple[str, tuple[ChainLink, ...]], set[str | None]] = {}
         for subject in subjects:
             for body, chain in exercisers_on(attributions, grants, start, subject):
-                links = [link.as_json() for link in chain]
-                key = (body, json.dumps(links))
-                present.setdefault(key, set()).add(subject)
-                chains[key] = links
-        current: dict[tuple[str, str, tuple[str, ...] | None], MapEntry] = {}
-        for (body, chain_key), for_subjects in present.items():
+                present.setdefault((body, tuple(chain)), set()).add(subject)
+        now: dict[Key, date] = {}
+        for (body, chain), for_subjects in present.items():
             covered = (None if None in for_subjects
                        else tuple(sorted(s for s in for_subjects if s is not None)))
-            key = (body, chain_key, covered)
-            before = open_entries.get(key)
-            links = chains[(body, chain_key)]
-            current[key] = MapEntry(
-                body=body, via=links[-1]["kind"] or "", chain=links,
-                subjects=list(covered) if covered is not None else None,
-                valid_from=before.valid_from if before is not None else start, valid_until=end)
-        entries.extend(entry for key, entry in open_entries.items() if key not in current)
-        open_entries = current
-    entries.extend(open_entries.values())
+            key = (body, chain, covered)
+            now[key] = running.get(key, start)
+        for key, began in running.items():
+            if key not in now:
+                close(key, began, start)
+        running = now
+    for key, began in running.items():
+        close(key, began, None)
     return sorted(entries, key=lambda e: (e.valid_from, e.body, len(e.chain)))

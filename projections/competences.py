@@ -69,10 +69,16 @@ class Competences:
             " competence text NOT NULL, jurisdiction text NOT NULL, body text NOT NULL,"
             " via text NOT NULL, chain jsonb NOT NULL, subjects text[], valid_from date NOT NULL,"
             " valid_until date)",
+            # redrawing a holding's map replaces its rows: needed while projecting
+            f"CREATE INDEX IF NOT EXISTS competence_map_holding ON {schema}.competence_map"
+            " (jurisdiction, competence, valid_from)",
             f"CREATE TABLE IF NOT EXISTS {schema}.exercises ("
             " decision text PRIMARY KEY, competence text NOT NULL, jurisdiction text NOT NULL,"
             " subject text, body text, taken_on date, recorded_position bigint,"
             " legitimate boolean, verdict_position bigint)",
+            # applying a change to a holding re-checks its decisions: needed while projecting
+            f"CREATE INDEX IF NOT EXISTS exercises_holding ON {schema}.exercises"
+            " (competence, jurisdiction, taken_on)",
             f"CREATE TABLE IF NOT EXISTS {schema}.verdicts ("
             " decision text NOT NULL, position bigint NOT NULL, legitimate boolean NOT NULL,"
             " explanation text NOT NULL, PRIMARY KEY (decision, position))",
@@ -80,16 +86,12 @@ class Competences:
 
     def create_indexes(self, schema: str) -> list[str]:
         return [
-            f"CREATE INDEX IF NOT EXISTS competence_map_holding ON {schema}.competence_map"
-            " (jurisdiction, competence, valid_from)",
             f"CREATE INDEX IF NOT EXISTS competence_map_body ON {schema}.competence_map (body)",
             f"CREATE INDEX IF NOT EXISTS grants_grantee ON {schema}.grants (grantee)",
             f"CREATE INDEX IF NOT EXISTS grants_grantor ON {schema}.grants (grantor)",
             f"CREATE INDEX IF NOT EXISTS grants_jurisdiction ON {schema}.grants"
             " (jurisdiction, recorded_position)",
             f"CREATE INDEX IF NOT EXISTS grants_valid_until ON {schema}.grants (valid_until)",
-            f"CREATE INDEX IF NOT EXISTS exercises_holding ON {schema}.exercises"
-            " (competence, jurisdiction, taken_on)",
         ]
 
     async def apply(self, conn: asyncpg.Connection, schema: str,
@@ -124,12 +126,13 @@ class _Batch:
                         if e.record == "CompetenceHolding" and e.type in MAP_CHANGES})
         if changed:
             await self.holdings.load(conn, "record_id = ANY($1)", changed)
-            pairs = [row["competence"] + "@" + row["jurisdiction"]
-                     for row in self.holdings.rows.values()]
-            holding_of = "competence || '@' || jurisdiction = ANY($1)"
-            await self.attributions.load(conn, holding_of, pairs)
-            await self.grants.load(conn, holding_of, pairs)
-            await self.exercises.load(conn, f"{holding_of} AND body IS NOT NULL", pairs)
+            places = ([row["competence"] for row in self.holdings.rows.values()],
+                      [row["jurisdiction"] for row in self.holdings.rows.values()])
+            holding_of = ("(competence, jurisdiction) IN"
+                          " (SELECT * FROM unnest($1::text[], $2::text[]))")
+            await self.attributions.load(conn, holding_of, *places)
+            await self.grants.load(conn, holding_of, *places)
+            await self.exercises.load(conn, f"{holding_of} AND body IS NOT NULL", *places)
         taken = [e.data["decision"] for e in events if e.is_("CompetenceHolding", "Exercised")]
         if taken:
             await self.exercises.load(conn, "decision = ANY($1)", taken)
@@ -216,9 +219,10 @@ class _Batch:
                      ("decision", "position", "legitimate", "explanation"), self.verdicts)
         if not self.redraw:
             return
-        await conn.executemany(
-            f"DELETE FROM {schema}.competence_map WHERE competence = $1 AND jurisdiction = $2",
-            list(self.redraw))
+        await conn.execute(
+            f"DELETE FROM {schema}.competence_map WHERE (jurisdiction, competence) IN"
+            " (SELECT * FROM unnest($1::text[], $2::text[]))",
+            [j for _, j in self.redraw], [c for c, _ in self.redraw])
         entries: list[tuple[Any, ...]] = []
         for competence, jurisdiction in self.redraw:
             place = {"competence": competence, "jurisdiction": jurisdiction}

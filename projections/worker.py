@@ -1,11 +1,15 @@
-"""The projection worker process (`bevoegd project`) and status reads for the CLI."""
+"""Entry points for the projection worker process (`bevoegd project`) and the projection
+commands of the CLI; each opens its own pool."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Sequence
 
 from projections.connection import create_pool
+from projections.projection import Projection
+from projections.rebuild import Progress, rebuild
 from projections.runner import ProjectionStatus, Runner, all_projections, statuses
 
 
@@ -26,5 +30,16 @@ async def projection_statuses(database_url: str) -> list[ProjectionStatus]:
     pool = await create_pool(database_url, max_size=1)
     try:
         return await statuses(pool, all_projections())
+    finally:
+        await pool.close()
+
+
+async def rebuild_projections(database_url: str, projections: Sequence[Projection],
+                              progress: Progress) -> int:
+    """Rebuilds the projections in one pass; returns the position they were swapped in at."""
+    pool = await create_pool(database_url, max_size=2)
+    try:
+        await Runner(pool, all_projections()).setup()
+        return await rebuild(pool, projections, progress)
     finally:
         await pool.close()

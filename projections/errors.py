@@ -1,0 +1,22 @@
+"""Reads that cannot be answered, with stable codes like the ledger's refusals."""
+
+from __future__ import annotations
+
+
+class ReadError(Exception):
+    code = "READ_ERROR"
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidArgument(ReadError):
+    code = "INVALID_ARGUMENT"
+
+
+class NotProjectedYet(ReadError):
+    """The projections did not reach the asked position within the time allowed."""
+
+    code = "NOT_PROJECTED_YET"

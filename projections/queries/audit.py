@@ -1,0 +1,47 @@
+"""The audit trail (every event with its metadata, in global order) and ledger info."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from projections.queries.pagination import Page, PageRequest, keyset, page_of
+from projections.queries.sql import Db, Query
+from projections.tracking import SCHEMA
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    kind: str | None = None
+    code: str | None = None
+    actor: str | None = None
+    command_id: str | None = None
+    correlation_id: str | None = None
+    event_types: tuple[str, ...] | None = None
+
+
+async def audit_trail(db: Db, page: PageRequest, where: AuditFilter = AuditFilter()
+                      ) -> Page[dict[str, Any]]:
+    q = Query()
+    for column in ("kind", "code", "actor", "command_id", "correlation_id"):
+        if (value := getattr(where, column)) is not None:
+            q.where(f"{column} = {{}}", value)
+    if where.event_types is not None:
+        q.where("event_type = ANY({})", list(where.event_types))
+    after, order = keyset(page, "event", "position", q.param)
+    if after is not None:
+        q.conditions.append(after)
+    rows = await db.fetch(f"SELECT * FROM {SCHEMA}.audit_trail WHERE {q.sql}{order}", *q.args)
+    return page_of(page, "event", [dict(row) for row in rows], lambda e: e["position"])
+
+
+async def event_counts(db: Db) -> dict[str, int]:
+    rows = await db.fetch(f"SELECT event_type, events FROM {SCHEMA}.ledger_info")
+    return {row["event_type"]: row["events"] for row in rows}
+
+
+async def projected_position(db: Db, projections: list[str]) -> int:
+    """The position all these projections have reached: reads are complete up to here."""
+    return int(await db.fetchval(
+        f"SELECT coalesce(min(position), 0) FROM {SCHEMA}.tracking WHERE projection = ANY($1)",
+        projections))

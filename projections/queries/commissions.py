@@ -1,0 +1,109 @@
+"""Commissions (open, overdue, fulfilled, withdrawn) and consultations with the views received."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+from projections.queries.pagination import Page, PageRequest, keyset, page_of
+from projections.queries.sql import NEVER, Db, Query
+from projections.tracking import SCHEMA
+
+CommissionState = Literal["open", "overdue", "fulfilled", "withdrawn"]
+
+
+def commission_state_sql(on: str, known: str) -> str:
+    """Open is issued and neither fulfilled nor withdrawn; overdue is open past its due date."""
+    return (f"CASE WHEN withdrawn_position <= {known} AND withdrawn_on <= {on} THEN 'withdrawn'"
+            f" WHEN fulfilled_position <= {known} AND fulfilled_on <= {on} THEN 'fulfilled'"
+            f" WHEN due_on < {on} THEN 'overdue' ELSE 'open' END")
+
+
+@dataclass(frozen=True)
+class CommissionFilter:
+    state: CommissionState | None = None
+    issued_by: str | None = None
+    issued_to: str | None = None
+    binding: bool | None = None
+    dossier: str | None = None
+
+
+async def commissions(db: Db, page: PageRequest, on: date, known_at: int | None = None,
+                      where: CommissionFilter = CommissionFilter()) -> Page[dict[str, Any]]:
+    """Commissions issued on or before `on`, as known at `known_at`."""
+    q = Query()
+    on_, known = q.param(on), q.param(known_at if known_at is not None else NEVER)
+    state = commission_state_sql(on_, known)
+    q.where(f"recorded_position <= {known} AND issued_on <= {on_}")
+    for column in ("issued_by", "issued_to", "binding", "dossier"):
+        if (value := getattr(where, column)) is not None:
+            q.where(f"{column} = {{}}", value)
+    if where.state is not None:
+        q.where(f"{state} = {{}}", where.state)
+    after, order = keyset(page, "commission", "recorded_position", q.param)
+    if after is not None:
+        q.conditions.append(after)
+    rows = await db.fetch(
+        f"SELECT *, {state} AS state, (SELECT count(*) FROM {SCHEMA}.commission_progress p"
+        f"  WHERE p.record_id = c.record_id AND p.position <= {known}"
+        f"  AND p.reported_on <= {on_}) AS progress_known"
+        f" FROM {SCHEMA}.commissions c WHERE {q.sql}{order}", *q.args)
+    return page_of(page, "commission", [_commission(row, known_at) for row in rows],
+                   lambda c: c["recorded_position"])
+
+
+def _commission(row: Any, known_at: int | None) -> dict[str, Any]:
+    commission = dict(row)
+    commission["progress_reports"] = commission.pop("progress_known")
+    for step, fields in (("accepted_position", ("accepted_on",)),
+                         ("fulfilled_position", ("fulfilled_on", "fulfilled_by_decision")),
+                         ("withdrawn_position", ("withdrawn_on", "withdrawal_reason"))):
+        if known_at is not None and (commission[step] is None or commission[step] > known_at):
+            commission.update(dict.fromkeys((step, *fields)))
+    return commission
+
+
+@dataclass(frozen=True)
+class ConsultationFilter:
+    open_only: bool = False
+    opened_by: str | None = None
+    consulted: str | None = None
+
+
+async def consultations(db: Db, page: PageRequest, on: date, known_at: int | None = None,
+                        where: ConsultationFilter = ConsultationFilter()
+                        ) -> Page[dict[str, Any]]:
+    """Consultations opened on or before `on`, each with the views received by then."""
+    q = Query()
+    on_, known = q.param(on), q.param(known_at if known_at is not None else NEVER)
+    closed = f"(closed_position <= {known} AND closed_on <= {on_})"
+    q.where(f"recorded_position <= {known} AND opened_on <= {on_}")
+    if where.open_only:
+        q.where(f"NOT coalesce({closed}, false)")
+    if where.opened_by is not None:
+        q.where("opened_by = {}", where.opened_by)
+    if where.consulted is not None:
+        q.where("{} = ANY(consulted)", where.consulted)
+    after, order = keyset(page, "consultation", "recorded_position", q.param)
+    if after is not None:
+        q.conditions.append(after)
+    rows = await db.fetch(
+        f"SELECT c.*, coalesce({closed}, false) AS closed,"
+        f" coalesce((SELECT jsonb_agg(jsonb_build_object('council', v.council,"
+        "   'submitted_on', v.submitted_on, 'stance', v.stance, 'late', v.late,"
+        "   'document', v.document) ORDER BY v.submitted_on, v.council)"
+        f"  FROM {SCHEMA}.consultation_views v WHERE v.record_id = c.record_id"
+        f"  AND v.recorded_position <= {known} AND v.submitted_on <= {on_}), '[]') AS views"
+        f" FROM {SCHEMA}.consultations c WHERE {q.sql}{order}", *q.args)
+    return page_of(page, "consultation", [_consultation(row) for row in rows],
+                   lambda c: c["recorded_position"])
+
+
+def _consultation(row: Any) -> dict[str, Any]:
+    consultation = dict(row)
+    if not consultation["closed"]:
+        consultation.update(closed_on=None, views_at_closing=None, closed_position=None)
+    responded = {view["council"] for view in consultation["views"]}
+    consultation["not_responded"] = [c for c in consultation["consulted"] if c not in responded]
+    return consultation

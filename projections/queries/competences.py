@@ -1,0 +1,120 @@
+"""Who may exercise what: the competence map, who is competent, and the grant register."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Literal
+
+from projections.competence_map import MapEntry, holding_as_known, map_entries
+from projections.errors import InvalidArgument
+from projections.queries.pagination import Page, PageRequest, keyset, page_of
+from projections.queries.sql import NEVER, Db, Query
+from projections.tracking import SCHEMA
+
+GrantStatus = Literal["active", "pending", "expired", "revoked"]
+
+
+@dataclass(frozen=True)
+class Competent:
+    """A body that may exercise a competence for a jurisdiction, and how."""
+
+    competence: str
+    jurisdiction: str
+    entry: MapEntry
+
+
+async def competence_map(db: Db, jurisdiction: str, on: date, known_at: int | None = None,
+                         competence: str | None = None) -> list[Competent]:
+    """Everyone who may exercise each competence of `jurisdiction` on `on`, with their chains."""
+    q = Query()
+    q.where("jurisdiction = {}", jurisdiction)
+    if competence is not None:
+        q.where("competence = {}", competence)
+    if known_at is None:
+        q.where("valid_from <= {} AND (valid_until IS NULL OR {} < valid_until)", on, on)
+        rows = await db.fetch(
+            f"SELECT competence, jurisdiction, body, via, chain, subjects, valid_from, valid_until"
+            f" FROM {SCHEMA}.competence_map WHERE {q.sql}"
+            " ORDER BY competence, valid_from, body", *q.args)
+        return [Competent(row["competence"], row["jurisdiction"], MapEntry(
+            row["body"], row["via"], row["chain"], row["subjects"], row["valid_from"],
+            row["valid_until"])) for row in rows]
+    q.where("recorded_position <= {}", known_at)
+    attributions = await db.fetch(f"SELECT * FROM {SCHEMA}.attributions WHERE {q.sql}", *q.args)
+    grants = await db.fetch(f"SELECT * FROM {SCHEMA}.grants WHERE {q.sql}", *q.args)
+    by_holding: dict[str, tuple[list[Any], list[Any]]] = defaultdict(lambda: ([], []))
+    for row in attributions:
+        by_holding[row["competence"]][0].append(row)
+    for row in grants:
+        by_holding[row["competence"]][1].append(row)
+    found = [
+        Competent(held, jurisdiction, entry)
+        for held in sorted(by_holding)
+        for entry in map_entries(*holding_as_known(*by_holding[held], known_at))
+        if entry.valid_from <= on and (entry.valid_until is None or on < entry.valid_until)
+    ]
+    return sorted(found, key=lambda c: (c.competence, c.entry.valid_from, c.entry.body))
+
+
+async def who_is_competent(db: Db, competence: str, jurisdiction: str, on: date,
+                           subject: str | None = None, known_at: int | None = None
+                           ) -> list[Competent]:
+    """The bodies that may decide on `subject` (or on the competence as a whole) on `on`."""
+    return [c for c in await competence_map(db, jurisdiction, on, known_at, competence)
+            if c.entry.subjects is None or (subject is not None and subject in c.entry.subjects)]
+
+
+@dataclass(frozen=True)
+class GrantFilter:
+    jurisdiction: str | None = None
+    competence: str | None = None
+    grantor: str | None = None
+    grantee: str | None = None
+    kind: str | None = None
+    status: GrantStatus | None = None
+    expiring_within_days: int | None = None
+    """Only grants active on the date whose period ends within this many days after it."""
+
+
+def grant_status_sql(on: str, known: str) -> str:
+    """The status of a grant on date `on` as known at position `known` (SQL expressions)."""
+    return (f"CASE WHEN revoked_position <= {known} AND revoked_on <= {on} THEN 'revoked'"
+            f" WHEN valid_until <= {on} THEN 'expired'"
+            f" WHEN valid_from > {on} THEN 'pending' ELSE 'active' END")
+
+
+async def grants(db: Db, page: PageRequest, on: date, known_at: int | None = None,
+                 where: GrantFilter = GrantFilter()) -> Page[dict[str, Any]]:
+    """The grant register (mandaatregister): delegations, mandates and sub-mandates."""
+    q = Query()
+    on_, known = q.param(on), q.param(known_at if known_at is not None else NEVER)
+    status = grant_status_sql(on_, known)
+    q.where(f"recorded_position <= {known}")
+    for column in ("jurisdiction", "competence", "grantor", "grantee", "kind"):
+        if (value := getattr(where, column)) is not None:
+            q.where(f"{column} = {{}}", value)
+    if where.status is not None:
+        q.where(f"{status} = {{}}", where.status)
+    if where.expiring_within_days is not None:
+        if where.expiring_within_days < 0:
+            raise InvalidArgument("`expiring_within_days` cannot be negative.",
+                                  field="expiring_within_days")
+        q.where(f"{status} = 'active' AND least(valid_until, CASE WHEN revoked_position <= {known}"
+                " THEN revoked_on END) <= {}", on + timedelta(days=where.expiring_within_days))
+    after, order = keyset(page, "grant", "recorded_position", q.param)
+    if after is not None:
+        q.conditions.append(after)
+    rows = await db.fetch(
+        f"SELECT *, {status} AS status, CASE WHEN revoked_position <= {known} THEN revoked_on END"
+        f" AS revoked_as_known FROM {SCHEMA}.grants WHERE {q.sql}{order}", *q.args)
+    return page_of(page, "grant", [_grant(row) for row in rows], lambda g: g["recorded_position"])
+
+
+def _grant(row: Any) -> dict[str, Any]:
+    grant = dict(row)
+    grant["revoked_on"] = grant.pop("revoked_as_known")
+    if grant["revoked_on"] is None:
+        grant.update(revocation_reason=None, revoked_position=None)
+    return grant

@@ -1,0 +1,75 @@
+"""Keyset pages (Relay connections underneath): a page is the `first` rows after a cursor in the
+order of a unique, ever-growing key, so a cursor keeps its place while new events arrive."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from projections.errors import InvalidArgument
+
+MAX_PAGE = 100
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    first: int
+    after: str | None = None
+    newest_first: bool = False
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.first <= MAX_PAGE:
+            raise InvalidArgument(f"`first` must be between 1 and {MAX_PAGE}, not {self.first}.",
+                              field="first")
+
+    def key_after(self, kind: str) -> int | None:
+        return decode_cursor(kind, self.after) if self.after is not None else None
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    edges: list[tuple[str, T]]  # (cursor, item)
+    has_next_page: bool
+
+    @property
+    def end_cursor(self) -> str | None:
+        return self.edges[-1][0] if self.edges else None
+
+    @property
+    def items(self) -> list[T]:
+        return [item for _, item in self.edges]
+
+
+def encode_cursor(kind: str, key: int) -> str:
+    return base64.urlsafe_b64encode(f"{kind}:{key}".encode()).decode()
+
+
+def decode_cursor(kind: str, cursor: str) -> int:
+    try:
+        found, _, key = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        if found == kind:
+            return int(key)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise InvalidArgument(f"'{cursor}' is not a cursor of this list.", field="after")
+
+
+def keyset(page: PageRequest, kind: str, column: str, param: Callable[[object], str]
+           ) -> tuple[str | None, str]:
+    """The condition placing rows after the cursor (None on the first page) and the ORDER BY
+    and LIMIT that go with it."""
+    direction = "DESC" if page.newest_first else "ASC"
+    limit = f" ORDER BY {column} {direction} LIMIT {page.first + 1}"
+    after = page.key_after(kind)
+    if after is None:
+        return None, limit
+    return f"{column} {'<' if page.newest_first else '>'} {param(after)}", limit
+
+
+def page_of(page: PageRequest, kind: str, rows: Sequence[T], key: Callable[[T], int]) -> Page[T]:
+    edges = [(encode_cursor(kind, key(row)), row) for row in rows[: page.first]]
+    return Page(edges, has_next_page=len(rows) > page.first)

@@ -1,0 +1,29 @@
+"""Building WHERE clauses from optional filters; every value travels as a bind parameter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+Db = asyncpg.Pool | asyncpg.Connection
+NEVER = 2**62
+"""A position beyond any ledger: `known_at` left open reads everything known."""
+
+
+class Query:
+    def __init__(self) -> None:
+        self.conditions: list[str] = []
+        self.args: list[Any] = []
+
+    def param(self, value: Any) -> str:
+        self.args.append(value)
+        return f"${len(self.args)}"
+
+    def where(self, condition: str, *values: Any) -> None:
+        """`condition` with `{}` for each value, e.g. where("body = {}", body)."""
+        self.conditions.append(condition.format(*(self.param(v) for v in values)))
+
+    @property
+    def sql(self) -> str:
+        return " AND ".join(self.conditions) or "TRUE"

@@ -1,0 +1,97 @@
+"""Rebuilding projections from the start without stopping reads: the events are replayed (read
+and decoded once for all the projections rebuilt) into shadow tables in a schema of their own,
+indexes are built once the rows are in, and then, in one transaction that holds the projections'
+tracking rows (so the live runner pauses), the shadow tables catch up to the head and take the
+live tables' place."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Sequence
+
+import asyncpg
+
+from ledger.application import EVENTS_TABLE
+from projections.events import LedgerEvent, read_events
+from projections.projection import Projection
+from projections.runner import CATCH_UP_BATCH
+from projections.tracking import SCHEMA, advance, claim_position, setup_tracking
+
+SHADOW = f"{SCHEMA}_rebuild"
+Progress = Callable[[int, int], None]
+"""Called with (position reached, head of the log) after every batch."""
+
+
+class RebuildInProgress(RuntimeError):
+    pass
+
+
+async def rebuild(pool: asyncpg.Pool, projections: Sequence[Projection],
+                  progress: Progress | None = None, batch_size: int = CATCH_UP_BATCH) -> int:
+    """Rebuilds the projections; returns the position at which they were swapped in."""
+    projections = sorted(projections, key=lambda p: p.name)  # the runner's locking order
+    async with pool.acquire() as conn:
+        await _lock(conn)
+        try:
+            await _prepare(conn, projections)
+            head = await conn.fetchval(
+                f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}")
+            position = 0
+            while events := await read_events(conn, position, batch_size):
+                async with conn.transaction():
+                    await _apply(conn, projections, events)
+                position = events[-1].position
+                if progress is not None:
+                    progress(position, max(head, position))
+            for projection in projections:
+                for statement in projection.create_indexes(SHADOW):
+                    await conn.execute(statement)
+                for table in projection.tables:
+                    await conn.execute(f"ANALYZE {SHADOW}.{table}")
+            async with conn.transaction():
+                for projection in projections:
+                    await claim_position(conn, projection.name)
+                while events := await read_events(conn, position, batch_size):
+                    await _apply(conn, projections, events)
+                    position = events[-1].position
+                for projection in projections:
+                    await _swap(conn, projection, position)
+                await conn.execute(f"DROP SCHEMA {SHADOW}")
+            return position
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", _rebuild_key())
+
+
+async def _lock(conn: asyncpg.Connection) -> None:
+    if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _rebuild_key()):
+        raise RebuildInProgress("Another process is rebuilding projections now; try again later.")
+
+
+async def _prepare(conn: asyncpg.Connection, projections: Sequence[Projection]) -> None:
+    async with conn.transaction():
+        await setup_tracking(conn)
+        await conn.execute(f"DROP SCHEMA IF EXISTS {SHADOW} CASCADE")  # an interrupted rebuild
+        await conn.execute(f"CREATE SCHEMA {SHADOW}")
+        for projection in projections:
+            for statement in projection.create_tables(SHADOW):
+                await conn.execute(statement)
+
+
+async def _apply(conn: asyncpg.Connection, projections: Sequence[Projection],
+                 events: list[LedgerEvent]) -> None:
+    for projection in projections:
+        await projection.apply(conn, SHADOW, events)
+
+
+async def _swap(conn: asyncpg.Connection, projection: Projection, position: int) -> None:
+    for table in projection.tables:
+        await conn.execute(f"DROP TABLE IF EXISTS {SCHEMA}.{table}")
+        await conn.execute(f"ALTER TABLE {SHADOW}.{table} SET SCHEMA {SCHEMA}")
+    await conn.execute(f"UPDATE {SCHEMA}.tracking SET version = $2 WHERE projection = $1",
+                       projection.name, projection.version)
+    await advance(conn, projection.name, position)
+
+
+def _rebuild_key() -> int:
+    """One rebuild at a time: they share the shadow schema."""
+    return zlib.crc32(b"bevoegd-rebuild")
