@@ -74,6 +74,8 @@ class Commissions:
         progress: list[tuple[object, ...]] = []
         views: list[tuple[object, ...]] = []
         for e in events:
+            if e.record not in ("Commission", "Consultation"):
+                continue
             d, at = e.data, e.position
             if e.is_("Commission", "Issued"):
                 commissions.add(

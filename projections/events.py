@@ -67,6 +67,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _without_envelope(state: dict[str, Any]) -> dict[str, Any]:
+    """The event's own fields: the library's timestamp and topic are not read (meta has the
+    recording time), so they are not decoded."""
+    state.pop("timestamp", None)
+    state.pop("originator_topic", None)  # on the first event of a record only
+    return state
+
+
 def decode(row: asyncpg.Record) -> LedgerEvent:
     record, _, event_type = row["topic"].rpartition(":")[2].partition(".")
     return LedgerEvent(
@@ -75,7 +83,7 @@ def decode(row: asyncpg.Record) -> LedgerEvent:
         version=row["originator_version"],
         record=record,
         type=event_type,
-        data=_plain(orjson.loads(row["state"])),
+        data=_plain(_without_envelope(orjson.loads(row["state"]))),
     )
 
 

@@ -6,6 +6,7 @@ live tables' place."""
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 from collections.abc import Callable, Sequence
 
@@ -36,13 +37,7 @@ async def rebuild(pool: asyncpg.Pool, projections: Sequence[Projection],
             await _prepare(conn, projections)
             head = await conn.fetchval(
                 f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}")
-            position = 0
-            while events := await read_events(conn, position, batch_size):
-                async with conn.transaction():
-                    await _apply(conn, projections, events)
-                position = events[-1].position
-                if progress is not None:
-                    progress(position, max(head, position))
+            position = await _replay(pool, conn, projections, head, batch_size, progress)
             for projection in projections:
                 for statement in projection.create_indexes(SHADOW):
                     await conn.execute(statement)
@@ -60,6 +55,24 @@ async def rebuild(pool: asyncpg.Pool, projections: Sequence[Projection],
             return position
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", _rebuild_key())
+
+
+async def _replay(pool: asyncpg.Pool, conn: asyncpg.Connection,
+                  projections: Sequence[Projection], head: int, batch_size: int,
+                  progress: Progress | None) -> int:
+    """Replays the log into the shadow tables up to about `head`; the next batch is read and
+    decoded on a second connection while the database writes the current one."""
+    position = 0
+    async with pool.acquire() as reader:
+        ahead = asyncio.ensure_future(read_events(reader, position, batch_size))
+        while events := await ahead:
+            position = events[-1].position
+            ahead = asyncio.ensure_future(read_events(reader, position, batch_size))
+            async with conn.transaction():
+                await _apply(conn, projections, events)
+            if progress is not None:
+                progress(position, max(head, position))
+    return position
 
 
 async def _lock(conn: asyncpg.Connection) -> None:

@@ -24,6 +24,7 @@ class RowSet:
         self.rows: dict[tuple[Any, ...], Row] = {}
         self.groups: dict[tuple[Any, ...], list[Row]] = {}
         self.changed: set[tuple[Any, ...]] = set()
+        self.new: set[tuple[Any, ...]] = set()  # keys of rows not stored yet
 
     async def load(self, conn: asyncpg.Connection, where: str, *args: Any) -> None:
         """Loads the stored rows matching `where` ($1.. are `args`) that are not loaded yet."""
@@ -37,12 +38,12 @@ class RowSet:
         row = dict.fromkeys(self.columns) | values
         key = self._key_of(row)
         self._keep(key, row)
-        self.changed.add(key)
+        self.new.add(key)
         return row
 
     def get(self, *key: Any) -> Row:
         """The row with this key, marked as changed: the caller is about to update it."""
-        self.changed.add(key)
+        self.mark_key(key)
         return self.rows[key]
 
     def in_group(self, *values: Any) -> list[Row]:
@@ -50,18 +51,25 @@ class RowSet:
         return self.groups.get(values, [])
 
     def mark(self, row: Row) -> None:
-        self.changed.add(self._key_of(row))
+        self.mark_key(self._key_of(row))
+
+    def mark_key(self, key: tuple[Any, ...]) -> None:
+        if key not in self.new:
+            self.changed.add(key)
 
     async def save(self, conn: asyncpg.Connection) -> None:
-        if not self.changed:
-            return
-        names = ", ".join(self.columns)
-        values = ", ".join(f"${n}" for n in range(1, len(self.columns) + 1))
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in self.columns if c not in self.key)
-        await conn.executemany(
-            f"INSERT INTO {self.table} ({names}) VALUES ({values})"
-            f" ON CONFLICT ({', '.join(self.key)}) DO UPDATE SET {updates}",
-            [tuple(self.rows[key][c] for c in self.columns) for key in self.changed])
+        """Copies the new rows in and updates the changed stored ones."""
+        schema, _, table = self.table.partition(".")
+        await append(conn, schema, table, self.columns,
+                     [tuple(self.rows[key][c] for c in self.columns) for key in self.new])
+        if self.changed:
+            assignments = ", ".join(f"{c} = ${n}" for n, c in enumerate(self.columns, 1)
+                                    if c not in self.key)
+            match = " AND ".join(f"{c} = ${self.columns.index(c) + 1}" for c in self.key)
+            await conn.executemany(
+                f"UPDATE {self.table} SET {assignments} WHERE {match}",
+                [tuple(self.rows[key][c] for c in self.columns) for key in self.changed])
+        self.new.clear()
         self.changed.clear()
 
     def _keep(self, key: tuple[Any, ...], row: Row) -> None:

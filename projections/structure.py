@@ -11,6 +11,8 @@ import asyncpg
 from projections.events import LedgerEvent
 from projections.rows import RowSet, append
 
+STRUCTURE_RECORDS = frozenset({"Jurisdiction", "Body", "Dossier"})
+
 
 class Structure:
     name = "structure"
@@ -76,6 +78,8 @@ class Structure:
         names: list[tuple[object, ...]] = []
         dossiers: list[tuple[object, ...]] = []
         for e in events:
+            if e.record not in STRUCTURE_RECORDS:
+                continue
             d, at = e.data, e.position
             if e.is_("Jurisdiction", "Established"):
                 jurisdictions.add(record_id=e.record_id, code=d["code"], name=d["name"],
