@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ledger.application import EVENTS_TABLE
 from projections.queries.pagination import Page, PageRequest, keyset, page_of
 from projections.queries.sql import Db, Query
 from projections.tracking import SCHEMA
@@ -12,22 +13,28 @@ from projections.tracking import SCHEMA
 
 @dataclass(frozen=True)
 class AuditFilter:
+    position: int | None = None
     kind: str | None = None
     code: str | None = None
     actor: str | None = None
     command_id: str | None = None
     correlation_id: str | None = None
     event_types: tuple[str, ...] | None = None
+    published_only: bool = False
+    """Leave out the events of decisions not published (yet): what the public may see."""
 
 
 async def audit_trail(db: Db, page: PageRequest, where: AuditFilter = AuditFilter()
                       ) -> Page[dict[str, Any]]:
     q = Query()
-    for column in ("kind", "code", "actor", "command_id", "correlation_id"):
+    for column in ("position", "kind", "code", "actor", "command_id", "correlation_id"):
         if (value := getattr(where, column)) is not None:
-            q.where(f"{column} = {{}}", value)
+            q.where(f"audit_trail.{column} = {{}}", value)
     if where.event_types is not None:
         q.where("event_type = ANY({})", list(where.event_types))
+    if where.published_only:
+        q.where(f"(kind <> 'decision' OR EXISTS (SELECT FROM {SCHEMA}.decisions d"
+                " WHERE d.code = audit_trail.code AND d.published_position IS NOT NULL))")
     after, order = keyset(page, "event", "position", q.param)
     if after is not None:
         q.conditions.append(after)
@@ -38,6 +45,11 @@ async def audit_trail(db: Db, page: PageRequest, where: AuditFilter = AuditFilte
 async def event_counts(db: Db) -> dict[str, int]:
     rows = await db.fetch(f"SELECT event_type, events FROM {SCHEMA}.ledger_info")
     return {row["event_type"]: row["events"] for row in rows}
+
+
+async def ledger_head(db: Db) -> int:
+    """The position of the ledger's last event."""
+    return int(await db.fetchval(f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}"))
 
 
 async def projected_position(db: Db, projections: list[str]) -> int:

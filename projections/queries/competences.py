@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from projections.competence_map import MapEntry, holding_as_known, map_entries
 from projections.errors import InvalidArgument
-from projections.queries.pagination import Page, PageRequest, keyset, page_of
+from projections.queries.pagination import Page, PageRequest, decode_cursor, keyset, page_of
 from projections.queries.sql import NEVER, Db, Query
 from projections.tracking import SCHEMA
 
@@ -36,11 +36,10 @@ async def competence_map(db: Db, jurisdiction: str, on: date, known_at: int | No
         q.where("valid_from <= {} AND (valid_until IS NULL OR {} < valid_until)", on, on)
         rows = await db.fetch(
             f"SELECT competence, jurisdiction, body, via, chain, subjects, valid_from, valid_until"
-            f" FROM {SCHEMA}.competence_map WHERE {q.sql}"
-            " ORDER BY competence, valid_from, body", *q.args)
-        return [Competent(row["competence"], row["jurisdiction"], MapEntry(
+            f" FROM {SCHEMA}.competence_map WHERE {q.sql}", *q.args)
+        return sorted((Competent(row["competence"], row["jurisdiction"], MapEntry(
             row["body"], row["via"], row["chain"], row["subjects"], row["valid_from"],
-            row["valid_until"])) for row in rows]
+            row["valid_until"])) for row in rows), key=_map_key)
     q.where("recorded_position <= {}", known_at)
     attributions = await db.fetch(f"SELECT * FROM {SCHEMA}.attributions WHERE {q.sql}", *q.args)
     grants = await db.fetch(f"SELECT * FROM {SCHEMA}.grants WHERE {q.sql}", *q.args)
@@ -55,7 +54,7 @@ async def competence_map(db: Db, jurisdiction: str, on: date, known_at: int | No
         for entry in map_entries(*holding_as_known(*by_holding[held], known_at))
         if entry.valid_from <= on and (entry.valid_until is None or on < entry.valid_until)
     ]
-    return sorted(found, key=lambda c: (c.competence, c.entry.valid_from, c.entry.body))
+    return sorted(found, key=_map_key)
 
 
 async def who_is_competent(db: Db, competence: str, jurisdiction: str, on: date,
@@ -66,6 +65,20 @@ async def who_is_competent(db: Db, competence: str, jurisdiction: str, on: date,
             if c.entry.subjects is None or (subject is not None and subject in c.entry.subjects)]
 
 
+def listed(found: list[Competent], page: PageRequest) -> Page[Competent]:
+    """A page of a map already in memory (one jurisdiction's map is small). The cursor holds
+    the entry's sort key, so it keeps its place when entries are added before or after it."""
+    after = decode_cursor("map", page.after) if page.after is not None else None
+    rest = [c for c in found if after is None or _map_key(c) > after]
+    return page_of(page, "map", rest[:page.first + 1], _map_key)
+
+
+def _map_key(c: Competent) -> str:
+    e = c.entry
+    return "|".join((c.competence, e.valid_from.isoformat(), e.body,
+                     ",".join(link["grant"] or link["grantee"] for link in e.chain)))
+
+
 @dataclass(frozen=True)
 class GrantFilter:
     jurisdiction: str | None = None
@@ -73,6 +86,7 @@ class GrantFilter:
     grantor: str | None = None
     grantee: str | None = None
     kind: str | None = None
+    code: str | None = None
     status: GrantStatus | None = None
     expiring_within_days: int | None = None
     """Only grants active on the date whose period ends within this many days after it."""
@@ -92,7 +106,7 @@ async def grants(db: Db, page: PageRequest, on: date, known_at: int | None = Non
     on_, known = q.param(on), q.param(known_at if known_at is not None else NEVER)
     status = grant_status_sql(on_, known)
     q.where(f"recorded_position <= {known}")
-    for column in ("jurisdiction", "competence", "grantor", "grantee", "kind"):
+    for column in ("jurisdiction", "competence", "grantor", "grantee", "kind", "code"):
         if (value := getattr(where, column)) is not None:
             q.where(f"{column} = {{}}", value)
     if where.status is not None:

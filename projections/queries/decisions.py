@@ -55,6 +55,8 @@ class DecisionFilter:
     status: DecisionStatus | None = None
     text: str | None = None
     """Words to find in title and summary, in Dutch (web search syntax: "quotes", or, -not)."""
+    published_only: bool = False
+    """Only decisions published as known at the position: what the public may see."""
 
 
 async def decisions(db: Db, page: PageRequest, on: date, known_at: int | None = None,
@@ -79,6 +81,8 @@ async def decisions(db: Db, page: PageRequest, on: date, known_at: int | None = 
         q.where(f"{status} = {{}}", where.status)
     if where.text is not None:
         q.where("search @@ websearch_to_tsquery('dutch', {})", where.text)
+    if where.published_only:
+        q.where(f"published_position <= {known}")
     after, order = keyset(page, "decision", "recorded_position", q.param)
     if after is not None:
         q.conditions.append(after)
@@ -89,13 +93,15 @@ async def decisions(db: Db, page: PageRequest, on: date, known_at: int | None = 
                    lambda d: d["recorded_position"])
 
 
-async def decision(db: Db, code: str, on: date, known_at: int | None = None
-                   ) -> dict[str, Any] | None:
+async def decision(db: Db, code: str, on: date, known_at: int | None = None,
+                   published_only: bool = False) -> dict[str, Any] | None:
     """One decision as known at `known_at`, with its corrections and verdicts."""
     q = Query()
     on_, known = q.param(on), q.param(known_at if known_at is not None else NEVER)
     q.where("code = {}", code)
     q.where(f"recorded_position <= {known}")
+    if published_only:
+        q.where(f"published_position <= {known}")
     row = await db.fetchrow(
         f"SELECT d.*, {decision_status_sql(on_, known)} AS status, {_as_known_sql(known)}"
         f" FROM {SCHEMA}.decisions d WHERE {q.sql}", *q.args)

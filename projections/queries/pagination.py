@@ -27,7 +27,13 @@ class PageRequest:
                               field="first")
 
     def key_after(self, kind: str) -> int | None:
-        return decode_cursor(kind, self.after) if self.after is not None else None
+        """The position the cursor stands on (lists ordered by ledger position)."""
+        if self.after is None:
+            return None
+        key = decode_cursor(kind, self.after)
+        if not key.isdigit():
+            raise InvalidArgument(f"'{self.after}' is not a cursor of this list.", field="after")
+        return int(key)
 
 
 @dataclass(frozen=True)
@@ -44,15 +50,15 @@ class Page(Generic[T]):
         return [item for _, item in self.edges]
 
 
-def encode_cursor(kind: str, key: int) -> str:
+def encode_cursor(kind: str, key: object) -> str:
     return base64.urlsafe_b64encode(f"{kind}:{key}".encode()).decode()
 
 
-def decode_cursor(kind: str, cursor: str) -> int:
+def decode_cursor(kind: str, cursor: str) -> str:
     try:
         found, _, key = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
         if found == kind:
-            return int(key)
+            return key
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
     raise InvalidArgument(f"'{cursor}' is not a cursor of this list.", field="after")
@@ -70,6 +76,7 @@ def keyset(page: PageRequest, kind: str, column: str, param: Callable[[object], 
     return f"{column} {'<' if page.newest_first else '>'} {param(after)}", limit
 
 
-def page_of(page: PageRequest, kind: str, rows: Sequence[T], key: Callable[[T], int]) -> Page[T]:
+def page_of(page: PageRequest, kind: str, rows: Sequence[T], key: Callable[[T], object]
+            ) -> Page[T]:
     edges = [(encode_cursor(kind, key(row)), row) for row in rows[: page.first]]
     return Page(edges, has_next_page=len(rows) > page.first)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from projections.queries.pagination import Page, PageRequest, keyset, page_of
 from projections.queries.sql import NEVER, Db, Query
 from projections.tracking import SCHEMA
 
@@ -19,39 +21,82 @@ async def members_on(db: Db, region: str, on: date, known_at: int | None = None)
     return [row["member"] for row in rows]
 
 
-async def body(db: Db, code: str, on: date, known_at: int | None = None
-               ) -> dict[str, Any] | None:
-    """A body with its name and seats on `on`, and whether it existed then."""
+async def bodies_by_code(db: Db, codes: Sequence[str], on: date, known_at: int | None = None
+                         ) -> dict[str, dict[str, Any]]:
+    """Bodies with their name and seats on `on` as known at `known_at`, and whether they
+    existed then; one query for all of them."""
     q = Query()
     on_, known = q.param(on), q.param(known_at if known_at is not None else NEVER)
-    code_ = q.param(code)
-    row = await db.fetchrow(
+    codes_ = q.param(list(codes))
+    rows = await db.fetch(
         f"SELECT b.*, (SELECT n.name FROM {SCHEMA}.body_names n WHERE n.body = b.code"
         f"  AND n.valid_from <= {on_} AND n.recorded_position <= {known}"
-        "  ORDER BY n.valid_from DESC, n.recorded_position DESC LIMIT 1) AS name_on"
-        f" FROM {SCHEMA}.bodies b WHERE code = {code_} AND recorded_position <= {known}", *q.args)
-    if row is None:
-        return None
-    found = dict(row)
-    found["name"] = found.pop("name_on") or found["name"]
+        "  ORDER BY n.valid_from DESC, n.recorded_position DESC LIMIT 1) AS name_on,"
+        f" coalesce((SELECT jsonb_agg(jsonb_build_object('seat', s.seat, 'holder', s.holder,"
+        "   'political_group', s.political_group, 'valid_from', s.valid_from, 'valid_until',"
+        f"   CASE WHEN s.ended_position <= {known} THEN s.valid_until END) ORDER BY s.seat)"
+        f"  FROM {SCHEMA}.seats s WHERE s.body = b.code AND s.valid_from <= {on_}"
+        f"  AND s.recorded_position <= {known}"
+        f"  AND NOT coalesce(s.ended_position <= {known} AND s.valid_until <= {on_}, false)),"
+        "  '[]') AS seats_on"
+        f" FROM {SCHEMA}.bodies b WHERE code = ANY({codes_}) AND recorded_position <= {known}",
+        *q.args)
     known_limit = known_at if known_at is not None else NEVER
-    if found["abolished_position"] is None or found["abolished_position"] > known_limit:
-        found.update(abolished_on=None, abolition_reason=None, successor=None,
-                     abolished_position=None)
-    found["active"] = found["established_on"] <= on and (
-        found["abolished_on"] is None or on < found["abolished_on"])
-    found["seats"] = [dict(seat) for seat in await db.fetch(
-        f"SELECT seat, holder, political_group, valid_from,"
-        f" CASE WHEN ended_position <= {known} THEN valid_until END AS valid_until"
-        f" FROM {SCHEMA}.seats WHERE body = {code_} AND valid_from <= {on_}"
-        f" AND recorded_position <= {known}"
-        f" AND NOT coalesce(ended_position <= {known} AND valid_until <= {on_}, false)"
-        " ORDER BY seat", *q.args)]
+    found = {}
+    for row in rows:
+        body = dict(row)
+        body["name"] = body.pop("name_on") or body["name"]
+        body["seats"] = [_seat(seat) for seat in body.pop("seats_on")]
+        if body["abolished_position"] is None or body["abolished_position"] > known_limit:
+            body.update(abolished_on=None, abolition_reason=None, successor=None,
+                        abolished_position=None)
+        body["active"] = body["established_on"] <= on and (
+            body["abolished_on"] is None or on < body["abolished_on"])
+        found[body["code"]] = body
     return found
 
 
-async def bodies_of(db: Db, jurisdiction: str, known_at: int | None = None) -> list[str]:
-    rows = await db.fetch(
-        f"SELECT code FROM {SCHEMA}.bodies WHERE jurisdiction = $1 AND recorded_position <= $2"
-        " ORDER BY code", jurisdiction, known_at if known_at is not None else NEVER)
-    return [row["code"] for row in rows]
+async def body(db: Db, code: str, on: date, known_at: int | None = None
+               ) -> dict[str, Any] | None:
+    return (await bodies_by_code(db, [code], on, known_at)).get(code)
+
+
+async def jurisdictions(db: Db, page: PageRequest, kind: str | None = None,
+                        known_at: int | None = None) -> Page[dict[str, Any]]:
+    q = Query()
+    q.where("recorded_position <= {}", known_at if known_at is not None else NEVER)
+    if kind is not None:
+        q.where("kind = {}", kind)
+    after, order = keyset(page, "jurisdiction", "recorded_position", q.param)
+    if after is not None:
+        q.conditions.append(after)
+    rows = await db.fetch(f"SELECT * FROM {SCHEMA}.jurisdictions WHERE {q.sql}{order}", *q.args)
+    return page_of(page, "jurisdiction", [dict(row) for row in rows],
+                   lambda j: j["recorded_position"])
+
+
+async def jurisdiction(db: Db, code: str, known_at: int | None = None) -> dict[str, Any] | None:
+    row = await db.fetchrow(
+        f"SELECT * FROM {SCHEMA}.jurisdictions WHERE code = $1 AND recorded_position <= $2",
+        code, known_at if known_at is not None else NEVER)
+    return dict(row) if row is not None else None
+
+
+async def bodies(db: Db, page: PageRequest, jurisdiction: str | None = None,
+                 known_at: int | None = None) -> Page[dict[str, Any]]:
+    q = Query()
+    q.where("recorded_position <= {}", known_at if known_at is not None else NEVER)
+    if jurisdiction is not None:
+        q.where("jurisdiction = {}", jurisdiction)
+    after, order = keyset(page, "body", "recorded_position", q.param)
+    if after is not None:
+        q.conditions.append(after)
+    rows = await db.fetch(f"SELECT code, recorded_position FROM {SCHEMA}.bodies"
+                          f" WHERE {q.sql}{order}", *q.args)
+    return page_of(page, "body", [dict(row) for row in rows], lambda b: b["recorded_position"])
+
+
+def _seat(seat: dict[str, Any]) -> dict[str, Any]:
+    """A seat from JSON, its dates as dates again."""
+    return seat | {key: date.fromisoformat(seat[key]) if seat[key] else None
+                   for key in ("valid_from", "valid_until")}
