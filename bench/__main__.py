@@ -1,8 +1,9 @@
 """The benchmark harness: `python -m bench --events N --json FILE`.
 
-Generates a national-scale history of about N events, imports it into a fresh database (embedded
-PostgreSQL unless BEVOEGD_DATABASE_URL is set) and measures every figure next to its baseline in
-the same run. Figures whose part is not built yet are reported as missing."""
+Generates a national-scale history of about N events, imports it once per round, each time into a
+fresh database (embedded PostgreSQL unless BEVOEGD_DATABASE_URL is set), and measures every figure
+next to its baseline in the same run. Figures whose part is not built yet are reported as
+missing."""
 
 from __future__ import annotations
 
@@ -20,8 +21,11 @@ from bench.machine import describe_machine
 from bench.memory import rss_api, rss_worker
 from bench.metrics import Metric, markdown, missing
 from bench.projection_rates import rebuild_rate, visible_latency
+from bench.query_latency import query_latency
 from bench.throughput import command_throughput
 from ledger.database import open_database
+
+QUERY_CALLS = 1000  # per query and round: the p99 rests on the ten slowest
 
 
 @click.command()
@@ -49,14 +53,17 @@ def main(events: int, rounds: int, commands: int, seed: int, json_file: Any) -> 
             with history.open("w", encoding="utf-8") as out:
                 for line in generate_commands(events, seed):
                     out.write(json.dumps(line) + "\n")
-            click.echo("import_rate ...", err=True)
-            imported, unexpected = import_rate(url, history, rounds)
+            click.echo(f"import_rate ({rounds} imports) ...", err=True)
+            imported, unexpected = import_rate(database.url, history, rounds, last=url)
             if unexpected:
                 raise click.ClickException(f"{unexpected} generated commands were refused "
                                            "unexpectedly; the figures would not be comparable.")
             metrics.append(imported)
-            click.echo("rebuild_rate, visible_latency_p99 ...", err=True)
+            click.echo("rebuild_rate ...", err=True)
             metrics.append(rebuild_rate(url, rounds))
+            click.echo("query_competence_map_p99, query_who_is_competent_p99 ...", err=True)
+            metrics.extend(query_latency(url, QUERY_CALLS, rounds))
+            click.echo("visible_latency_p99 ...", err=True)
             metrics.append(visible_latency(url, 100, rounds))
             metrics.extend(not_built_yet())
             click.echo("rss_api_mb, rss_worker_mb ...", err=True)

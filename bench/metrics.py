@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -18,7 +18,10 @@ class Spread:
 
     @classmethod
     def of(cls, measure: Callable[[int], float], rounds: int) -> Spread:
-        values = [measure(r) for r in range(rounds)]
+        return cls.of_values([measure(r) for r in range(rounds)])
+
+    @classmethod
+    def of_values(cls, values: Sequence[float]) -> Spread:
         return cls(statistics.median(values), min(values), max(values))
 
 
@@ -44,10 +47,14 @@ class Metric:
 
 
 def measured(name: str, unit: str, ours: Spread, baseline_name: str | None = None,
-             baseline: Spread | None = None) -> Metric:
-    return Metric(name, round(ours.median, 1), unit, baseline_name,
-                  round(baseline.median, 1) if baseline else None,
-                  round(ours.low, 1), round(ours.high, 1))
+             baseline: Spread | None = None, digits: int = 1) -> Metric:
+    return Metric(name, round(ours.median, digits), unit, baseline_name,
+                  round(baseline.median, digits) if baseline else None,
+                  round(ours.low, digits), round(ours.high, digits))
+
+
+def p99(values: Sequence[float]) -> float:
+    return statistics.quantiles(values, n=100)[98]
 
 
 def missing(name: str, unit: str, reason: str) -> Metric:

@@ -1,69 +1,56 @@
-"""Projection figures: a full rebuild from position 0, and the time from a commit until the
-projections show it."""
+"""Projection figures: a full rebuild of every projection from position 0, and the time from a
+commit until every projection shows it."""
 
 from __future__ import annotations
 
 import asyncio
-import json
-import statistics
 import time
 
 import asyncpg
 
-from bench.metrics import Metric, Spread, measured
+from bench.metrics import Metric, Spread, measured, p99
 from ledger import commands as c
-from ledger.application import EVENTS_TABLE, CommandContext, Ledger
+from ledger.application import CommandContext, Ledger
 from ledger.database import eventsourcing_env
 from projections.connection import create_pool
-from projections.ledger_info import LedgerInfo
-from projections.runner import Runner
-from projections.tracking import SCHEMA
+from projections.events import read_events
+from projections.queries.audit import projected_position
+from projections.rebuild import rebuild
+from projections.runner import CATCH_UP_BATCH, Runner, all_projections
 
-READ_BATCH = 2000
-POSITION = f"SELECT position FROM {SCHEMA}.tracking WHERE projection = 'ledger_info'"
-
-
-async def reset(conn: asyncpg.Connection) -> None:
-    await conn.execute(f"DELETE FROM {SCHEMA}.ledger_info")
-    await conn.execute(f"UPDATE {SCHEMA}.tracking SET position = 0")
+BATCH = CATCH_UP_BATCH  # the rebuild and its baseline read the log in the same batches
 
 
 async def rebuild_once(pool: asyncpg.Pool) -> float:
-    runner = Runner(pool, [LedgerInfo()], batch_size=READ_BATCH)
-    await runner.setup()
-    async with pool.acquire() as conn:
-        await reset(conn)
+    """The whole rebuild as `bevoegd projections rebuild` runs it: replay into shadow tables,
+    indexes, ANALYZE, catch-up and swap."""
     began = time.perf_counter()
-    applied = 0
-    while (batch := await runner.catch_up()) > 0:
-        applied += batch
-    return applied / (time.perf_counter() - began)
+    position = await rebuild(pool, all_projections(), batch_size=BATCH)
+    return position / (time.perf_counter() - began)
 
 
 async def read_and_decode_once(pool: asyncpg.Pool) -> float:
-    began, position, count = time.perf_counter(), 0, 0
+    """The rebuild's reading and decoding (the same query and decoder) without projecting."""
+    began, position = time.perf_counter(), 0
     async with pool.acquire() as conn:
-        while rows := await conn.fetch(
-                f"SELECT notification_id, originator_id, originator_version, topic, state"
-                f" FROM {EVENTS_TABLE} WHERE notification_id > $1 ORDER BY notification_id"
-                f" LIMIT $2", position, READ_BATCH):
-            for row in rows:
-                json.loads(row["state"])
-            count += len(rows)
-            position = rows[-1]["notification_id"]
-    return count / (time.perf_counter() - began)
+        while events := await read_events(conn, position, BATCH):
+            position = events[-1].position
+    return position / (time.perf_counter() - began)
 
 
 def rebuild_rate(url: str, rounds: int) -> Metric:
     async def measure() -> tuple[Spread, Spread]:
-        pool = await create_pool(url, max_size=4)
+        pool = await create_pool(url, max_size=2)
         try:
-            ours = [await rebuild_once(pool) for _ in range(rounds)]
-            bare = [await read_and_decode_once(pool) for _ in range(rounds)]
+            await Runner(pool, all_projections()).setup()  # as the CLI does before a rebuild
+            ours: list[float] = []
+            bare: list[float] = []
+            for _ in range(rounds):  # interleaved, so both see the same state of the machine
+                ours.append(await rebuild_once(pool))
+                bare.append(await read_and_decode_once(pool))
         finally:
             await pool.close()
-        return (Spread(statistics.median(ours), min(ours), max(ours)),
-                Spread(statistics.median(bare), min(bare), max(bare)))
+        return Spread.of_values(ours), Spread.of_values(bare)
 
     ours, bare = asyncio.run(measure())
     return measured("rebuild_rate", "events/s", ours,
@@ -71,17 +58,18 @@ def rebuild_rate(url: str, rounds: int) -> Metric:
 
 
 def visible_latency(url: str, commands: int, rounds: int) -> Metric:
-    """p99 of commit → visible, with the runner live (woken by NOTIFY)."""
+    """p99 of commit → visible in every projection, with the runner live (woken by NOTIFY)."""
     ledger = Ledger(env=eventsourcing_env(url))
+    names = [p.name for p in all_projections()]
 
     async def one_round(number: int) -> float:
         pool = await create_pool(url, max_size=4)
         stop = asyncio.Event()
-        runner = asyncio.create_task(Runner(pool, [LedgerInfo()]).run(stop))
+        runner = asyncio.create_task(Runner(pool, all_projections()).run(stop))
         latencies: list[float] = []
         try:
             async with pool.acquire() as conn:
-                while await conn.fetchval(POSITION) != ledger.position():
+                while await projected_position(conn, names) < ledger.position():
                     await asyncio.sleep(0.05)  # the runner catches up first
                 for n in range(commands):
                     command = c.EstablishJurisdiction(code=f"bench-lat-{number}-{n}",
@@ -89,14 +77,14 @@ def visible_latency(url: str, commands: int, rounds: int) -> Metric:
                     result = await asyncio.to_thread(
                         ledger.execute, command, CommandContext(f"lat-{number}-{n}"))
                     committed = time.perf_counter()
-                    while await conn.fetchval(POSITION) < result.position:
+                    while await projected_position(conn, names) < result.position:
                         await asyncio.sleep(0.0005)
                     latencies.append((time.perf_counter() - committed) * 1000)
         finally:
             stop.set()
             await runner
             await pool.close()
-        return statistics.quantiles(latencies, n=100)[98]
+        return p99(latencies)
 
     try:
         return measured("visible_latency_p99", "ms",

@@ -56,7 +56,9 @@ def in_parallel(actions: list[Callable[[], None]]) -> float:
 
 
 def command_throughput(url: str, clients: int, commands: int, rounds: int) -> Metric:
-    env = eventsourcing_env(url)
+    # Each application serves one thread: one pooled connection each (it may overflow), so that
+    # the 17 applications of 8 clients fit in a shared server's max_connections.
+    env = eventsourcing_env(url) | {"POSTGRES_POOL_SIZE": "1"}
     setup = Ledger(env=env)
     ledgers = [Ledger(env=env) for _ in range(clients)]
     baselines = [Baseline(env=env | {"APPLICATION_RECORDER_TOPIC": ""}) for _ in range(clients)]
