@@ -1,4 +1,5 @@
-"""The Starlette application: health and readiness now; GraphQL joins it at /graphql."""
+"""The Starlette application: GraphQL at /graphql (GraphiQL unless in production), health at
+/healthz, readiness at /readyz; the projection runner runs in the same process unless disabled."""
 
 from __future__ import annotations
 
@@ -9,10 +10,15 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
+from api.auth import setup_tokens
+from api.http import GraphQLView
+from ledger.application import Ledger
+from ledger.database import eventsourcing_env
 from projections.connection import create_pool
 from projections.runner import Runner, all_projections, statuses
+from projections.waiting import ProjectionWatch
 
 READY_LAG = 1000  # events a projection may trail the ledger by and still serve reads
 
@@ -35,22 +41,37 @@ async def readyz(request: Request) -> JSONResponse:
                         status_code=200 if ready else 503)
 
 
-def create_app(database_url: str, *, run_projector: bool = True) -> Starlette:
+def create_app(database_url: str, *, run_projector: bool = True, production: bool = False,
+               ledger: Ledger | None = None) -> Starlette:
+    """The app on `database_url`; it opens its own ledger unless given one."""
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.pool = await create_pool(database_url)
+        app.state.ledger = ledger or Ledger(env=eventsourcing_env(database_url))
+        async with app.state.pool.acquire() as conn:
+            await setup_tokens(conn)
+        runner = Runner(app.state.pool, all_projections())
+        await runner.setup()
+        app.state.watch = ProjectionWatch(app.state.pool)
+        await app.state.watch.start()
         stop = asyncio.Event()
-        runner = (asyncio.create_task(Runner(app.state.pool, all_projections()).run(stop))
-                  if run_projector else None)
+        running = asyncio.create_task(runner.run(stop)) if run_projector else None
         try:
             yield
         finally:
             stop.set()
-            if runner is not None:
-                await runner
+            if running is not None:
+                await running
+            await app.state.watch.stop()
+            if ledger is None:
+                app.state.ledger.close()
             await app.state.pool.close()
 
+    graphql = GraphQLView(production=production)
     return Starlette(
-        routes=[Route("/healthz", healthz), Route("/readyz", readyz)],
+        routes=[Route("/healthz", healthz), Route("/readyz", readyz),
+                Route("/graphql", graphql, methods=["GET", "POST"]),
+                WebSocketRoute("/graphql", graphql)],
         lifespan=lifespan,
     )

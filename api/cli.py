@@ -184,11 +184,15 @@ def history(ctx: click.Context, aggregate: str | None, after: int, limit: int,
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--demo", is_flag=True, help="Load the demo data set first if the ledger is empty.")
+@click.option("--production", is_flag=True, help="No GraphiQL page at /graphql.")
 @click.option("--no-projector", is_flag=True,
               help="Do not run the projection runner in this process (run `bevoegd project`).")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, no_projector: bool) -> None:
-    """Serve the API over HTTP (health at /healthz, readiness at /readyz)."""
+def serve(ctx: click.Context, host: str, port: int, demo: bool, production: bool,
+          no_projector: bool) -> None:
+    """Serve the API: GraphQL (and GraphiQL) at /graphql, health at /healthz, readiness at
+    /readyz."""
     import uvicorn
 
     from api.app import create_app
@@ -197,8 +201,85 @@ def serve(ctx: click.Context, host: str, port: int, no_projector: bool) -> None:
     # embedded database stop cleanly on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with open_ledger(ctx) as (ledger, url):
-        app = create_app(url, run_projector=not no_projector)
+        if demo and ledger.position() == 0:
+            with DEMO_FILE.open(encoding="utf-8") as file:
+                _import(ledger, file, "demo", 500, quiet=True)
+        app = create_app(url, run_projector=not no_projector, production=production,
+                         ledger=ledger)
+        click.echo(f"GraphQL at http://{host}:{port}/graphql", err=True)
         uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+@main.command()
+def schema() -> None:
+    """Print the GraphQL schema (SDL), as committed in graphql/schema.graphql."""
+    from api.schema import build_schema
+
+    click.echo(build_schema().as_str().rstrip("\n"))
+
+
+@main.group()
+def tokens() -> None:
+    """Create and revoke the bearer tokens of the API."""
+
+
+@tokens.command("create")
+@click.option("--role", required=True, type=click.Choice(["clerk", "auditor", "admin"]),
+              help="clerk: writes for its own bodies; auditor: reads everything; admin: all.")
+@click.option("--body", "bodies", multiple=True,
+              help="A body the clerk writes for (repeat for several).")
+@click.option("--name", default=None, help="Who holds it; recorded as the actor of their events. "
+                                           "Defaults to ROLE[:BODY,...].")
+@click.pass_context
+def tokens_create(ctx: click.Context, role: str, bodies: tuple[str, ...], name: str | None
+                  ) -> None:
+    """Create a token and print it once; only its hash is stored."""
+    from api.auth import Principal, create_token
+    from projections.connection import create_pool
+
+    if role == "clerk" and not bodies:
+        raise click.BadParameter("a clerk's token names the bodies it writes for.",
+                                 param_hint="--body")
+    if role != "clerk" and bodies:
+        raise click.BadParameter("only a clerk's token names bodies.", param_hint="--body")
+    principal = Principal(name or ":".join([role, ",".join(bodies)]).rstrip(":"),
+                          role, frozenset(bodies))  # type: ignore[arg-type]
+
+    async def create(url: str) -> str:
+        pool = await create_pool(url, max_size=1)
+        try:
+            async with pool.acquire() as conn:
+                return (await create_token(conn, principal)).token
+        finally:
+            await pool.close()
+
+    with open_ledger(ctx) as (_, url):
+        token = asyncio.run(create(url))
+    click.echo(f"Token for {principal.name} ({role}); it is shown only now:", err=True)
+    click.echo(token)
+
+
+@tokens.command("revoke")
+@click.argument("name")
+@click.pass_context
+def tokens_revoke(ctx: click.Context, name: str) -> None:
+    """Revoke every token of the principal NAME."""
+    from api.auth import revoke_tokens
+    from projections.connection import create_pool
+
+    async def revoke(url: str) -> int:
+        pool = await create_pool(url, max_size=1)
+        try:
+            async with pool.acquire() as conn:
+                return await revoke_tokens(conn, name)
+        finally:
+            await pool.close()
+
+    with open_ledger(ctx) as (_, url):
+        revoked = asyncio.run(revoke(url))
+    click.echo(f"Revoked {revoked} token(s) of {name}.")
+    if not revoked:
+        sys.exit(EXIT_REFUSED)
 
 
 @main.command()

@@ -1,0 +1,432 @@
+"""The object types of the API, made from the query layer's rows. Descriptions carry the Dutch
+term where there is one, so that clerks and frontend developers speak of the same thing."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from api.schema.relay import Connection, Node, connection, global_id
+from projections.competence_map import MapEntry
+from projections.queries import audit
+from projections.queries.pagination import PageRequest
+
+
+@strawberry.enum(description="Where a body got the competence from (the last link of its chain).")
+class Via(Enum):
+    ATTRIBUTION = "attribution"
+    DELEGATION = "delegation"
+    MANDATE = "mandate"
+    SUBMANDATE = "submandate"
+
+
+@strawberry.enum(description="The status of a grant on the asked date.")
+class GrantStatus(Enum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+@strawberry.enum(description="Where a decision (besluit) stands on the asked date: the last step "
+                             "of its life known then.")
+class DecisionStatus(Enum):
+    REGISTERED = "registered"
+    PROPOSED = "proposed"
+    ADOPTED = "adopted"
+    REJECTED = "rejected"
+    PUBLISHED = "published"
+    IN_FORCE = "in_force"
+    REPEALED = "repealed"
+    ANNULLED = "annulled"
+
+
+@strawberry.enum(description="Where a commission (opdracht) stands on the asked date.")
+class CommissionState(Enum):
+    OPEN = "open"
+    OVERDUE = "overdue"
+    FULFILLED = "fulfilled"
+    WITHDRAWN = "withdrawn"
+
+
+@strawberry.type(description="One step of a legitimacy chain: the attribution (attributie) at the "
+                             "root, then each delegation (delegatie), mandate (mandaat) or "
+                             "sub-mandate (ondermandaat) used.")
+class ChainLink:
+    kind: Via = strawberry.field(description="Attribution, delegation, mandate or sub-mandate.")
+    grantee: str = strawberry.field(description="The body that received the competence.")
+    grantor: str | None = strawberry.field(description="The body that granted it (none for an "
+                                                       "attribution by law).")
+    grant: str | None = strawberry.field(description="The grant's code (none for an attribution).")
+    legal_basis: str = strawberry.field(description="The law or regulation it rests on "
+                                                    "(wettelijke grondslag).")
+    source_decision: str | None = strawberry.field(
+        description="The decision (besluit) by which the grant was made.")
+    framework_body: str | None = strawberry.field(
+        description="The body whose framework decision conditions the competence (kaderstelling).")
+    valid_from: date = strawberry.field(description="First day of validity.")
+    valid_until: date | None = strawberry.field(
+        description="First day no longer valid (half-open period); none if open-ended.")
+
+    @staticmethod
+    def of(link: dict[str, Any]) -> ChainLink:
+        return ChainLink(
+            kind=Via(link["kind"]), grantee=link["grantee"], grantor=link.get("grantor"),
+            grant=link.get("grant"), legal_basis=link["legal_basis"],
+            source_decision=link.get("source_decision"), framework_body=link.get("framework_body"),
+            valid_from=_day(link["valid_from"]), valid_until=_day(link.get("valid_until")))
+
+
+@strawberry.type(description="A body that may exercise a competence (bevoegdheid) for a "
+                             "jurisdiction, the chain that makes it so, and for which period.")
+class Competent:
+    competence: str = strawberry.field(description="The competence's code.")
+    jurisdiction: str = strawberry.field(description="The jurisdiction's code (gemeente, regio).")
+    body: str = strawberry.field(description="The body's code (bestuursorgaan).")
+    via: Via = strawberry.field(description="How the body got it: the last link of the chain.")
+    subjects: list[str] | None = strawberry.field(
+        description="The subjects it may decide on; none means the competence as a whole.")
+    valid_from: date = strawberry.field(description="First day this holds.")
+    valid_until: date | None = strawberry.field(description="First day it no longer holds.")
+    chain: list[ChainLink] = strawberry.field(description="From the attribution to this body.")
+
+    @staticmethod
+    def of(competence: str, jurisdiction: str, entry: MapEntry) -> Competent:
+        return Competent(competence=competence, jurisdiction=jurisdiction, body=entry.body,
+                         via=Via(entry.via), subjects=entry.subjects,
+                         valid_from=entry.valid_from, valid_until=entry.valid_until,
+                         chain=[ChainLink.of(link) for link in entry.chain])
+
+
+@strawberry.type(description="A delegation (delegatie), mandate (mandaat) or sub-mandate "
+                             "(ondermandaat) in the grant register (mandaatregister).")
+class Grant(Node):
+    code: str = strawberry.field(description="The grant's code, unique within its holding.")
+    kind: Via = strawberry.field(description="Delegation, mandate or sub-mandate.")
+    competence: str = strawberry.field(description="The competence granted.")
+    jurisdiction: str = strawberry.field(description="The jurisdiction it is held for.")
+    grantor: str = strawberry.field(description="The granting body.")
+    grantee: str = strawberry.field(description="The receiving body.")
+    legal_basis: str = strawberry.field(description="Its basis in law.")
+    source_decision: str = strawberry.field(description="The grantor's decision making the grant.")
+    valid_from: date = strawberry.field(description="First day of validity.")
+    valid_until: date | None = strawberry.field(description="First day no longer valid.")
+    scope: list[str] | None = strawberry.field(
+        description="The subjects it covers; none means the competence as a whole.")
+    allows_submandate: bool = strawberry.field(
+        description="Whether the mandatee may pass it on (ondermandaat).")
+    parent: str | None = strawberry.field(description="For a sub-mandate: the mandate it passes on.")
+    framework_body: str | None = strawberry.field(description="The body setting the framework.")
+    status: GrantStatus = strawberry.field(description="Its status on the asked date.")
+    revoked_on: date | None = strawberry.field(description="The day its revocation took effect.")
+    revocation_reason: str | None = strawberry.field(description="Why it was revoked.")
+    recorded_position: int = strawberry.field(
+        description="The ledger position at which the grant was recorded.")
+
+    @staticmethod
+    def of(row: dict[str, Any]) -> Grant:
+        return Grant(
+            id=global_id("Grant", f"{row['competence']}@{row['jurisdiction']}/{row['code']}"),
+            code=row["code"], kind=Via(row["kind"]), competence=row["competence"],
+            jurisdiction=row["jurisdiction"], grantor=row["grantor"], grantee=row["grantee"],
+            legal_basis=row["legal_basis"], source_decision=row["source_decision"],
+            valid_from=row["valid_from"], valid_until=row["valid_until"], scope=row["scope"],
+            allows_submandate=row["allows_submandate"], parent=row["parent"],
+            framework_body=row["framework_body"], status=GrantStatus(row["status"]),
+            revoked_on=row["revoked_on"], revocation_reason=row["revocation_reason"],
+            recorded_position=row["recorded_position"])
+
+
+@strawberry.type(description="A document referenced by title, address and SHA-256 of its "
+                             "content; never copied into the ledger.")
+class Document:
+    title: str = strawberry.field(description="The document's title.")
+    address: str = strawberry.field(description="Where it can be found (URL or archive reference).")
+    sha256: str = strawberry.field(description="SHA-256 of its content, hex.")
+
+
+@strawberry.type(description="How one member voted (stemming per lid).")
+class MemberVote:
+    member: str = strawberry.field(description="The member (an officeholder acting in office).")
+    vote: str = strawberry.field(description="for, against or abstain.")
+    group: str | None = strawberry.field(description="The member's political group (fractie).")
+    weight: int = strawberry.field(description="The vote's weight (gewogen stemming).")
+
+
+@strawberry.type(description="The votes at the grain they are known; unknown counts are null, "
+                             "never zero.")
+class Votes:
+    majority_rule: str = strawberry.field(description="simple, two_thirds or unanimous.")
+    votes_for: int | None = strawberry.field(description="Votes in favour (voor).")
+    votes_against: int | None = strawberry.field(description="Votes against (tegen).")
+    abstentions: int | None = strawberry.field(description="Abstentions (onthoudingen).")
+    present: int | None = strawberry.field(description="Members present (aanwezig).")
+    members: list[MemberVote] = strawberry.field(description="Per-member votes, where known.")
+
+
+@strawberry.type(description="A decision's legitimacy verdict as known at the asked position.")
+class Verdict:
+    legitimate: bool = strawberry.field(
+        description="Whether a chain reaches the deciding body on the decision date.")
+    position: int = strawberry.field(description="The ledger position this verdict holds from.")
+    explanation: str | None = strawberry.field(
+        description="Why it turned, when a fact recorded later changed it.")
+    differs_later: bool = strawberry.field(
+        description="Whether later knowledge (after the asked position) changes this verdict.")
+
+
+@strawberry.type(description="An event of the ledger with its metadata, in global order. "
+                             "Metadata is shown to auditors and admins only.")
+class LedgerEvent(Node):
+    position: int = strawberry.field(description="The event's place in the ledger (global order).")
+    record_kind: str = strawberry.field(description="The kind of record (decision, body, ...).")
+    record_code: str = strawberry.field(description="The record's code.")
+    version: int = strawberry.field(description="The event's number within its record.")
+    type: str = strawberry.field(description="The event type, e.g. Taken or GrantRevoked.")
+    recorded_at: datetime | None = strawberry.field(description="When the ledger recorded it (UTC).")
+    actor: str | None = strawberry.field(description="Who recorded it (auditors only).")
+    command_id: str | None = strawberry.field(
+        description="The idempotency key of the command that recorded it (auditors only).")
+    correlation_id: str | None = strawberry.field(description="The correlation id (auditors only).")
+    reason: str | None = strawberry.field(description="The reason given for a revocation, end, "
+                                                      "annulment, repeal, correction or withdrawal.")
+
+    @staticmethod
+    def of(row: dict[str, Any], with_metadata: bool) -> LedgerEvent:
+        return LedgerEvent(
+            id=global_id("LedgerEvent", str(row["position"])), position=row["position"],
+            record_kind=row["kind"], record_code=row["code"], version=row["version"],
+            type=row["event_type"], recorded_at=row["recorded_at"],
+            actor=row["actor"] if with_metadata else None,
+            command_id=row["command_id"] if with_metadata else None,
+            correlation_id=row["correlation_id"] if with_metadata else None,
+            reason=row["reason"])
+
+
+@strawberry.type(description="A decision (besluit): taken by a body on a date under a competence, "
+                             "with its legitimacy chain, votes and documents. Status and verdict "
+                             "are as of the asked date and position.")
+class Decision(Node):
+    code: str = strawberry.field(description="The decision's code.")
+    title: str = strawberry.field(description="Its title (as corrected, if corrected by then).")
+    summary: str | None = strawberry.field(description="Its summary.")
+    competence: str = strawberry.field(description="The competence exercised.")
+    jurisdiction: str = strawberry.field(description="The jurisdiction it is taken for.")
+    subject: str | None = strawberry.field(description="The subject within the competence.")
+    dossier: str | None = strawberry.field(description="The dossier (programma) it belongs to.")
+    affected_jurisdictions: list[str] = strawberry.field(
+        description="Other jurisdictions it affects (a regional decision's members).")
+    status: DecisionStatus = strawberry.field(description="Its status on the asked date.")
+    proposed_by: str | None = strawberry.field(description="The body that proposed it.")
+    proposed_on: date | None = strawberry.field(description="When it was proposed (if known).")
+    body: str | None = strawberry.field(description="The body that took it (bestuursorgaan).")
+    taken_on: date | None = strawberry.field(description="The decision date.")
+    outcome: str | None = strawberry.field(description="adopted or rejected.")
+    votes: Votes | None = strawberry.field(description="The votes, at the grain known.")
+    chain: list[ChainLink] = strawberry.field(
+        description="The legitimacy chain stored with the decision when it was taken.")
+    cited_grant: str | None = strawberry.field(
+        description="The grant it relies on (Awb 10:19 requires citing it).")
+    cited_publication: str | None = strawberry.field(
+        description="Where the cited grant was published.")
+    framework_decision: str | None = strawberry.field(
+        description="The framework decision it fits (kaderbesluit).")
+    consultation: str | None = strawberry.field(description="The consultation it followed.")
+    views_received: list[str] | None = strawberry.field(
+        description="Councils whose views (zienswijzen) it took in.")
+    documents: list[Document] = strawberry.field(description="Its documents.")
+    published_on: date | None = strawberry.field(description="When it was published (bekendmaking).")
+    publication: str | None = strawberry.field(description="Where it was published.")
+    in_force_from: date | None = strawberry.field(
+        description="From when it has legal effect (inwerkingtreding; may be retroactive).")
+    repealed_on: date | None = strawberry.field(description="When it was repealed (ingetrokken).")
+    repealed_by: str | None = strawberry.field(description="The decision repealing it.")
+    annulled_on: date | None = strawberry.field(description="When it was annulled (vernietigd).")
+    annulled_by: str | None = strawberry.field(description="Who annulled it (e.g. a court).")
+    verdict: Verdict | None = strawberry.field(
+        description="Its legitimacy verdict; none until it is taken.")
+    recorded_position: int = strawberry.field(
+        description="The ledger position at which it was first recorded.")
+
+    @strawberry.field(description="Every event of this decision, in order (its history).")
+    async def history(self, info: Info, first: int, after: str | None = None
+                      ) -> Connection[LedgerEvent]:
+        page = PageRequest(first, after)
+        found = await audit.audit_trail(info.context.pool, page,
+                                        audit.AuditFilter(kind="decision", code=self.code))
+        metadata = info.context.principal.reads_everything
+        return connection(found, page, lambda row: LedgerEvent.of(row, metadata))
+
+    @staticmethod
+    def of(row: dict[str, Any]) -> Decision:
+        votes = row["votes"]
+        return Decision(
+            id=global_id("Decision", row["code"]), code=row["code"], title=row["title"],
+            summary=row["summary"], competence=row["competence"],
+            jurisdiction=row["jurisdiction"], subject=row["subject"], dossier=row["dossier"],
+            affected_jurisdictions=row["affected_jurisdictions"],
+            status=DecisionStatus(row["status"]), proposed_by=row["proposed_by"],
+            proposed_on=row["proposed_on"], body=row["body"], taken_on=row["taken_on"],
+            outcome=row["outcome"],
+            votes=Votes(**(votes | {"members": [MemberVote(**m) for m in votes["members"]]}))
+            if votes else None,
+            chain=[ChainLink.of(link) for link in row["chain"] or []],
+            cited_grant=row["cited_grant"], cited_publication=row["cited_publication"],
+            framework_decision=row["framework_decision"], consultation=row["consultation"],
+            views_received=row["views_received"],
+            documents=[Document(**d) for d in row["documents"] or []],
+            published_on=row["published_on"], publication=row["publication"],
+            in_force_from=row["in_force_from"], repealed_on=row["repealed_on"],
+            repealed_by=row["repealed_by"], annulled_on=row["annulled_on"],
+            annulled_by=row["annulled_by"],
+            verdict=Verdict(legitimate=row["legitimate"], position=row["verdict_position"],
+                            explanation=row["verdict_explanation"],
+                            differs_later=row["verdict_differs_later"])
+            if row["legitimate"] is not None else None,
+            recorded_position=row["recorded_position"])
+
+
+@strawberry.type(description="A commission (opdracht): one body asks another to do something by "
+                             "a due date; it transfers no competence and is usually not binding.")
+class Commission(Node):
+    code: str = strawberry.field(description="The commission's code.")
+    subject: str = strawberry.field(description="What is asked.")
+    issued_by: str = strawberry.field(description="The body that issued it (opdrachtgever).")
+    issued_to: str = strawberry.field(description="The body it is issued to (opdrachtnemer).")
+    dossier: str | None = strawberry.field(description="The dossier it belongs to.")
+    issued_on: date = strawberry.field(description="When it was issued.")
+    due_on: date | None = strawberry.field(description="When it is due (if a date was set).")
+    binding: bool = strawberry.field(description="Whether it binds the receiving body.")
+    source_decision: str | None = strawberry.field(description="The decision issuing it.")
+    state: CommissionState = strawberry.field(description="Its state on the asked date.")
+    accepted_on: date | None = strawberry.field(description="When it was accepted.")
+    progress_reports: int = strawberry.field(description="Progress reports received by then.")
+    fulfilled_on: date | None = strawberry.field(description="When it was fulfilled.")
+    fulfilled_by_decision: str | None = strawberry.field(description="The decision fulfilling it.")
+    withdrawn_on: date | None = strawberry.field(description="When it was withdrawn.")
+    withdrawal_reason: str | None = strawberry.field(description="Why it was withdrawn.")
+
+    @staticmethod
+    def of(row: dict[str, Any]) -> Commission:
+        return Commission(
+            id=global_id("Commission", row["code"]), code=row["code"], subject=row["subject"],
+            issued_by=row["issued_by"], issued_to=row["issued_to"], dossier=row["dossier"],
+            issued_on=row["issued_on"], due_on=row["due_on"], binding=row["binding"],
+            source_decision=row["source_decision"], state=CommissionState(row["state"]),
+            accepted_on=row["accepted_on"], progress_reports=row["progress_reports"],
+            fulfilled_on=row["fulfilled_on"], fulfilled_by_decision=row["fulfilled_by_decision"],
+            withdrawn_on=row["withdrawn_on"], withdrawal_reason=row["withdrawal_reason"])
+
+
+@strawberry.type(description="A council's view (zienswijze) in a consultation.")
+class View:
+    council: str = strawberry.field(description="The council that gave it.")
+    submitted_on: date = strawberry.field(description="When it was given.")
+    stance: str = strawberry.field(description="What it says, in short.")
+    late: bool = strawberry.field(description="Whether it came after the deadline.")
+    document: Document | None = strawberry.field(description="The view's document.")
+
+
+@strawberry.type(description="A consultation (zienswijzeprocedure): a regional body asks the "
+                             "member councils for their views on a draft before a deadline.")
+class Consultation(Node):
+    code: str = strawberry.field(description="The consultation's code.")
+    subject: str = strawberry.field(description="What the councils are consulted on.")
+    opened_by: str = strawberry.field(description="The body asking.")
+    draft_decision: str | None = strawberry.field(description="The draft decision concerned.")
+    consulted: list[str] = strawberry.field(description="The councils asked.")
+    opened_on: date = strawberry.field(description="When it opened.")
+    respond_by: date = strawberry.field(description="The deadline for views.")
+    closed: bool = strawberry.field(description="Whether it was closed by the asked date.")
+    closed_on: date | None = strawberry.field(description="When it closed.")
+    views: list[View] = strawberry.field(description="The views received by the asked date.")
+    not_responded: list[str] = strawberry.field(description="Councils that gave no view by then.")
+
+    @staticmethod
+    def of(row: dict[str, Any]) -> Consultation:
+        return Consultation(
+            id=global_id("Consultation", row["code"]), code=row["code"], subject=row["subject"],
+            opened_by=row["opened_by"], draft_decision=row["draft_decision"],
+            consulted=row["consulted"], opened_on=row["opened_on"],
+            respond_by=row["respond_by"], closed=row["closed"], closed_on=row["closed_on"],
+            views=[View(council=v["council"], submitted_on=_day(v["submitted_on"]),
+                        stance=v["stance"], late=v["late"],
+                        document=Document(**v["document"]) if v["document"] else None)
+                   for v in row["views"]],
+            not_responded=row["not_responded"])
+
+
+@strawberry.type(description="A seat (zetel, portefeuille) of a body and who holds it.")
+class Seat:
+    seat: str = strawberry.field(description="The seat, e.g. chair or a portfolio.")
+    holder: str = strawberry.field(description="Who holds it (an officeholder, public).")
+    political_group: str | None = strawberry.field(description="The holder's group (fractie).")
+    valid_from: date = strawberry.field(description="Since when.")
+    valid_until: date | None = strawberry.field(description="Until when, if it ended.")
+
+
+@strawberry.type(description="A body (bestuursorgaan) as it stood on the asked date.")
+class Body(Node):
+    code: str = strawberry.field(description="The body's code.")
+    name: str = strawberry.field(description="Its name on the asked date.")
+    kind: str = strawberry.field(description="council (raad), executive (college), ...")
+    jurisdiction: str = strawberry.field(description="The jurisdiction it belongs to.")
+    established_on: date = strawberry.field(description="When it was established (ingesteld).")
+    abolished_on: date | None = strawberry.field(description="When it was abolished (opgeheven).")
+    successor: str | None = strawberry.field(description="The body that took over from it.")
+    subordinate_to: str | None = strawberry.field(description="The body it is subordinate to.")
+    active: bool = strawberry.field(description="Whether it existed on the asked date.")
+    seats: list[Seat] = strawberry.field(description="Its seats and holders on the asked date.")
+
+    @staticmethod
+    def of(row: dict[str, Any]) -> Body:
+        return Body(
+            id=global_id("Body", row["code"]), code=row["code"], name=row["name"],
+            kind=row["kind"], jurisdiction=row["jurisdiction"],
+            established_on=row["established_on"], abolished_on=row["abolished_on"],
+            successor=row["successor"], subordinate_to=row["subordinate_to"],
+            active=row["active"], seats=[Seat(**seat) for seat in row["seats"]])
+
+
+@strawberry.type(description="A jurisdiction: a municipality (gemeente), a region "
+                             "(gemeenschappelijke regeling), a province or a water board.")
+class Jurisdiction(Node):
+    code: str = strawberry.field(description="The jurisdiction's code.")
+    name: str = strawberry.field(description="Its name.")
+    kind: str = strawberry.field(description="municipality, region, province or water_board.")
+
+    @staticmethod
+    def of(row: dict[str, Any]) -> Jurisdiction:
+        return Jurisdiction(id=global_id("Jurisdiction", row["code"]), code=row["code"],
+                            name=row["name"], kind=row["kind"])
+
+
+@strawberry.type(description="How many events of one type the ledger holds.")
+class EventCount:
+    type: str = strawberry.field(description="Record and event type, e.g. Decision.Taken.")
+    events: int = strawberry.field(description="How many.")
+
+
+@strawberry.type(description="Where the ledger and its projections stand.")
+class LedgerInfo:
+    position: int = strawberry.field(description="The position of the ledger's last event.")
+    projected_position: int = strawberry.field(
+        description="The position every projection has applied: reads are complete up to here.")
+    events_by_type: list[EventCount] = strawberry.field(description="Events per type.")
+
+
+@strawberry.type(description="A refusal of a command: the rule's code, an explanation a clerk "
+                             "understands, and the input field it concerns.")
+class UserError:
+    code: str = strawberry.field(description="A stable code, e.g. NOT_COMPETENT.")
+    message: str = strawberry.field(description="What is wrong and why.")
+    field: str | None = strawberry.field(description="The input field concerned, if one.")
+
+
+def _day(value: date | str | None) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
