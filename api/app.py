@@ -8,12 +8,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from api.auth import setup_tokens
+from api.cache import ResponseCache
 from api.http import GraphQLView
+from api.timeout import RequestTimeLimit
 from ledger.application import Ledger
 from ledger.database import eventsourcing_env
 from projections.connection import create_pool
@@ -21,6 +24,8 @@ from projections.runner import Runner, all_projections, statuses
 from projections.waiting import ProjectionWatch
 
 READY_LAG = 1000  # events a projection may trail the ledger by and still serve reads
+REQUEST_SECONDS = 10.0
+STATEMENT_SECONDS = 5.0
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -47,7 +52,7 @@ def create_app(database_url: str, *, run_projector: bool = True, production: boo
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.pool = await create_pool(database_url)
+        app.state.pool = await create_pool(database_url, command_timeout=STATEMENT_SECONDS)
         app.state.ledger = ledger or Ledger(env=eventsourcing_env(database_url))
         async with app.state.pool.acquire() as conn:
             await setup_tokens(conn)
@@ -73,5 +78,7 @@ def create_app(database_url: str, *, run_projector: bool = True, production: boo
         routes=[Route("/healthz", healthz), Route("/readyz", readyz),
                 Route("/graphql", graphql, methods=["GET", "POST"]),
                 WebSocketRoute("/graphql", graphql)],
+        middleware=[Middleware(RequestTimeLimit, seconds=REQUEST_SECONDS),
+                    Middleware(ResponseCache)],
         lifespan=lifespan,
     )

@@ -42,7 +42,8 @@ async def _init(conn: asyncpg.Connection) -> None:
                               encoder=_encode_jsonb, decoder=_decode_jsonb)
 
 
-async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10,
+                      command_timeout: float | None = None) -> asyncpg.Pool:
     """A pool whose jsonb columns take and give Python values (dates written as ISO dates)."""
     return await asyncpg.create_pool(min_size=min_size, max_size=max_size, init=_init,
-                                     **connect_kwargs(url))
+                                     command_timeout=command_timeout, **connect_kwargs(url))

@@ -1,8 +1,12 @@
-"""Reading one's own writes: wait until the projections have applied a ledger position."""
+"""Reading one's own writes: waiting until the projections have applied a ledger position.
+
+A process keeps one `ProjectionWatch`: a single connection listening for the runner's
+notifications, however many requests or subscriptions wait on it."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import asyncpg
 
@@ -11,27 +15,62 @@ from projections.queries.audit import projected_position
 from projections.runner import all_projections
 from projections.tracking import PROJECTED_CHANNEL
 
+RECHECK_SECONDS = 1.0
+"""Waiters look again this often even without a notification (a notification can be missed
+while the listening connection is re-established)."""
 
-async def wait_for(pool: asyncpg.Pool, position: int, timeout: float = 5.0) -> int:
-    """Returns the projected position once it is at least `position`; woken by the runner's
-    notifications rather than polling. Raises NotProjectedYet after `timeout` seconds."""
-    names = [p.name for p in all_projections()]
-    async with pool.acquire() as conn:
-        advanced = asyncio.Event()
 
-        def notified(*_: object) -> None:
-            advanced.set()
+class ProjectionWatch:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self.names = [p.name for p in all_projections()]
+        self._changed = asyncio.Event()  # replaced by a fresh one at every notification
+        self.generation = 0
+        """Moves whenever the projections apply events: answers of an older generation are old."""
+        self._listener: asyncpg.pool.PoolConnectionProxy | None = None
 
-        await conn.add_listener(PROJECTED_CHANNEL, notified)
+    async def start(self) -> None:
+        self._listener = await self.pool.acquire()
+        await self._listener.add_listener(PROJECTED_CHANNEL, self._notified)
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            await self._listener.remove_listener(PROJECTED_CHANNEL, self._notified)
+            await self.pool.release(self._listener)
+            self._listener = None
+
+    async def position(self) -> int:
+        return await projected_position(self.pool, self.names)
+
+    async def wait_for(self, position: int, timeout: float) -> int:
+        """The projected position once it is at least `position`; NotProjectedYet after
+        `timeout` seconds."""
         try:
             async with asyncio.timeout(timeout):
-                while (reached := await projected_position(conn, names)) < position:
-                    await advanced.wait()
-                    advanced.clear()
+                while (reached := await self.position()) < position:
+                    await self.next_change(RECHECK_SECONDS)
                 return reached
         except TimeoutError:
             raise NotProjectedYet(
                 f"The projections have not reached position {position} within {timeout:g} s.",
                 field="atLeast") from None
-        finally:
-            await conn.remove_listener(PROJECTED_CHANNEL, notified)
+
+    async def next_change(self, timeout: float) -> None:
+        """Returns at the next notification, or after `timeout` seconds."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), timeout)
+
+    def _notified(self, *_: object) -> None:
+        self.generation += 1
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+
+async def wait_for(pool: asyncpg.Pool, position: int, timeout: float = 5.0) -> int:
+    """One wait, with a watch of its own (for the CLI and scripts)."""
+    watch = ProjectionWatch(pool)
+    await watch.start()
+    try:
+        return await watch.wait_for(position, timeout)
+    finally:
+        await watch.stop()
