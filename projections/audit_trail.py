@@ -19,7 +19,7 @@ def record_code(event: LedgerEvent) -> str:
 
 class AuditTrail:
     name = "audit_trail"
-    version = 1
+    version = 2
     tables = ("records", "audit_trail")
 
     def create_tables(self, schema: str) -> list[str]:
@@ -54,7 +54,7 @@ class AuditTrail:
                 "records", schema_name=schema,
                 records=[(record_id, *fields) for record_id, fields in new.items()])
         await conn.copy_records_to_table("audit_trail", schema_name=schema, records=[
-            (e.position, e.record_id, *known[e.record_id], e.version, e.type,
+            (e.position, e.record_id, *known[e.record_id], e.version, f"{e.record}.{e.type}",
              e.meta["recorded_at"], e.meta["actor"], e.meta["command_id"],
              e.meta["correlation_id"], e.data.get("reason"))
             for e in events

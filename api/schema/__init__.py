@@ -36,14 +36,15 @@ def build_schema() -> strawberry.Schema:
         subscription=Subscription,
         types=[Body, Commission, Consultation, Decision, Grant, Jurisdiction, LedgerEvent, Node],
         config=StrawberryConfig(),
+        # factories: a fresh extension per request (the caches they use are shared)
         extensions=[
-            MaxTokensLimiter(MAX_TOKENS),
-            ParserCache(maxsize=CACHE_SIZE),
-            QueryDepthLimiter(max_depth=MAX_DEPTH),
-            MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-            ValidationCache(maxsize=CACHE_SIZE),
-            QueryCost(limit=MAX_COST),  # after the cache: it adds to the validation errors
-            MaskErrors(should_mask_error=is_internal, error_message="Internal error."),
-            ErrorCodes(),
+            lambda: MaxTokensLimiter(MAX_TOKENS),
+            lambda: ParserCache(maxsize=CACHE_SIZE),
+            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+            lambda: ValidationCache(maxsize=CACHE_SIZE),
+            lambda: QueryCost(limit=MAX_COST),  # after the cache: it adds to validation errors
+            lambda: MaskErrors(should_mask_error=is_internal, error_message="Internal error."),
+            ErrorCodes,
         ],
     )

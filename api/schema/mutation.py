@@ -6,7 +6,7 @@ The resolvers only authorise and call the application service."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from pydantic import ValidationError
@@ -21,6 +21,12 @@ from ledger.commands import COMMANDS, Command
 from ledger.errors import LedgerError
 
 MAX_KEY_LENGTH = 200
+IdempotencyKey = Annotated[str, strawberry.argument(
+    description="A key unique to this command (1 to 200 characters); repeating it returns the "
+                "first answer and stores nothing, so retries are safe.")]
+CorrelationId = Annotated[str | None, strawberry.argument(
+    description="Groups the events of several commands (one import, one user action); "
+                "recorded with each event.")]
 
 
 @strawberry.type(description="The answer to a command: its result and ledger position when "
@@ -90,8 +96,10 @@ def _mutation_field(command_type: type[Command]) -> Any:
         return await run_command(info, command_type, idempotency_key, input, correlation_id)
 
     # the input's type is made at run time, so it is set here rather than in the signature
-    resolve.__annotations__ = {"info": Info, "idempotency_key": str, "input": argument,
-                               "correlation_id": str | None, "return": CommandPayload}
+    resolve.__annotations__ = {"info": Info, "idempotency_key": IdempotencyKey,
+                               "input": Annotated[argument, strawberry.argument(
+                                   description="The command's input.")],
+                               "correlation_id": CorrelationId, "return": CommandPayload}
 
     doc = (command_type.__doc__ or "").strip()
     return strawberry.mutation(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 
@@ -15,6 +15,10 @@ from projections.queries.pagination import Page, PageRequest
 
 T = TypeVar("T")
 Item = TypeVar("Item")
+
+First = Annotated[int, strawberry.argument(description="How many items to return: 1 to 100.")]
+After = Annotated[str | None, strawberry.argument(
+    description="Start after this cursor: the previous page's `pageInfo.endCursor`.")]
 
 
 def global_id(type_name: str, key: str) -> strawberry.ID:

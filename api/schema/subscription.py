@@ -7,6 +7,7 @@ it is there too: resuming with `after` = the last position seen gives no gaps an
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -25,8 +26,14 @@ class Subscription:
                                          "start), then each new one as it is projected; "
                                          "optionally only the given types (e.g. Decision.Taken). "
                                          "Reconnect with the last position seen to resume.")
-    async def ledger_events(self, info: Info, after: int = 0, types: list[str] | None = None
-                            ) -> AsyncGenerator[LedgerEvent, None]:
+    async def ledger_events(
+        self, info: Info,
+        after: Annotated[int, strawberry.argument(
+            description="The last position seen: only events after it are sent (0: from the "
+                        "start).")] = 0,
+        types: Annotated[list[str] | None, strawberry.argument(
+            description="Only events of these types, e.g. Decision.Taken.")] = None,
+    ) -> AsyncGenerator[LedgerEvent, None]:
         if after < 0:
             raise InvalidArgument("`after` is a ledger position, 0 or more.", field="after")
         context = info.context

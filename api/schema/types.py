@@ -10,7 +10,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from api.schema.relay import Connection, Node, connection, global_id
+from api.schema.relay import After, Connection, First, Node, connection, global_id
 from projections.competence_map import MapEntry
 from projections.queries import audit
 from projections.queries.pagination import PageRequest
@@ -18,39 +18,62 @@ from projections.queries.pagination import PageRequest
 
 @strawberry.enum(description="Where a body got the competence from (the last link of its chain).")
 class Via(Enum):
-    ATTRIBUTION = "attribution"
-    DELEGATION = "delegation"
-    MANDATE = "mandate"
-    SUBMANDATE = "submandate"
+    ATTRIBUTION = strawberry.enum_value(
+        "attribution", description="By law or regulation (attributie): the root of every chain.")
+    DELEGATION = strawberry.enum_value(
+        "delegation",
+        description="By delegation (delegatie, Awb 10:13): exercised in the delegate's own name.")
+    MANDATE = strawberry.enum_value(
+        "mandate",
+        description="By mandate (mandaat, Awb 10:1): decided in the mandator's name, who stays "
+                    "competent.")
+    SUBMANDATE = strawberry.enum_value(
+        "submandate", description="By sub-mandate (ondermandaat): a mandate passed on where it allows that.")
 
 
 @strawberry.enum(description="The status of a grant on the asked date.")
 class GrantStatus(Enum):
-    PENDING = "pending"
-    ACTIVE = "active"
-    EXPIRED = "expired"
-    REVOKED = "revoked"
+    PENDING = strawberry.enum_value(
+        "pending", description="Recorded; its validity starts after the asked date.")
+    ACTIVE = strawberry.enum_value(
+        "active", description="Valid on the asked date.")
+    EXPIRED = strawberry.enum_value(
+        "expired", description="Its validity ended by the asked date.")
+    REVOKED = strawberry.enum_value(
+        "revoked", description="Revoked (ingetrokken) by the asked date.")
 
 
 @strawberry.enum(description="Where a decision (besluit) stands on the asked date: the last step "
                              "of its life known then.")
 class DecisionStatus(Enum):
-    REGISTERED = "registered"
-    PROPOSED = "proposed"
-    ADOPTED = "adopted"
-    REJECTED = "rejected"
-    PUBLISHED = "published"
-    IN_FORCE = "in_force"
-    REPEALED = "repealed"
-    ANNULLED = "annulled"
+    REGISTERED = strawberry.enum_value(
+        "registered", description="Recorded, but neither proposed nor taken.")
+    PROPOSED = strawberry.enum_value(
+        "proposed", description="Proposed (voorstel), not yet taken.")
+    ADOPTED = strawberry.enum_value(
+        "adopted", description="Adopted (aangenomen), not yet published.")
+    REJECTED = strawberry.enum_value(
+        "rejected", description="Rejected (verworpen).")
+    PUBLISHED = strawberry.enum_value(
+        "published", description="Published (bekendgemaakt), not yet in force.")
+    IN_FORCE = strawberry.enum_value(
+        "in_force", description="In force (in werking).")
+    REPEALED = strawberry.enum_value(
+        "repealed", description="Repealed (ingetrokken) by a later decision.")
+    ANNULLED = strawberry.enum_value(
+        "annulled", description="Annulled (vernietigd), e.g. by a court.")
 
 
 @strawberry.enum(description="Where a commission (opdracht) stands on the asked date.")
 class CommissionState(Enum):
-    OPEN = "open"
-    OVERDUE = "overdue"
-    FULFILLED = "fulfilled"
-    WITHDRAWN = "withdrawn"
+    OPEN = strawberry.enum_value(
+        "open", description="Issued, not yet due, fulfilled or withdrawn.")
+    OVERDUE = strawberry.enum_value(
+        "overdue", description="Past its due date, neither fulfilled nor withdrawn.")
+    FULFILLED = strawberry.enum_value(
+        "fulfilled", description="Fulfilled (uitgevoerd).")
+    WITHDRAWN = strawberry.enum_value(
+        "withdrawn", description="Withdrawn (ingetrokken) by the issuing body.")
 
 
 @strawberry.type(description="One step of a legitimacy chain: the attribution (attributie) at the "
@@ -186,7 +209,9 @@ class LedgerEvent(Node):
     record_kind: str = strawberry.field(description="The kind of record (decision, body, ...).")
     record_code: str = strawberry.field(description="The record's code.")
     version: int = strawberry.field(description="The event's number within its record.")
-    type: str = strawberry.field(description="The event type, e.g. Taken or GrantRevoked.")
+    type: str = strawberry.field(
+        description="The record and event type, e.g. Decision.Taken or CompetenceHolding."
+                    "GrantRevoked (as in `ledger.eventsByType`).")
     recorded_at: datetime | None = strawberry.field(description="When the ledger recorded it (UTC).")
     actor: str | None = strawberry.field(description="Who recorded it (auditors only).")
     command_id: str | None = strawberry.field(
@@ -253,7 +278,7 @@ class Decision(Node):
         description="The ledger position at which it was first recorded.")
 
     @strawberry.field(description="Every event of this decision, in order (its history).")
-    async def history(self, info: Info, first: int, after: str | None = None
+    async def history(self, info: Info, first: First, after: After = None
                       ) -> Connection[LedgerEvent]:
         page = PageRequest(first, after)
         found = await audit.audit_trail(info.context.pool, page,
