@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
@@ -122,17 +123,27 @@ class _Batch:
         self.redraw: set[tuple[str, str]] = set()
 
     async def load(self, conn: asyncpg.Connection, events: Sequence[LedgerEvent]) -> None:
-        changed = list({e.record_id for e in events
-                        if e.record == "CompetenceHolding" and e.type in MAP_CHANGES})
-        if changed:
-            await self.holdings.load(conn, "record_id = ANY($1)", changed)
-            places = ([row["competence"] for row in self.holdings.rows.values()],
-                      [row["jurisdiction"] for row in self.holdings.rows.values()])
+        since: dict[UUID, date] = {}  # per holding, the earliest day a change in the batch affects
+        for e in events:
+            if e.record == "CompetenceHolding" and e.type in MAP_CHANGES:
+                start = _affected(e)[0]
+                since[e.record_id] = min(since.get(e.record_id, start), start)
+        if since:
+            await self.holdings.load(conn, "record_id = ANY($1)", list(since))
+            stored = [(row["competence"], row["jurisdiction"], since[record_id])
+                      for (record_id,), row in self.holdings.rows.items()]
+            places = ([c for c, _, _ in stored], [j for _, j, _ in stored])
             holding_of = ("(competence, jurisdiction) IN"
                           " (SELECT * FROM unnest($1::text[], $2::text[]))")
             await self.attributions.load(conn, holding_of, *places)
             await self.grants.load(conn, holding_of, *places)
-            await self.exercises.load(conn, f"{holding_of} AND body IS NOT NULL", *places)
+            # only the decisions a change can touch: those dated on or after it
+            await self.exercises.load_query(
+                conn, f"SELECT {', '.join('x.' + c for c in EXERCISE_COLUMNS)}"
+                f" FROM unnest($1::text[], $2::text[], $3::date[]) AS h(competence, jurisdiction,"
+                f" since) JOIN {self.schema}.exercises x ON x.competence = h.competence"
+                " AND x.jurisdiction = h.jurisdiction AND x.taken_on >= h.since",
+                *places, [s for _, _, s in stored])
         taken = [e.data["decision"] for e in events if e.is_("CompetenceHolding", "Exercised")]
         if taken:
             await self.exercises.load(conn, "decision = ANY($1)", taken)
@@ -166,23 +177,19 @@ class _Batch:
             self.attributions.add(**place, body=d["body"], valid_from=d["valid_from"],
                                   legal_basis=d["legal_basis"], valid_until=d["valid_until"],
                                   framework_body=d["framework_body"], recorded_position=at)
-            affected: tuple[date, date | None] = (d["valid_from"], d["valid_until"])
         elif e.type == "AttributionEnded":
             for row in self.attributions.in_group(*place.values()):
                 if row["body"] == d["body"] and row["valid_until"] is None and row["ended_on"] is None:
                     row.update(ended_on=d["on"], end_reason=d["reason"], ended_position=at)
                     self.attributions.mark(row)
-            affected = (d["on"], None)
         elif e.type == "GrantRecorded":
             self.grants.add(**place, **{c: d[c] for c in GRANT_COLUMNS if c in d},
                             recorded_position=at)
-            affected = (d["valid_from"], d["valid_until"])
         else:  # GrantRevoked
             self.grants.get(*place.values(), d["grant"]).update(
                 revoked_on=d["on"], revocation_reason=d["reason"], revoked_position=at)
-            affected = (d["on"], None)
         self.redraw.add((place["competence"], place["jurisdiction"]))
-        self._check_verdicts(place, affected, at)
+        self._check_verdicts(place, _affected(e), at)
 
     def _check_verdicts(self, place: dict[str, str], affected: tuple[date, date | None],
                         at: int) -> None:
@@ -233,6 +240,14 @@ class _Batch:
         await append(conn, schema, "competence_map",
                      ("competence", "jurisdiction", "body", "via", "chain", "subjects",
                       "valid_from", "valid_until"), entries)
+
+
+def _affected(e: LedgerEvent) -> tuple[date, date | None]:
+    """The valid period in which a change to a holding can change who may exercise it."""
+    d = e.data
+    if e.type in ("Attributed", "GrantRecorded"):
+        return d["valid_from"], d["valid_until"]
+    return d["on"], None  # an end or a revocation: from then on
 
 
 def _explain(row: Row, legitimate: bool, at: int) -> str:

@@ -41,8 +41,7 @@ async def rebuild(pool: asyncpg.Pool, projections: Sequence[Projection],
             for projection in projections:
                 for statement in projection.create_indexes(SHADOW):
                     await conn.execute(statement)
-                for table in projection.tables:
-                    await conn.execute(f"ANALYZE {SHADOW}.{table}")
+            await _analyze(conn, projections)
             async with conn.transaction():
                 for projection in projections:
                     await claim_position(conn, projection.name)
@@ -62,7 +61,7 @@ async def _replay(pool: asyncpg.Pool, conn: asyncpg.Connection,
                   progress: Progress | None) -> int:
     """Replays the log into the shadow tables up to about `head`; the next batch is read and
     decoded on a second connection while the database writes the current one."""
-    position = 0
+    position, batches, next_analyze = 0, 0, 1
     async with pool.acquire() as reader:
         ahead = asyncio.ensure_future(read_events(reader, position, batch_size))
         while events := await ahead:
@@ -70,9 +69,21 @@ async def _replay(pool: asyncpg.Pool, conn: asyncpg.Connection,
             ahead = asyncio.ensure_future(read_events(reader, position, batch_size))
             async with conn.transaction():
                 await _apply(conn, projections, events)
+            batches += 1
+            if batches == next_analyze:
+                # New tables have no statistics: without them the planner reads whole tables
+                # for the batch's lookups, and the replay slows down as they grow.
+                await _analyze(conn, projections)
+                next_analyze *= 2
             if progress is not None:
                 progress(position, max(head, position))
     return position
+
+
+async def _analyze(conn: asyncpg.Connection, projections: Sequence[Projection]) -> None:
+    for projection in projections:
+        for table in projection.tables:
+            await conn.execute(f"ANALYZE {SHADOW}.{table}")
 
 
 async def _lock(conn: asyncpg.Connection) -> None:

@@ -28,8 +28,12 @@ class RowSet:
 
     async def load(self, conn: asyncpg.Connection, where: str, *args: Any) -> None:
         """Loads the stored rows matching `where` ($1.. are `args`) that are not loaded yet."""
-        for row in await conn.fetch(
-                f"SELECT {', '.join(self.columns)} FROM {self.table} WHERE {where}", *args):
+        await self.load_query(
+            conn, f"SELECT {', '.join(self.columns)} FROM {self.table} WHERE {where}", *args)
+
+    async def load_query(self, conn: asyncpg.Connection, query: str, *args: Any) -> None:
+        """Loads the rows a whole query returns (the table's columns), not loaded yet."""
+        for row in await conn.fetch(query, *args):
             key = self._key_of(row)
             if key not in self.rows:
                 self._keep(key, dict(row))
