@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from datetime import date
 from typing import Any
 
 import asyncpg
+import orjson
 from psycopg.conninfo import conninfo_to_dict
 
 
@@ -22,18 +21,12 @@ def connect_kwargs(url: str) -> dict[str, Any]:
     return {key: value for key, value in kwargs.items() if value is not None}
 
 
-def _json_default(value: Any) -> str:
-    if isinstance(value, date):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
 def _encode_jsonb(value: Any) -> bytes:
-    return b"\x01" + json.dumps(value, default=_json_default).encode()  # binary format version 1
+    return b"\x01" + orjson.dumps(value)  # binary format version 1; dates as ISO dates
 
 
 def _decode_jsonb(data: bytes) -> Any:
-    return json.loads(data[1:])
+    return orjson.loads(data[1:])
 
 
 async def _init(conn: asyncpg.Connection) -> None:
