@@ -27,9 +27,13 @@ COLUMNS = (
 )
 
 
+SEARCH_VECTOR = "to_tsvector('dutch', title || ' ' || coalesce(summary, ''))"
+"""What Dutch full-text search matches against (the index is on this expression)."""
+
+
 class Decisions:
     name = "decisions"
-    version = 1
+    version = 2
     tables = ("decisions", "decision_corrections")
 
     def create_tables(self, schema: str) -> list[str]:
@@ -46,9 +50,7 @@ class Decisions:
             " published_on date, publication text, published_position bigint,"
             " in_force_from date, in_force_position bigint,"
             " repealed_on date, repealed_by text, repeal_reason text, repealed_position bigint,"
-            " annulled_on date, annulled_by text, annulment_reason text, annulled_position bigint,"
-            " search tsvector GENERATED ALWAYS AS (to_tsvector('dutch',"
-            "  title || ' ' || coalesce(summary, ''))) STORED)",
+            " annulled_on date, annulled_by text, annulment_reason text, annulled_position bigint)",
             f"CREATE TABLE IF NOT EXISTS {schema}.decision_corrections ("
             " record_id uuid NOT NULL, position bigint NOT NULL, reason text NOT NULL,"
             " title_before text NOT NULL, summary_before text, documents_before jsonb,"
@@ -57,7 +59,10 @@ class Decisions:
 
     def create_indexes(self, schema: str) -> list[str]:
         return [
-            f"CREATE INDEX IF NOT EXISTS decisions_search ON {schema}.decisions USING gin (search)",
+            # an index on the expression, not a stored column: computed once per title, not
+            # again on every later step of the decision
+            f"CREATE INDEX IF NOT EXISTS decisions_search ON {schema}.decisions"
+            f" USING gin ({SEARCH_VECTOR})",
             f"CREATE INDEX IF NOT EXISTS decisions_body ON {schema}.decisions (body, recorded_position)",
             f"CREATE INDEX IF NOT EXISTS decisions_holding ON {schema}.decisions"
             " (competence, jurisdiction, recorded_position)",

@@ -74,7 +74,7 @@ async def _replay(pool: asyncpg.Pool, conn: asyncpg.Connection,
                 # New tables have no statistics: without them the planner reads whole tables
                 # for the batch's lookups, and the replay slows down as they grow.
                 await _analyze(conn, projections)
-                next_analyze *= 2
+                next_analyze *= 4
             if progress is not None:
                 progress(position, max(head, position))
     return position

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
+from projections.decisions import SEARCH_VECTOR
 from projections.queries.pagination import Page, PageRequest, keyset, page_of
 from projections.queries.sql import NEVER, Db, Query
 from projections.tracking import SCHEMA
@@ -80,7 +81,7 @@ async def decisions(db: Db, page: PageRequest, on: date, known_at: int | None = 
     if where.status is not None:
         q.where(f"{status} = {{}}", where.status)
     if where.text is not None:
-        q.where("search @@ websearch_to_tsquery('dutch', {})", where.text)
+        q.where(f"{SEARCH_VECTOR} @@ websearch_to_tsquery('dutch', {{}})", where.text)
     if where.published_only:
         q.where(f"published_position <= {known}")
     after, order = keyset(page, "decision", "recorded_position", q.param)
@@ -122,7 +123,6 @@ _STEPS = {
 
 def _as_known(row: Any, known_at: int | None) -> dict[str, Any]:
     decision = dict(row)
-    del decision["search"]
     for step, fields in _STEPS.items():
         if known_at is not None and (decision[step] is None or decision[step] > known_at):
             decision.update(dict.fromkeys((step, *fields)))
