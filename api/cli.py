@@ -323,8 +323,10 @@ def projections_status(ctx: click.Context, as_json: bool) -> None:
 
 @projections.command("rebuild")
 @click.argument("name", required=False)
+@click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 16),
+              help="Share the projections out over this many processes (each reads the log).")
 @click.pass_context
-def projections_rebuild(ctx: click.Context, name: str | None) -> None:
+def projections_rebuild(ctx: click.Context, name: str | None, processes: int) -> None:
     """Rebuild projection NAME (all if omitted) from the start of the ledger. The events are
     replayed into shadow tables which then replace the live ones in one transaction, so reads
     keep working throughout."""
@@ -344,7 +346,7 @@ def projections_rebuild(ctx: click.Context, name: str | None) -> None:
                 bar.update(position - bar.pos)
 
             try:
-                position = asyncio.run(rebuild_projections(url, chosen, progress))
+                position = asyncio.run(rebuild_projections(url, chosen, progress, processes))
             except RebuildInProgress as busy:
                 raise click.ClickException(str(busy)) from None
     click.echo(f"Rebuilt {', '.join(p.name for p in chosen)} up to position {position}.")

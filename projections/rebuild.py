@@ -7,8 +7,10 @@ live tables' place."""
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import zlib
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import asyncpg
 
@@ -19,6 +21,7 @@ from projections.runner import CATCH_UP_BATCH
 from projections.tracking import SCHEMA, advance, claim_position, setup_tracking
 
 SHADOW = f"{SCHEMA}_rebuild"
+PROCESS_POLL_SECONDS = 0.2
 Progress = Callable[[int, int], None]
 """Called with (position reached, head of the log) after every batch."""
 
@@ -28,8 +31,11 @@ class RebuildInProgress(RuntimeError):
 
 
 async def rebuild(pool: asyncpg.Pool, projections: Sequence[Projection],
-                  progress: Progress | None = None, batch_size: int = CATCH_UP_BATCH) -> int:
-    """Rebuilds the projections; returns the position at which they were swapped in."""
+                  progress: Progress | None = None, batch_size: int = CATCH_UP_BATCH, *,
+                  processes: int = 1, database_url: str | None = None) -> int:
+    """Rebuilds the projections; returns the position at which they were swapped in. With
+    `processes` > 1 (and the `database_url` for them) the projections are shared out over that
+    many processes, each reading the log itself, up to the head as it was at the start."""
     projections = sorted(projections, key=lambda p: p.name)  # the runner's locking order
     async with pool.acquire() as conn:
         await _lock(conn)
@@ -37,7 +43,12 @@ async def rebuild(pool: asyncpg.Pool, projections: Sequence[Projection],
             await _prepare(conn, projections)
             head = await conn.fetchval(
                 f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}")
-            position = await _replay(pool, conn, projections, head, batch_size, progress)
+            if processes > 1 and database_url is not None and len(projections) > 1:
+                groups = [projections[i::processes] for i in range(processes)]
+                position = await _replay_in_processes(database_url, groups, head, batch_size,
+                                                      progress)
+            else:
+                position = await _replay(pool, conn, projections, head, batch_size, progress)
             for projection in projections:
                 for statement in projection.create_indexes(SHADOW):
                     await conn.execute(statement)
@@ -56,17 +67,59 @@ async def rebuild(pool: asyncpg.Pool, projections: Sequence[Projection],
             await conn.execute("SELECT pg_advisory_unlock($1)", _rebuild_key())
 
 
+async def _replay_in_processes(database_url: str, groups: list[list[Projection]], head: int,
+                               batch_size: int, progress: Progress | None) -> int:
+    context = multiprocessing.get_context("spawn")  # no forked copies of the event loop
+    reached = [context.Value("q", 0) for _ in groups]
+    workers = [context.Process(target=_replay_group, daemon=True, args=(
+        database_url, [p.name for p in group], head, batch_size, counter))
+        for group, counter in zip(groups, reached, strict=True)]
+    for worker in workers:
+        worker.start()
+    try:
+        while any(worker.is_alive() for worker in workers):
+            await asyncio.sleep(PROCESS_POLL_SECONDS)
+            if progress is not None:
+                progress(min(counter.value for counter in reached), head)
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+            worker.join()
+    if any(worker.exitcode != 0 for worker in workers):
+        raise RuntimeError("A rebuild process failed; the live projections are unchanged.")
+    return head
+
+
+def _replay_group(database_url: str, names: list[str], head: int, batch_size: int,
+                  reached: Any) -> None:
+    """The replay of some projections up to `head`, in a process of its own."""
+    from projections.connection import create_pool
+    from projections.runner import projection_named
+
+    async def replay() -> None:
+        pool = await create_pool(database_url, max_size=2)
+        try:
+            async with pool.acquire() as conn:
+                await _replay(pool, conn, [projection_named(n) for n in names], head,
+                              batch_size, lambda position, _: setattr(reached, "value", position))
+        finally:
+            await pool.close()
+
+    asyncio.run(replay())
+
+
 async def _replay(pool: asyncpg.Pool, conn: asyncpg.Connection,
                   projections: Sequence[Projection], head: int, batch_size: int,
                   progress: Progress | None) -> int:
-    """Replays the log into the shadow tables up to about `head`; the next batch is read and
-    decoded on a second connection while the database writes the current one."""
+    """Replays the log into the shadow tables up to `head`; the next batch is read and decoded
+    on a second connection while the database writes the current one."""
     position, batches, next_analyze = 0, 0, 1
     async with pool.acquire() as reader:
-        ahead = asyncio.ensure_future(read_events(reader, position, batch_size))
+        ahead = asyncio.ensure_future(read_events(reader, position, batch_size, until=head))
         while events := await ahead:
             position = events[-1].position
-            ahead = asyncio.ensure_future(read_events(reader, position, batch_size))
+            ahead = asyncio.ensure_future(read_events(reader, position, batch_size, until=head))
             async with conn.transaction():
                 await _apply(conn, projections, events)
             batches += 1
@@ -76,7 +129,7 @@ async def _replay(pool: asyncpg.Pool, conn: asyncpg.Connection,
                 await _analyze(conn, projections)
                 next_analyze *= 4
             if progress is not None:
-                progress(position, max(head, position))
+                progress(position, head)
     return position
 
 

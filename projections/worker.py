@@ -35,11 +35,12 @@ async def projection_statuses(database_url: str) -> list[ProjectionStatus]:
 
 
 async def rebuild_projections(database_url: str, projections: Sequence[Projection],
-                              progress: Progress) -> int:
+                              progress: Progress, processes: int = 1) -> int:
     """Rebuilds the projections in one pass; returns the position they were swapped in at."""
     pool = await create_pool(database_url, max_size=2)
     try:
         await Runner(pool, all_projections()).setup()
-        return await rebuild(pool, projections, progress)
+        return await rebuild(pool, projections, progress, processes=processes,
+                             database_url=database_url)
     finally:
         await pool.close()
