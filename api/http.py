@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -151,6 +152,10 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def _execute(self, data: GraphQLRequestData, method: str, context: Context
                        ) -> ExecutionResult:
+        if data.operation_name is None and _operations_in(data.query) > 1:
+            # strawberry would run the first; the GraphQL spec makes this a request error
+            return _request_error("The document has several operations: name the one to run "
+                                  "in `operationName`.")
         try:
             return await self.schema.execute(
                 data.query, variable_values=data.variables, context_value=context,
@@ -189,6 +194,15 @@ class GraphQLView(GraphQL[Context, None]):
         return Response(self.encode_json(body), status_code=status,
                         headers={**(headers or {}), "Vary": "Accept"},
                         media_type=f"{media_type}; charset=utf-8")
+
+
+@lru_cache(maxsize=1000)
+def _operations_in(document: str) -> int:
+    """How many operations a document defines (0 if it does not parse: the schema says why)."""
+    try:
+        return sum(isinstance(d, OperationDefinitionNode) for d in parse(document).definitions)
+    except GraphQLError:
+        return 0
 
 
 def _execution_began(result: ExecutionResult) -> bool:

@@ -237,6 +237,7 @@ REQUEST_ERRORS = {
     "variable coercion": {"query": "query CoerceFailure($id: ID!){ __typename }",  # 7B9B 86EE
                           "variables": {"id": None}},
     "unknown operation": {"query": "query Q { __typename }", "operationName": "R"},
+    "several operations, none named": {"query": "query A { __typename } query B { __typename }"},
     "no operation": {"query": "fragment F on Query { __typename }"},
     "subscription over HTTP": {"query": "subscription { ledgerEvents { position } }"},
 }
