@@ -100,8 +100,15 @@ class Query:
                                   published_only=not info.context.principal.reads_everything))
             metadata = info.context.principal.reads_everything
             return LedgerEvent.of(page.items[0], metadata) if page.items else None
-        if type_name in ("Commission", "Consultation"):
-            return None  # listed through their connections; no single lookup yet
+        if type_name == "Commission":
+            found = await commissions.commissions(info.context.pool, PageRequest(1), today,
+                                                  where=commissions.CommissionFilter(code=key))
+            return Commission.of(found.items[0]) if found.items else None
+        if type_name == "Consultation":
+            found = await commissions.consultations(
+                info.context.pool, PageRequest(1), today,
+                where=commissions.ConsultationFilter(code=key))
+            return Consultation.of(found.items[0]) if found.items else None
         raise InvalidArgument(f"'{id}' is not an id of this API.", field="id")
 
     @strawberry.field(description="Jurisdictions: municipalities (gemeenten), regions, provinces "

@@ -22,6 +22,7 @@ def commission_state_sql(on: str, known: str) -> str:
 
 @dataclass(frozen=True)
 class CommissionFilter:
+    code: str | None = None
     state: CommissionState | None = None
     issued_by: str | None = None
     issued_to: str | None = None
@@ -36,7 +37,7 @@ async def commissions(db: Db, page: PageRequest, on: date, known_at: int | None 
     on_, known = q.param(on), q.param(known_at if known_at is not None else NEVER)
     state = commission_state_sql(on_, known)
     q.where(f"recorded_position <= {known} AND issued_on <= {on_}")
-    for column in ("issued_by", "issued_to", "binding", "dossier"):
+    for column in ("code", "issued_by", "issued_to", "binding", "dossier"):
         if (value := getattr(where, column)) is not None:
             q.where(f"{column} = {{}}", value)
     if where.state is not None:
@@ -66,6 +67,7 @@ def _commission(row: Any, known_at: int | None) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class ConsultationFilter:
+    code: str | None = None
     open_only: bool = False
     opened_by: str | None = None
     consulted: str | None = None
@@ -81,6 +83,8 @@ async def consultations(db: Db, page: PageRequest, on: date, known_at: int | Non
     q.where(f"recorded_position <= {known} AND opened_on <= {on_}")
     if where.open_only:
         q.where(f"NOT coalesce({closed}, false)")
+    if where.code is not None:
+        q.where("code = {}", where.code)
     if where.opened_by is not None:
         q.where("opened_by = {}", where.opened_by)
     if where.consulted is not None:
