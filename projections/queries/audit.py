@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger.application import EVENTS_TABLE
-from projections.queries.pagination import Page, PageRequest, keyset, page_of
+from projections.queries.pagination import Page, PageRequest, page_of
 from projections.queries.sql import Db, Query
 from projections.tracking import SCHEMA
 
@@ -35,9 +35,7 @@ async def audit_trail(db: Db, page: PageRequest, where: AuditFilter = AuditFilte
     if where.published_only:
         q.where(f"(kind <> 'decision' OR EXISTS (SELECT FROM {SCHEMA}.decisions d"
                 " WHERE d.code = audit_trail.code AND d.published_position IS NOT NULL))")
-    after, order = keyset(page, "event", "position", q.param)
-    if after is not None:
-        q.conditions.append(after)
+    order = q.keyset(page, "event", "position")
     rows = await db.fetch(f"SELECT * FROM {SCHEMA}.audit_trail WHERE {q.sql}{order}", *q.args)
     return page_of(page, "event", [dict(row) for row in rows], lambda e: e["position"])
 

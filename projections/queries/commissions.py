@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from projections.queries.pagination import Page, PageRequest, keyset, page_of
+from projections.queries.pagination import Page, PageRequest, page_of
 from projections.queries.sql import NEVER, Db, Query
 from projections.tracking import SCHEMA
 
@@ -42,9 +42,7 @@ async def commissions(db: Db, page: PageRequest, on: date, known_at: int | None 
             q.where(f"{column} = {{}}", value)
     if where.state is not None:
         q.where(f"{state} = {{}}", where.state)
-    after, order = keyset(page, "commission", "recorded_position", q.param)
-    if after is not None:
-        q.conditions.append(after)
+    order = q.keyset(page, "commission", "recorded_position")
     rows = await db.fetch(
         f"SELECT *, {state} AS state, (SELECT count(*) FROM {SCHEMA}.commission_progress p"
         f"  WHERE p.record_id = c.record_id AND p.position <= {known}"
@@ -89,9 +87,7 @@ async def consultations(db: Db, page: PageRequest, on: date, known_at: int | Non
         q.where("opened_by = {}", where.opened_by)
     if where.consulted is not None:
         q.where("{} = ANY(consulted)", where.consulted)
-    after, order = keyset(page, "consultation", "recorded_position", q.param)
-    if after is not None:
-        q.conditions.append(after)
+    order = q.keyset(page, "consultation", "recorded_position")
     rows = await db.fetch(
         f"SELECT c.*, coalesce({closed}, false) AS closed,"
         f" coalesce((SELECT jsonb_agg(jsonb_build_object('council', v.council,"

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from projections.competence_map import MapEntry, holding_as_known, map_entries
 from projections.errors import InvalidArgument
-from projections.queries.pagination import Page, PageRequest, decode_cursor, keyset, page_of
+from projections.queries.pagination import Page, PageRequest, decode_cursor, page_of
 from projections.queries.sql import NEVER, Db, Query
 from projections.tracking import SCHEMA
 
@@ -117,9 +117,7 @@ async def grants(db: Db, page: PageRequest, on: date, known_at: int | None = Non
                                   field="expiring_within_days")
         q.where(f"{status} = 'active' AND least(valid_until, CASE WHEN revoked_position <= {known}"
                 " THEN revoked_on END) <= {}", on + timedelta(days=where.expiring_within_days))
-    after, order = keyset(page, "grant", "recorded_position", q.param)
-    if after is not None:
-        q.conditions.append(after)
+    order = q.keyset(page, "grant", "recorded_position")
     rows = await db.fetch(
         f"SELECT *, {status} AS status, CASE WHEN revoked_position <= {known} THEN revoked_on END"
         f" AS revoked_as_known FROM {SCHEMA}.grants WHERE {q.sql}{order}", *q.args)

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any, Literal
 
 from projections.decisions import SEARCH_VECTOR
-from projections.queries.pagination import Page, PageRequest, keyset, page_of
+from projections.queries.pagination import Page, PageRequest, page_of
 from projections.queries.sql import NEVER, Db, Query
 from projections.tracking import SCHEMA
 
@@ -84,9 +84,7 @@ async def decisions(db: Db, page: PageRequest, on: date, known_at: int | None = 
         q.where(f"{SEARCH_VECTOR} @@ websearch_to_tsquery('dutch', {{}})", where.text)
     if where.published_only:
         q.where(f"published_position <= {known}")
-    after, order = keyset(page, "decision", "recorded_position", q.param)
-    if after is not None:
-        q.conditions.append(after)
+    order = q.keyset(page, "decision", "recorded_position")
     rows = await db.fetch(
         f"SELECT d.*, {status} AS status, {_as_known_sql(known)}"
         f" FROM {SCHEMA}.decisions d WHERE {q.sql}{order}", *q.args)

@@ -64,18 +64,6 @@ def decode_cursor(kind: str, cursor: str) -> str:
     raise InvalidArgument(f"'{cursor}' is not a cursor of this list.", field="after")
 
 
-def keyset(page: PageRequest, kind: str, column: str, param: Callable[[object], str]
-           ) -> tuple[str | None, str]:
-    """The condition placing rows after the cursor (None on the first page) and the ORDER BY
-    and LIMIT that go with it."""
-    direction = "DESC" if page.newest_first else "ASC"
-    limit = f" ORDER BY {column} {direction} LIMIT {page.first + 1}"
-    after = page.key_after(kind)
-    if after is None:
-        return None, limit
-    return f"{column} {'<' if page.newest_first else '>'} {param(after)}", limit
-
-
 def page_of(page: PageRequest, kind: str, rows: Sequence[T], key: Callable[[T], object]
             ) -> Page[T]:
     edges = [(encode_cursor(kind, key(row)), row) for row in rows[: page.first]]

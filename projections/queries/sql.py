@@ -6,6 +6,8 @@ from typing import Any
 
 import asyncpg
 
+from projections.queries.pagination import PageRequest
+
 Db = asyncpg.Pool | asyncpg.Connection
 NEVER = 2**62
 """A position beyond any ledger: `known_at` left open reads everything known."""
@@ -23,6 +25,15 @@ class Query:
     def where(self, condition: str, *values: Any) -> None:
         """`condition` with `{}` for each value, e.g. where("body = {}", body)."""
         self.conditions.append(condition.format(*(self.param(v) for v in values)))
+
+    def keyset(self, page: PageRequest, kind: str, column: str) -> str:
+        """Places the rows after the page's cursor (in `column`'s order, a unique key that
+        only grows); returns the ORDER BY and LIMIT that go with it."""
+        direction = "DESC" if page.newest_first else "ASC"
+        after = page.key_after(kind)
+        if after is not None:
+            self.where(f"{column} {'<' if page.newest_first else '>'} {{}}", after)
+        return f" ORDER BY {column} {direction} LIMIT {page.first + 1}"
 
     @property
     def sql(self) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from projections.queries.pagination import Page, PageRequest, keyset, page_of
+from projections.queries.pagination import Page, PageRequest, page_of
 from projections.queries.sql import NEVER, Db, Query
 from projections.tracking import SCHEMA
 
@@ -67,9 +67,7 @@ async def jurisdictions(db: Db, page: PageRequest, kind: str | None = None,
     q.where("recorded_position <= {}", known_at if known_at is not None else NEVER)
     if kind is not None:
         q.where("kind = {}", kind)
-    after, order = keyset(page, "jurisdiction", "recorded_position", q.param)
-    if after is not None:
-        q.conditions.append(after)
+    order = q.keyset(page, "jurisdiction", "recorded_position")
     rows = await db.fetch(f"SELECT * FROM {SCHEMA}.jurisdictions WHERE {q.sql}{order}", *q.args)
     return page_of(page, "jurisdiction", [dict(row) for row in rows],
                    lambda j: j["recorded_position"])
@@ -88,9 +86,7 @@ async def bodies(db: Db, page: PageRequest, jurisdiction: str | None = None,
     q.where("recorded_position <= {}", known_at if known_at is not None else NEVER)
     if jurisdiction is not None:
         q.where("jurisdiction = {}", jurisdiction)
-    after, order = keyset(page, "body", "recorded_position", q.param)
-    if after is not None:
-        q.conditions.append(after)
+    order = q.keyset(page, "body", "recorded_position")
     rows = await db.fetch(f"SELECT code, recorded_position FROM {SCHEMA}.bodies"
                           f" WHERE {q.sql}{order}", *q.args)
     return page_of(page, "body", [dict(row) for row in rows], lambda b: b["recorded_position"])
