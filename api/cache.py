@@ -2,9 +2,12 @@
 
 The ledger only grows, so an answer changes only when the projections apply new events. The
 cache key holds everything an answer depends on: the request itself (body or query string),
-who asks (the Authorization header), what they accept, today's date (reads default to it) and
-the projections' generation, which moves with every batch they apply. A write therefore makes
-every older answer unreachable; no answer is served from before it once it is projected."""
+what the client accepts, today's date (reads default to it) and the projections' generation,
+which moves with every batch they apply. A write therefore makes every older answer
+unreachable; no answer is served from before it once it is projected.
+
+Only public requests (without a token) are answered from the cache: a token is checked on
+every request, so that a revoked one gets nothing, not even what it was answered before."""
 
 from __future__ import annotations
 
@@ -37,6 +40,9 @@ class ResponseCache:
                 or scope["method"] not in ("GET", "POST"):
             await self.app(scope, receive, send)
             return
+        if Headers(scope=scope).get("authorization") is not None:
+            await self.app(scope, receive, send)
+            return
         body, receive = await _read_body(receive)
         if body is None or not _is_read_only(scope, body):
             await self.app(scope, receive, send)
@@ -62,8 +68,7 @@ class ResponseCache:
     def _key(self, scope: Scope, body: bytes) -> tuple[object, ...]:
         headers = Headers(scope=scope)
         return (scope["app"].state.watch.generation, date.today(), scope["method"],
-                scope["query_string"], body, headers.get("authorization"),
-                headers.get("accept"), headers.get("content-type"))
+                scope["query_string"], body, headers.get("accept"), headers.get("content-type"))
 
 
 async def _read_body(receive: Receive) -> tuple[bytes | None, Receive]:

@@ -92,6 +92,21 @@ def handles(
     return method
 
 
+RECORD_FIELDS = ("decision", "commission", "consultation", "grant", "body", "region")
+"""The input fields by which a command names the record it acts on."""
+
+
+def input_field(command: c.Command, field: str | None) -> str | None:
+    """A refusal's field in the command's own terms: the aggregates speak of their record as
+    `code`, where a step on an existing record names it in one of RECORD_FIELDS."""
+    fields = type(command).model_fields
+    if field is None or field in fields or field == "idempotency_key":
+        return field
+    if field == "code":
+        return next((name for name in RECORD_FIELDS if name in fields), None)
+    return None
+
+
 def fingerprint(command: c.Command) -> str:
     canonical = json.dumps({"command": command.name, "input": command.model_dump(mode="json")},
                            sort_keys=True, separators=(",", ":"))
@@ -228,7 +243,11 @@ class Ledger(Application[UUID]):
             command_id=context.idempotency_key,
             correlation_id=context.correlation_id or context.idempotency_key,
         )
-        result = HANDLERS[type(command)](self, uow, command, meta)
+        try:
+            result = HANDLERS[type(command)](self, uow, command, meta)
+        except LedgerError as refusal:
+            refusal.field = input_field(command, refusal.field)
+            raise
         uow.complete_command(context.idempotency_key, command.name, print_, result)
         return result
 

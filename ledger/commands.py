@@ -4,18 +4,38 @@ domain catch illegitimate input."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from ledger.domain.body import BodyKind
 from ledger.domain.decision import Outcome
 from ledger.domain.jurisdiction import JurisdictionKind
 from ledger.values import Document, MemberVote, Votes
 
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+"""Characters PostgreSQL text cannot hold (NUL) or UTF-8 cannot encode (lone surrogates)."""
+
+
+def storable(text: str) -> str:
+    if UNSTORABLE.search(text):
+        raise ValueError("the text contains a NUL character or a lone surrogate, which cannot "
+                         "be stored")
+    return text
+
+
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,119}$")]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000),
+                 AfterValidator(storable)]
 Day = Annotated[date, Field(ge=date(1800, 1, 1), le=date(2199, 12, 31))]
 
 
@@ -28,7 +48,8 @@ class Command(BaseModel):
 class DocumentInput(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     title: Text
-    address: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    address: Annotated[str, StringConstraints(min_length=1, max_length=2000),
+                       AfterValidator(storable)]
     sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
     def value(self) -> Document:

@@ -11,6 +11,11 @@ class ReadError(Exception):
         self.message = message
         self.field = field
 
+    @property
+    def extensions(self) -> dict[str, str]:
+        """The code next to the message, as an API reports it."""
+        return {"code": self.code}
+
 
 class InvalidArgument(ReadError):
     code = "INVALID_ARGUMENT"

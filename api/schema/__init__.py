@@ -15,7 +15,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from api.schema.errors import is_internal
-from api.schema.limits import ErrorCodes, QueryCost
+from api.schema.limits import QueryCost
 from api.schema.mutation import Mutation
 from api.schema.query import Query
 from api.schema.relay import Node
@@ -45,6 +45,5 @@ def build_schema() -> strawberry.Schema:
             lambda: ValidationCache(maxsize=CACHE_SIZE),
             lambda: QueryCost(limit=MAX_COST),  # after the cache: it adds to validation errors
             lambda: MaskErrors(should_mask_error=is_internal, error_message="Internal error."),
-            ErrorCodes,
         ],
     )

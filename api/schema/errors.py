@@ -1,5 +1,7 @@
 """Errors a client may see. Refusals and bad arguments carry a stable `code` in the error's
-extensions; anything else is masked, so no stack trace or SQL ever leaves the server."""
+extensions (graphql-core copies an exception's `extensions` into the error it reports, for
+queries and subscriptions alike); anything else is masked, so no stack trace or SQL ever leaves
+the server."""
 
 from __future__ import annotations
 
@@ -9,15 +11,23 @@ from ledger.errors import LedgerError
 from projections.errors import ReadError
 
 
-class Unauthenticated(Exception):
+class AccessDenied(Exception):
+    code = "ACCESS_DENIED"
+
+    @property
+    def extensions(self) -> dict[str, str]:
+        return {"code": self.code}
+
+
+class Unauthenticated(AccessDenied):
     code = "UNAUTHENTICATED"
 
 
-class Forbidden(Exception):
+class Forbidden(AccessDenied):
     code = "FORBIDDEN"
 
 
-CLIENT_ERRORS = (LedgerError, ReadError, Unauthenticated, Forbidden)
+CLIENT_ERRORS = (LedgerError, ReadError, AccessDenied)
 """Exceptions whose message is meant for the client."""
 
 
@@ -25,10 +35,3 @@ def is_internal(error: GraphQLError) -> bool:
     """Whether an error must be masked: it came from a resolver and is not one of ours."""
     original = error.original_error
     return original is not None and not isinstance(original, (*CLIENT_ERRORS, GraphQLError))
-
-
-def error_code(error: GraphQLError) -> str | None:
-    original = error.original_error
-    if isinstance(original, CLIENT_ERRORS):
-        return original.code
-    return None

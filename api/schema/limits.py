@@ -20,8 +20,6 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
-from api.schema.errors import error_code
-
 LIST_COST = 1
 """What a list field costs before its items: one query."""
 
@@ -86,15 +84,3 @@ def _first(field: FieldNode, variables: dict[str, Any]) -> int | None:
                      else value_from_ast_untyped(argument.value))
             return value if isinstance(value, int) and value > 0 else 1
     return None
-
-
-class ErrorCodes(SchemaExtension):
-    """Puts the stable code of a refusal or bad argument into the error's extensions."""
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        for error in (result.errors or []) if result is not None else []:
-            code = error_code(error)
-            if code is not None:
-                error.extensions = {**(error.extensions or {}), "code": code}

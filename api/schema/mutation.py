@@ -57,6 +57,15 @@ def _invalid(name: str, error: ValidationError) -> CommandPayload:
         for problem in error.errors()))
 
 
+def _argument(field: str | None) -> str | None:
+    """A refusal's field as the path of the mutation's argument it concerns."""
+    if field is None:
+        return None
+    if field == "idempotency_key":
+        return "idempotencyKey"
+    return f"input.{camel(field)}"
+
+
 async def run_command(info: Info, command_type: type[Command], idempotency_key: str,
                       raw_input: Any, correlation_id: str | None) -> CommandPayload:
     principal = info.context.principal
@@ -82,8 +91,7 @@ async def run_command(info: Info, command_type: type[Command], idempotency_key: 
         outcome = await asyncio.to_thread(ledger.execute, command, context)
     except LedgerError as refusal:
         return _refused(command_type.name, UserError(
-            code=refusal.code, message=refusal.message,
-            field=f"input.{camel(refusal.field)}" if refusal.field else None))
+            code=refusal.code, message=refusal.message, field=_argument(refusal.field)))
     return CommandPayload(command=command_type.name, result=outcome.result,
                           position=outcome.position, replayed=outcome.replayed, user_errors=[])
 

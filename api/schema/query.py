@@ -28,7 +28,7 @@ from api.schema.types import (
 )
 from projections.errors import InvalidArgument
 from projections.queries import audit, commissions, competences, decisions, structure
-from projections.queries.pagination import PageRequest
+from projections.queries.pagination import PageRequest, is_position
 from projections.runner import all_projections
 
 READ_WAIT_SECONDS = 5.0
@@ -50,8 +50,12 @@ def described(description: str) -> Any:
 
 
 async def _ready(info: Info, at_least: int | None) -> None:
-    if at_least is not None:
-        await info.context.watch.wait_for(_position(at_least, "atLeast"), READ_WAIT_SECONDS)
+    if at_least is None:
+        return
+    if _position(at_least, "atLeast") > await audit.ledger_head(info.context.pool):
+        raise InvalidArgument(f"Position {at_least} is beyond the ledger's last event: it will "
+                              "not be reached by waiting.", field="atLeast")
+    await info.context.watch.wait_for(at_least, READ_WAIT_SECONDS)
 
 
 def _position(value: int | None, field: str) -> int | None:
@@ -93,7 +97,7 @@ class Query:
                 where=competences.GrantFilter(jurisdiction=jurisdiction, competence=competence,
                                               code=code))
             return Grant.of(page.items[0]) if page.items else None
-        if type_name == "LedgerEvent" and key.isdigit():
+        if type_name == "LedgerEvent" and is_position(key):
             page = await audit.audit_trail(
                 info.context.pool, PageRequest(1),
                 audit.AuditFilter(position=int(key),
@@ -292,7 +296,8 @@ class Query:
                 body=body, competence=competence, jurisdiction=jurisdiction,
                 affecting=affecting, taken_from=taken_from, taken_until=taken_until,
                 status=status.value if status else None, text=text,
-                published_only=not info.context.principal.reads_everything))
+                published_only=not info.context.principal.reads_everything,
+                own_bodies=tuple(sorted(info.context.principal.bodies))))
         return connection(found, page, Decision.of)
 
     @strawberry.field(description="One decision with its legitimacy chain, verdict and history.")
@@ -305,7 +310,8 @@ class Query:
         await _ready(info, at_least)
         row = await decisions.decision(
             info.context.pool, code, on or date.today(), _position(known_at, "knownAt"),
-            published_only=not info.context.principal.reads_everything)
+            published_only=not info.context.principal.reads_everything,
+            own_bodies=tuple(sorted(info.context.principal.bodies)))
         return Decision.of(row) if row is not None else None
 
     @strawberry.field(description="Commissions (opdrachten): open, overdue, fulfilled or "

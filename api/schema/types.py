@@ -212,7 +212,8 @@ class LedgerEvent(Node):
     type: str = strawberry.field(
         description="The record and event type, e.g. Decision.Taken or CompetenceHolding."
                     "GrantRevoked (as in `ledger.eventsByType`).")
-    recorded_at: datetime | None = strawberry.field(description="When the ledger recorded it (UTC).")
+    recorded_at: datetime | None = strawberry.field(
+        description="When the ledger recorded it, UTC (auditors only).")
     actor: str | None = strawberry.field(description="Who recorded it (auditors only).")
     command_id: str | None = strawberry.field(
         description="The idempotency key of the command that recorded it (auditors only).")
@@ -225,7 +226,8 @@ class LedgerEvent(Node):
         return LedgerEvent(
             id=global_id("LedgerEvent", str(row["position"])), position=row["position"],
             record_kind=row["kind"], record_code=row["code"], version=row["version"],
-            type=row["event_type"], recorded_at=row["recorded_at"],
+            type=row["event_type"],
+            recorded_at=row["recorded_at"] if with_metadata else None,
             actor=row["actor"] if with_metadata else None,
             command_id=row["command_id"] if with_metadata else None,
             correlation_id=row["correlation_id"] if with_metadata else None,

@@ -58,6 +58,8 @@ class DecisionFilter:
     """Words to find in title and summary, in Dutch (web search syntax: "quotes", or, -not)."""
     published_only: bool = False
     """Only decisions published as known at the position: what the public may see."""
+    own_bodies: tuple[str, ...] = ()
+    """With `published_only`, also the unpublished decisions these bodies proposed or took."""
 
 
 async def decisions(db: Db, page: PageRequest, on: date, known_at: int | None = None,
@@ -83,7 +85,7 @@ async def decisions(db: Db, page: PageRequest, on: date, known_at: int | None = 
     if where.text is not None:
         q.where(f"{SEARCH_VECTOR} @@ websearch_to_tsquery('dutch', {{}})", where.text)
     if where.published_only:
-        q.where(f"published_position <= {known}")
+        q.where(_published_or_own(known), list(where.own_bodies), list(where.own_bodies))
     order = q.keyset(page, "decision", "recorded_position")
     rows = await db.fetch(
         f"SELECT d.*, {status} AS status, {_as_known_sql(known)}"
@@ -93,18 +95,24 @@ async def decisions(db: Db, page: PageRequest, on: date, known_at: int | None = 
 
 
 async def decision(db: Db, code: str, on: date, known_at: int | None = None,
-                   published_only: bool = False) -> dict[str, Any] | None:
+                   published_only: bool = False, own_bodies: tuple[str, ...] = ()
+                   ) -> dict[str, Any] | None:
     """One decision as known at `known_at`, with its corrections and verdicts."""
     q = Query()
     on_, known = q.param(on), q.param(known_at if known_at is not None else NEVER)
     q.where("code = {}", code)
     q.where(f"recorded_position <= {known}")
     if published_only:
-        q.where(f"published_position <= {known}")
+        q.where(_published_or_own(known), list(own_bodies), list(own_bodies))
     row = await db.fetchrow(
         f"SELECT d.*, {decision_status_sql(on_, known)} AS status, {_as_known_sql(known)}"
         f" FROM {SCHEMA}.decisions d WHERE {q.sql}", *q.args)
     return _as_known(row, known_at) if row is not None else None
+
+
+def _published_or_own(known: str) -> str:
+    return (f"(published_position <= {known} OR d.body = ANY({{}})"
+            " OR d.proposed_by = ANY({}))")
 
 
 _STEPS = {

@@ -31,7 +31,7 @@ class PageRequest:
         if self.after is None:
             return None
         key = decode_cursor(kind, self.after)
-        if not key.isdigit():
+        if not is_position(key):
             raise InvalidArgument(f"'{self.after}' is not a cursor of this list.", field="after")
         return int(key)
 
@@ -48,6 +48,11 @@ class Page(Generic[T]):
     @property
     def items(self) -> list[T]:
         return [item for _, item in self.edges]
+
+
+def is_position(text: str) -> bool:
+    """Whether the text is a ledger position (ASCII digits that fit a PostgreSQL bigint)."""
+    return text.isascii() and text.isdigit() and int(text) < 2**63
 
 
 def encode_cursor(kind: str, key: object) -> str:

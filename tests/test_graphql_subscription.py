@@ -1,0 +1,246 @@
+"""The ledgerEvents subscription over WebSocket (graphql-transport-ws): events in order from a
+position, live writes, resuming without gaps or repeats, the type filter, and who sees metadata.
+
+Every wait has a deadline (graphql_client.receive), so a missing event fails the test instead
+of hanging it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+
+import pytest
+from starlette.testclient import WebSocketTestSession
+from starlette.websockets import WebSocketDisconnect
+
+from ledger import commands as c
+from ledger.application import Ledger
+from ledger.history import history_entries
+from tests.graphql_client import (
+    UNPUBLISHED,
+    Api,
+    assert_no_leak,
+    issue_token,
+    load_world,
+    receive,
+    serving,
+)
+
+pytestmark = pytest.mark.database
+
+PROTOCOL = "graphql-transport-ws"
+EVENTS = ("subscription($after: Int!, $types: [String!]) { ledgerEvents(after: $after, "
+          "types: $types) { position type recordCode actor commandId correlationId } }")
+
+
+def ledger_events(ledger: Ledger, after: int = 0) -> list[dict[str, Any]]:
+    """The ledger's own record of its events after a position (the write side, not the API)."""
+    return history_entries(ledger, None, after, 100_000)
+
+
+def positions(events: list[dict[str, Any]]) -> list[int]:
+    return [event["position"] for event in events]
+
+
+@contextmanager
+def subscribed(api: Api, after: int, *, types: list[str] | None = None,
+               init_token: str | None = None, header_token: str | None = None
+               ) -> Iterator[WebSocketTestSession]:
+    """A connection with one ledgerEvents subscription (id "1") running."""
+    with api.subscribe(token=header_token) as ws:
+        assert ws.accepted_subprotocol == PROTOCOL
+        init: dict[str, Any] = {"type": "connection_init"}
+        if init_token is not None:
+            init["payload"] = {"Authorization": f"Bearer {init_token}"}
+        ws.send_json(init)
+        assert receive(ws)["type"] == "connection_ack"
+        ws.send_json({"id": "1", "type": "subscribe", "payload": {
+            "query": EVENTS, "variables": {"after": after, "types": types}}})
+        yield ws
+        ws.send_json({"id": "1", "type": "complete"})
+
+
+def next_event(ws: WebSocketTestSession) -> dict[str, Any]:
+    message = receive(ws)
+    assert message["type"] == "next", message
+    assert_no_leak(message["payload"])
+    assert not message["payload"].get("errors"), message
+    return message["payload"]["data"]["ledgerEvents"]
+
+
+def events_until(ws: WebSocketTestSession, last: int) -> list[dict[str, Any]]:
+    """The events received up to and including position `last`."""
+    found: list[dict[str, Any]] = []
+    while not found or found[-1]["position"] < last:
+        found.append(next_event(ws))
+    return found
+
+
+def take(ws: WebSocketTestSession, count: int) -> list[dict[str, Any]]:
+    return [next_event(ws) for _ in range(count)]
+
+
+def decision(code: str, day: date) -> c.TakeDecision:
+    return c.TakeDecision(code=code, title=f"Besluit {code}", competence="bestuursbesluiten",
+                          jurisdiction="dordrecht", body="college-dordrecht", taken_on=day,
+                          outcome="adopted")
+
+
+@pytest.fixture
+def world(database_url: str, ledger: Ledger) -> int:
+    return load_world(ledger)
+
+
+def test_events_arrive_in_order_then_live(database_url: str, ledger: Ledger,
+                                          world: int) -> None:
+    auditor = issue_token(database_url, "auditor", name="rekenkamer")
+    admin = issue_token(database_url, "admin", name="beheerder")
+    with serving(database_url) as api, subscribed(api, 0, init_token=auditor) as ws:
+        seen = events_until(ws, world)
+        assert positions(seen) == positions(ledger_events(ledger))
+        assert [e["type"] for e in seen] == [e["type"] for e in ledger_events(ledger)]
+
+        # writes made while subscribed arrive, in ledger order
+        api.accepted(decision("live-1", date(2013, 4, 1)), "live-1", token=admin)
+        last = api.accepted(decision("live-2", date(2013, 4, 2)), "live-2", token=admin)
+        live = events_until(ws, last)
+        assert positions(live) == positions(ledger_events(ledger, world))
+        assert {e["recordCode"] for e in live} >= {"live-1", "live-2"}
+
+
+def test_after_starts_past_that_position(database_url: str, ledger: Ledger, world: int) -> None:
+    auditor = issue_token(database_url, "auditor", name="rekenkamer")
+    with serving(database_url) as api:
+        for after in (0, 1, 17, world - 1):
+            with subscribed(api, after, init_token=auditor) as ws:
+                assert positions(events_until(ws, world)) \
+                    == positions(ledger_events(ledger, after))
+
+
+def test_resuming_from_the_last_position_seen(database_url: str, ledger: Ledger,
+                                              world: int) -> None:
+    auditor = issue_token(database_url, "auditor", name="rekenkamer")
+    admin = issue_token(database_url, "admin", name="beheerder")
+    with serving(database_url) as api:
+        with subscribed(api, 0, init_token=auditor) as ws:
+            first = take(ws, 10)
+        # written while nobody listens
+        for number in range(3):
+            head = api.accepted(decision(f"resume-{number}", date(2013, 5, 1 + number)),
+                                f"resume-{number}", token=admin)
+        with subscribed(api, first[-1]["position"], init_token=auditor) as ws:
+            second = events_until(ws, head)
+        with subscribed(api, second[-1]["position"], init_token=auditor) as ws:
+            last = api.accepted(decision("resume-late", date(2013, 6, 1)), "late", token=admin)
+            third = events_until(ws, last)
+    received = positions(first + second + third)
+    assert received == positions(ledger_events(ledger))  # no gap, no repeat, in order
+    assert len(set(received)) == len(received)
+
+
+def test_the_legacy_protocol_is_refused(database_url: str, world: int) -> None:
+    with serving(database_url) as api:
+        for protocol in ("graphql-ws", "graphql-transport-ws-legacy"):
+            with api.subscribe(protocol=protocol) as ws:
+                assert ws.accepted_subprotocol != protocol
+                ws.send_json({"type": "connection_init", "payload": {}})
+                ws.send_json({"id": "1", "type": "start", "payload": {"query": EVENTS,
+                                                                      "variables": {"after": 0}}})
+                message = receive(ws)
+                assert message == {"type": "closed", "code": 4406}, message
+
+
+def test_subscriptions_are_not_served_over_http(database_url: str, world: int) -> None:
+    with serving(database_url) as api:
+        body = api.post(EVENTS, {"after": 0}).json()
+        assert body.get("errors") and not body.get("data"), body
+        assert "WebSocket" in body["errors"][0]["message"]
+
+
+def test_the_types_filter(database_url: str, ledger: Ledger, world: int) -> None:
+    auditor = issue_token(database_url, "auditor", name="rekenkamer")
+    admin = issue_token(database_url, "admin", name="beheerder")
+    wanted = ["Decision.Taken", "Decision.Published"]
+    expected = [e for e in ledger_events(ledger) if e["type"] in wanted]
+    assert {e["type"] for e in expected} == set(wanted)  # the world has both
+    with serving(database_url) as api, \
+            subscribed(api, 0, types=wanted, init_token=auditor) as ws:
+        seen = take(ws, len(expected))
+        assert positions(seen) == positions(expected)
+        assert {e["type"] for e in seen} == set(wanted)
+        # a new decision records more than one event; only its Taken comes through
+        last = api.accepted(decision("gefilterd", date(2013, 7, 1)), "filtered", token=admin)
+        taken = [e for e in ledger_events(ledger, world) if e["type"] == "Decision.Taken"]
+        assert positions(ledger_events(ledger, world)) != positions(taken)
+        arrived = next_event(ws)
+        assert arrived["position"] == taken[0]["position"] <= last
+        assert arrived["type"] == "Decision.Taken" and arrived["recordCode"] == "gefilterd"
+
+
+METADATA = ("actor", "commandId", "correlationId")
+
+
+def test_auditors_get_metadata_and_the_public_does_not(database_url: str, ledger: Ledger,
+                                                       world: int) -> None:
+    auditor = issue_token(database_url, "auditor", name="rekenkamer")
+    hidden = set(positions(history_entries(ledger, f"decision:{UNPUBLISHED}", 0, 100)))
+    assert hidden
+    public_positions = [p for p in positions(ledger_events(ledger)) if p not in hidden]
+    with serving(database_url) as api:
+        with subscribed(api, 0) as ws:
+            public = take(ws, len(public_positions))
+        assert positions(public) == public_positions
+        assert all(event[field] is None for event in public for field in METADATA)
+        assert UNPUBLISHED not in {event["recordCode"] for event in public}
+
+        for how in ("init_token", "header_token"):
+            with subscribed(api, 0, **{how: auditor}) as ws:
+                audited = events_until(ws, world)
+            assert positions(audited) == positions(ledger_events(ledger))
+            assert {event["actor"] for event in audited} == {"griffie"}
+            assert all(event["commandId"] for event in audited)
+
+
+@pytest.mark.parametrize("how", ["init_token", "header_token"])
+def test_an_unknown_token_closes_the_connection(database_url: str, world: int,
+                                                how: str) -> None:
+    with serving(database_url) as api:
+        try:
+            with api.subscribe(token="bvg_unknown" if how == "header_token" else None) as ws:
+                payload = {"Authorization": "Bearer bvg_unknown"} if how == "init_token" else {}
+                ws.send_json({"type": "connection_init", "payload": payload})
+                message = receive(ws)
+        except WebSocketDisconnect as refused:  # refused during the handshake: also fine
+            message = {"type": "closed", "code": refused.code}
+        assert message["type"] == "closed" and message["code"] in (4401, 4403), message
+
+
+def test_a_negative_after_is_a_clear_error(database_url: str, world: int) -> None:
+    with serving(database_url) as api, subscribed(api, -1) as ws:
+        message = receive(ws)
+        assert_no_leak(message)
+        errors = message["payload"]["errors"]
+        assert "after" in errors[0]["message"]
+
+
+def test_subscription_errors_carry_their_code(database_url: str, world: int) -> None:
+    with serving(database_url) as api, subscribed(api, -1) as ws:
+        message = receive(ws)
+        assert message["payload"]["errors"][0].get("extensions", {}).get("code") \
+            == "INVALID_ARGUMENT", message
+
+
+def test_each_message_reports_its_own_cost(database_url: str, world: int) -> None:
+    """Other requests in between must not change what a subscription reports (extensions made
+    once per request, not shared)."""
+    admin = issue_token(database_url, "admin", name="beheerder")
+    with serving(database_url) as api, subscribed(api, 0, init_token=admin) as ws:
+        first = receive(ws)["payload"]["extensions"]["cost"]
+        costly = api.answer("{ decisions(first: 50) { nodes { code history(first: 10) "
+                            "{ nodes { position } } } } }")
+        assert costly["extensions"]["cost"]["requested"] != first["requested"]
+        api.accepted(decision("kosten", date(2013, 8, 1)), "cost", token=admin)
+        for _ in range(world):
+            assert receive(ws)["payload"]["extensions"]["cost"] == first
