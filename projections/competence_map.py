@@ -19,9 +19,16 @@ class MapEntry:
     body: str
     via: str  # how the body got the competence: attribution, delegation, mandate, submandate
     chain: list[dict[str, Any]]
-    subjects: list[str] | None  # None: the competence as a whole
+    subjects: list[str] | None  # None: the competence as a whole, but for `excluded_subjects`
     valid_from: date
     valid_until: date | None
+    excluded_subjects: list[str]  # named subjects someone else exercises instead (delegated)
+
+    def covers(self, subject: str | None) -> bool:
+        """Whether the body may decide on `subject` (None: on the competence as a whole)."""
+        if self.subjects is None:
+            return subject not in self.excluded_subjects
+        return subject in self.subjects
 
 
 def known(position: int | None, known_at: int | None) -> bool:
@@ -54,9 +61,13 @@ def grant_as_known(row: Mapping[str, Any], known_at: int | None = None) -> Grant
 def holding_as_known(attribution_rows: Iterable[Mapping[str, Any]],
                      grant_rows: Iterable[Mapping[str, Any]], known_at: int | None = None
                      ) -> tuple[list[Attribution], list[Grant]]:
-    attributions = [a for row in attribution_rows
-                    if (a := attribution_as_known(row, known_at)) is not None]
-    grants = [g for row in grant_rows if (g := grant_as_known(row, known_at)) is not None]
+    """The holding's attributions and grants in the order they were recorded, which the chain
+    rule follows where two grants could apply (as the ledger does); rows come back from the
+    database in no particular order."""
+    in_order = sorted(attribution_rows, key=lambda row: row["recorded_position"])
+    attributions = [a for row in in_order if (a := attribution_as_known(row, known_at)) is not None]
+    in_order = sorted(grant_rows, key=lambda row: row["recorded_position"])
+    grants = [g for row in in_order if (g := grant_as_known(row, known_at)) is not None]
     return attributions, grants
 
 
@@ -76,16 +87,17 @@ def map_entries(attributions: list[Attribution], grants: list[Grant]) -> list[Ma
                       if d is not None})
     subjects: list[str | None] = [None, *sorted({s for g in grants for s in g.scope or ()})]
     periods = list(zip(dates, [*dates[1:], None], strict=True))
-    Key = tuple[str, tuple[ChainLink, ...], tuple[str, ...] | None]
+    named = set(subjects[1:])
+    Key = tuple[str, tuple[ChainLink, ...], tuple[str, ...] | None, tuple[str, ...]]
     running: dict[Key, date] = {}  # entries still running, with the date they started
     entries: list[MapEntry] = []
 
     def close(key: Key, valid_from: date, valid_until: date | None) -> None:
-        body, chain, covered = key
+        body, chain, covered, excluded = key
         links = [link.as_json() for link in chain]
         entries.append(MapEntry(body, chain[-1].kind, links,
                                 list(covered) if covered is not None else None,
-                                valid_from, valid_until))
+                                valid_from, valid_until, list(excluded)))
 
     for start, _ in periods:
         present: dict[tuple[str, tuple[ChainLink, ...]], set[str | None]] = {}
@@ -94,9 +106,11 @@ def map_entries(attributions: list[Attribution], grants: list[Grant]) -> list[Ma
                 present.setdefault((body, tuple(chain)), set()).add(subject)
         now: dict[Key, date] = {}
         for (body, chain), for_subjects in present.items():
-            covered = (None if None in for_subjects
-                       else tuple(sorted(s for s in for_subjects if s is not None)))
-            key = (body, chain, covered)
+            if None in for_subjects:  # the whole competence, but what a scoped grant took away
+                covered, excluded = None, tuple(sorted(named - for_subjects))
+            else:
+                covered, excluded = tuple(sorted(s for s in for_subjects if s is not None)), ()
+            key = (body, chain, covered, excluded)
             now[key] = running.get(key, start)
         for key, began in running.items():
             if key not in now:

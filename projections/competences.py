@@ -38,7 +38,7 @@ MAP_CHANGES = ("Attributed", "AttributionEnded", "GrantRecorded", "GrantRevoked"
 
 class Competences:
     name = "competences"
-    version = 1
+    version = 2
     tables = ("competences", "holdings", "attributions", "grants", "competence_map", "exercises",
               "verdicts")
 
@@ -69,7 +69,7 @@ class Competences:
             f"CREATE TABLE IF NOT EXISTS {schema}.competence_map ("
             " competence text NOT NULL, jurisdiction text NOT NULL, body text NOT NULL,"
             " via text NOT NULL, chain jsonb NOT NULL, subjects text[], valid_from date NOT NULL,"
-            " valid_until date)",
+            " valid_until date, excluded_subjects text[] NOT NULL)",
             # redrawing a holding's map replaces its rows: needed while projecting
             f"CREATE INDEX IF NOT EXISTS competence_map_holding ON {schema}.competence_map"
             " (jurisdiction, competence, valid_from)",
@@ -235,11 +235,11 @@ class _Batch:
             place = {"competence": competence, "jurisdiction": jurisdiction}
             entries.extend(
                 (competence, jurisdiction, e.body, e.via, e.chain, e.subjects, e.valid_from,
-                 e.valid_until)
+                 e.valid_until, e.excluded_subjects)
                 for e in map_entries(*self._holding(place)))
         await append(conn, schema, "competence_map",
                      ("competence", "jurisdiction", "body", "via", "chain", "subjects",
-                      "valid_from", "valid_until"), entries)
+                      "valid_from", "valid_until", "excluded_subjects"), entries)
 
 
 def _affected(e: LedgerEvent) -> tuple[date, date | None]:

@@ -112,7 +112,11 @@ class Competent:
     body: str = strawberry.field(description="The body's code (bestuursorgaan).")
     via: Via = strawberry.field(description="How the body got it: the last link of the chain.")
     subjects: list[str] | None = strawberry.field(
-        description="The subjects it may decide on; none means the competence as a whole.")
+        description="The subjects it may decide on; none means the competence as a whole "
+                    "(but for `excludedSubjects`).")
+    excluded_subjects: list[str] = strawberry.field(
+        description="With `subjects` none: subjects it may not decide on, because a delegation "
+                    "limited to them passed them to another body.")
     valid_from: date = strawberry.field(description="First day this holds.")
     valid_until: date | None = strawberry.field(description="First day it no longer holds.")
     chain: list[ChainLink] = strawberry.field(description="From the attribution to this body.")
@@ -121,6 +125,7 @@ class Competent:
     def of(competence: str, jurisdiction: str, entry: MapEntry) -> Competent:
         return Competent(competence=competence, jurisdiction=jurisdiction, body=entry.body,
                          via=Via(entry.via), subjects=entry.subjects,
+                         excluded_subjects=entry.excluded_subjects,
                          valid_from=entry.valid_from, valid_until=entry.valid_until,
                          chain=[ChainLink.of(link) for link in entry.chain])
 

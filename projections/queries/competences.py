@@ -35,11 +35,11 @@ async def competence_map(db: Db, jurisdiction: str, on: date, known_at: int | No
     if known_at is None:
         q.where("valid_from <= {} AND (valid_until IS NULL OR {} < valid_until)", on, on)
         rows = await db.fetch(
-            f"SELECT competence, jurisdiction, body, via, chain, subjects, valid_from, valid_until"
-            f" FROM {SCHEMA}.competence_map WHERE {q.sql}", *q.args)
+            f"SELECT competence, jurisdiction, body, via, chain, subjects, valid_from, valid_until,"
+            f" excluded_subjects FROM {SCHEMA}.competence_map WHERE {q.sql}", *q.args)
         return sorted((Competent(row["competence"], row["jurisdiction"], MapEntry(
             row["body"], row["via"], row["chain"], row["subjects"], row["valid_from"],
-            row["valid_until"])) for row in rows), key=_map_key)
+            row["valid_until"], row["excluded_subjects"])) for row in rows), key=_map_key)
     q.where("recorded_position <= {}", known_at)
     attributions = await db.fetch(f"SELECT * FROM {SCHEMA}.attributions WHERE {q.sql}", *q.args)
     grants = await db.fetch(f"SELECT * FROM {SCHEMA}.grants WHERE {q.sql}", *q.args)
@@ -62,7 +62,7 @@ async def who_is_competent(db: Db, competence: str, jurisdiction: str, on: date,
                            ) -> list[Competent]:
     """The bodies that may decide on `subject` (or on the competence as a whole) on `on`."""
     return [c for c in await competence_map(db, jurisdiction, on, known_at, competence)
-            if c.entry.subjects is None or (subject is not None and subject in c.entry.subjects)]
+            if c.entry.covers(subject)]
 
 
 def listed(found: list[Competent], page: PageRequest) -> Page[Competent]:

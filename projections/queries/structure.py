@@ -29,9 +29,13 @@ async def bodies_by_code(db: Db, codes: Sequence[str], on: date, known_at: int |
     on_, known = q.param(on), q.param(known_at if known_at is not None else NEVER)
     codes_ = q.param(list(codes))
     rows = await db.fetch(
-        f"SELECT b.*, (SELECT n.name FROM {SCHEMA}.body_names n WHERE n.body = b.code"
+        f"SELECT b.*, coalesce((SELECT n.name FROM {SCHEMA}.body_names n WHERE n.body = b.code"
         f"  AND n.valid_from <= {on_} AND n.recorded_position <= {known}"
-        "  ORDER BY n.valid_from DESC, n.recorded_position DESC LIMIT 1) AS name_on,"
+        "  ORDER BY n.valid_from DESC, n.recorded_position DESC LIMIT 1),"
+        # before its first name applies (before the body was established): the latest name known
+        f" (SELECT n.name FROM {SCHEMA}.body_names n WHERE n.body = b.code"
+        f"  AND n.recorded_position <= {known} ORDER BY n.recorded_position DESC LIMIT 1))"
+        " AS name_on,"
         f" coalesce((SELECT jsonb_agg(jsonb_build_object('seat', s.seat, 'holder', s.holder,"
         "   'political_group', s.political_group, 'valid_from', s.valid_from, 'valid_until',"
         f"   CASE WHEN s.ended_position <= {known} THEN s.valid_until END) ORDER BY s.seat)"
@@ -45,7 +49,7 @@ async def bodies_by_code(db: Db, codes: Sequence[str], on: date, known_at: int |
     found = {}
     for row in rows:
         body = dict(row)
-        body["name"] = body.pop("name_on") or body["name"]
+        body["name"] = body.pop("name_on")
         body["seats"] = [_seat(seat) for seat in body.pop("seats_on")]
         if body["abolished_position"] is None or body["abolished_position"] > known_limit:
             body.update(abolished_on=None, abolition_reason=None, successor=None,
