@@ -16,6 +16,7 @@ import click
 
 from bench.databases import fresh_database
 from bench.generate import generate_commands
+from bench.graphql_read import graphql_read, latency_markdown
 from bench.import_rate import import_rate
 from bench.machine import describe_machine
 from bench.memory import rss_api, rss_worker
@@ -26,6 +27,9 @@ from bench.throughput import command_throughput
 from ledger.database import open_database
 
 QUERY_CALLS = 1000  # per query and round: the p99 rests on the ten slowest
+READ_SECONDS, SMOKE_READ_SECONDS = 5.0, 2.0
+"""Per GraphQL read figure and round; 2 × 7 operations and 2 baselines make 16 of them."""
+SMOKE_EVENTS = 100_000  # below this, a smoke run (CI): the read figures get the short time
 
 
 @click.command()
@@ -65,12 +69,16 @@ def main(events: int, rounds: int, commands: int, seed: int, json_file: Any) -> 
             metrics.extend(query_latency(url, QUERY_CALLS, rounds))
             click.echo("visible_latency_p99 ...", err=True)
             metrics.append(visible_latency(url, 100, rounds))
+            click.echo("graphql_read_<operation>_cold, _warm ...", err=True)
+            metrics.extend(graphql_read(url, rounds, SMOKE_READ_SECONDS if events < SMOKE_EVENTS
+                                        else READ_SECONDS))
             metrics.extend(not_built_yet())
             click.echo("rss_api_mb, rss_worker_mb ...", err=True)
             metrics.append(rss_api(url, 500))
             metrics.append(rss_worker(url))
     click.echo(f"machine: {json.dumps(machine)}")
     click.echo(markdown(metrics))
+    click.echo("\n" + latency_markdown(metrics))
     if json_file is not None:
         json.dump({"machine": machine, "events": events,
                    "metrics": [m.as_json() for m in metrics]}, json_file, indent=2)
@@ -78,8 +86,6 @@ def main(events: int, rounds: int, commands: int, seed: int, json_file: Any) -> 
 
 def not_built_yet() -> list[Metric]:
     return [
-        missing("graphql_read", "requests/s",
-                "no GraphQL API and no documented operations in graphql/operations/ yet"),
         missing("verify_rate", "events/s", "`bevoegd verify` is not built yet"),
         missing("report_seconds", "s", "accountability reports are not built yet"),
     ]

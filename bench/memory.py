@@ -73,20 +73,25 @@ def still_running(process: subprocess.Popen[bytes]) -> None:
         raise RuntimeError(f"`{' '.join(map(str, process.args))}` exited with {process.returncode}")
 
 
+def wait_until_healthy(process: subprocess.Popen[bytes], port: int, seconds: float = 60) -> None:
+    """Until `bevoegd serve` answers /healthz on the port (or exits, or the time is up)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        still_running(process)
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 def rss_api(url: str, requests: int) -> Metric:
     port = free_port()
 
     def load(process: subprocess.Popen[bytes]) -> None:
-        deadline = time.monotonic() + 60
-        while True:
-            still_running(process)
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        wait_until_healthy(process, port)
         for _ in range(requests):
             urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5)
 

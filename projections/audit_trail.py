@@ -37,8 +37,8 @@ class AuditTrail:
     def create_indexes(self, schema: str) -> list[str]:
         return [
             f"CREATE UNIQUE INDEX IF NOT EXISTS records_kind_code ON {schema}.records (kind, code)",
-            f"CREATE INDEX IF NOT EXISTS audit_trail_record ON {schema}.audit_trail"
-            " (record_id, position)",
+            f"CREATE INDEX IF NOT EXISTS audit_trail_kind_code ON {schema}.audit_trail"
+            " (kind, code, position)",
             f"CREATE INDEX IF NOT EXISTS audit_trail_actor ON {schema}.audit_trail"
             " (actor, position)",
             f"CREATE INDEX IF NOT EXISTS audit_trail_command ON {schema}.audit_trail (command_id)",

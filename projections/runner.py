@@ -6,6 +6,7 @@ projection keeps one active runner per projection across processes; others wait 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import zlib
 from collections.abc import Sequence
@@ -26,6 +27,8 @@ from projections.structure import Structure
 from projections.tracking import SCHEMA, advance, claim_position, setup_tracking
 
 POLL_SECONDS = 1.0
+RETRY_SECONDS = 5.0
+log = logging.getLogger(__name__)
 CATCH_UP_BATCH = 5000
 
 
@@ -76,7 +79,15 @@ class Runner:
             try:
                 while not stop.is_set():
                     wake.clear()
-                    if await self.catch_up() == 0:
+                    try:
+                        applied = await self.catch_up()
+                    except (asyncpg.PostgresError, OSError):
+                        # the batch was rolled back and is tried again; readiness shows the lag
+                        log.exception("Projecting a batch failed; retrying in %g s.",
+                                      RETRY_SECONDS)
+                        await _first_of(asyncio.Event(), stop, timeout=RETRY_SECONDS)
+                        continue
+                    if applied == 0:
                         await _first_of(wake, stop, timeout=POLL_SECONDS)
             finally:
                 await listener.remove_listener(EVENTS_TABLE, notified)
@@ -97,7 +108,8 @@ class Runner:
                     await projection.apply(conn, SCHEMA, todo)
             rate = len(events) / max(time.perf_counter() - began, 1e-9)
             for projection in self.projections:
-                await advance(conn, projection.name, events[-1].position, rate)
+                if positions[projection.name] < events[-1].position:  # never move one back
+                    await advance(conn, projection.name, events[-1].position, rate)
             return len(events)
 
     async def setup(self) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import strawberry
 from strawberry.extensions import (
+    AddValidationRules,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as alias_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.schema.config import StrawberryConfig
 
 from api.schema.errors import is_internal
@@ -29,6 +30,12 @@ MAX_COST = 5000
 CACHE_SIZE = 1000
 
 
+LIMIT_RULES = [depth_rule(MAX_DEPTH, None), alias_rule(MAX_ALIASES)]
+"""The depth and alias limits' validation rules, made once: the validation cache is keyed by
+the rules, so rules made afresh per request (as QueryDepthLimiter and MaxAliasesLimiter do)
+would never let it hit."""
+
+
 def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
@@ -40,8 +47,7 @@ def build_schema() -> strawberry.Schema:
         extensions=[
             lambda: MaxTokensLimiter(MAX_TOKENS),
             lambda: ParserCache(maxsize=CACHE_SIZE),
-            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+            lambda: AddValidationRules(LIMIT_RULES),
             lambda: ValidationCache(maxsize=CACHE_SIZE),
             lambda: QueryCost(limit=MAX_COST),  # after the cache: it adds to validation errors
             lambda: MaskErrors(should_mask_error=is_internal, error_message="Internal error."),
