@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import random
 import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -22,6 +23,8 @@ from projections.tracking import SCHEMA, advance, claim_position, setup_tracking
 
 SHADOW = f"{SCHEMA}_rebuild"
 PROCESS_POLL_SECONDS = 0.2
+SWAP_LOCK_WAIT_MS = 200
+SWAP_ATTEMPTS = 100
 Progress = Callable[[int, int], None]
 """Called with (position reached, head of the log) after every batch."""
 
@@ -53,18 +56,34 @@ async def rebuild(pool: asyncpg.Pool, projections: Sequence[Projection],
                 for statement in projection.create_indexes(SHADOW):
                     await conn.execute(statement)
             await _analyze(conn, projections)
-            async with conn.transaction():
-                for projection in projections:
-                    await claim_position(conn, projection.name)
-                while events := await read_events(conn, position, batch_size):
-                    await _apply(conn, projections, events)
-                    position = events[-1].position
-                for projection in projections:
-                    await _swap(conn, projection, position)
-                await conn.execute(f"DROP SCHEMA {SHADOW}")
-            return position
+            return await _swap_in(conn, projections, position, batch_size)
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", _rebuild_key())
+
+
+async def _swap_in(conn: asyncpg.Connection, projections: Sequence[Projection], position: int,
+                   batch_size: int) -> int:
+    """Catches the shadow tables up and puts them in the live tables' place, in one transaction.
+    Readers may hold one live table and want the next (a decision and its verdicts): the swap
+    waits for locks only briefly, and gives way and tries again rather than deadlock with them."""
+    for attempt in range(SWAP_ATTEMPTS):
+        try:
+            async with conn.transaction():
+                await conn.execute(f"SET LOCAL lock_timeout = '{SWAP_LOCK_WAIT_MS}ms'")
+                reached = position
+                for projection in projections:
+                    await claim_position(conn, projection.name)
+                while events := await read_events(conn, reached, batch_size):
+                    await _apply(conn, projections, events)
+                    reached = events[-1].position
+                for projection in projections:
+                    await _swap(conn, projection, reached)
+                await conn.execute(f"DROP SCHEMA {SHADOW}")
+            return reached
+        except asyncpg.LockNotAvailableError:
+            await asyncio.sleep(random.uniform(0, SWAP_LOCK_WAIT_MS / 1000) * (1 + attempt % 4))
+    raise RebuildInProgress("The rebuilt tables could not take the live ones' place: readers or "
+                            "the live runner kept them locked. The live projections are unchanged.")
 
 
 async def _replay_in_processes(database_url: str, groups: list[list[Projection]], head: int,

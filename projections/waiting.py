@@ -13,7 +13,7 @@ import asyncpg
 from projections.errors import NotProjectedYet
 from projections.queries.audit import projected_position
 from projections.runner import all_projections
-from projections.tracking import PROJECTED_CHANNEL
+from projections.tracking import PROJECTED_CHANNEL, setup_tracking
 
 RECHECK_SECONDS = 1.0
 """Waiters look again this often even without a notification (a notification can be missed
@@ -30,6 +30,8 @@ class ProjectionWatch:
         self._listener: asyncpg.pool.PoolConnectionProxy | None = None
 
     async def start(self) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await setup_tracking(conn)  # a ledger no runner has projected yet: position 0
         self._listener = await self.pool.acquire()
         await self._listener.add_listener(PROJECTED_CHANNEL, self._notified)
 
