@@ -5,56 +5,36 @@ last committed position to the same read models a clean rebuild gives."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import pytest
 
-from bench.generate import generate_commands
 from ledger.application import EVENTS_TABLE, Ledger
 from ledger.database import DATABASE_URL_VARIABLE
-from ledger.errors import LedgerError
-from ledger.importer import import_lines
-from projections.connection import connect_kwargs, create_pool
-from projections.queries.audit import event_counts
+from projections.connection import connect_kwargs
 from projections.rebuild import rebuild
 from projections.runner import CATCH_UP_BATCH, Runner, all_projections
 from projections.tracking import SCHEMA
+from tests.read_models import (
+    assert_every_event_once,
+    assert_same_read_models,
+    import_history,
+    pool_on,
+    read_models,
+)
 
 pytestmark = pytest.mark.database
 
 ROOT = Path(__file__).resolve().parents[1]
 DEADLINE = 60.0  # seconds a bounded wait may take before the test fails; never a measurement
 HISTORY_EVENTS = 11_000  # three of the worker's batches: the kill lands in the second
-
-
-def import_history(ledger: Ledger, events: int, seed: int = 5) -> int:
-    lines = (json.dumps(line) for line in generate_commands(events, seed))
-    unexpected = [o for o in import_lines(ledger, lines, actor="test", correlation_id="test")
-                  if isinstance(o.outcome, LedgerError) and not o.as_expected]
-    assert unexpected == []
-    return ledger.position()
-
-
-@asynccontextmanager
-async def pool_on(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database_url, max_size=4)
-    try:
-        yield pool
-    except BaseException:
-        pool.terminate()  # a failed test may leave tasks holding connections: wait for none
-        raise
-    await pool.close()
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], what: str, log: Path) -> None:
@@ -120,39 +100,6 @@ async def copy_waits(pool: asyncpg.Pool) -> bool:
 # Comparing read models ------------------------------------------------------------------------
 
 
-async def table_rows(conn: asyncpg.Connection, table: str) -> list[dict[str, Any]]:
-    """Every row, ordered by the primary key (by all columns where there is none)."""
-    qualified = f"{SCHEMA}.{table}"
-    key = await conn.fetchval(
-        "SELECT array_agg(a.attname ORDER BY array_position(i.indkey::int2[], a.attnum))"
-        " FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid"
-        " AND a.attnum = ANY(i.indkey::int2[]) WHERE i.indrelid = $1::regclass AND i.indisprimary",
-        qualified)
-    if not key:
-        key = [row["attname"] for row in await conn.fetch(
-            "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0"
-            " AND NOT attisdropped ORDER BY attnum", qualified)]
-    order = ", ".join(f'"{column}"' for column in key)
-    return [dict(row) for row in await conn.fetch(f"SELECT * FROM {qualified} ORDER BY {order}")]
-
-
-async def read_models(conn: asyncpg.Connection) -> dict[str, list[dict[str, Any]]]:
-    return {table: await table_rows(conn, table)
-            for projection in all_projections() for table in projection.tables}
-
-
-def assert_same_read_models(found: dict[str, list[dict[str, Any]]],
-                            expected: dict[str, list[dict[str, Any]]]) -> None:
-    assert found.keys() == expected.keys()
-    for table, rows in expected.items():
-        first_difference = next((i for i, (a, b) in enumerate(zip(found[table], rows, strict=False))
-                                 if a != b), None)
-        assert first_difference is None, (
-            f"{table} row {first_difference}: {found[table][first_difference]}"
-            f" != {rows[first_difference]}")
-        assert len(found[table]) == len(rows), table
-
-
 # The test -------------------------------------------------------------------------------------
 
 
@@ -200,14 +147,3 @@ async def _mid_catch_up(pool: asyncpg.Pool, head: int) -> bool:
 
 async def _all_at(pool: asyncpg.Pool, head: int) -> bool:
     return await positions(pool) == {head}
-
-
-async def assert_every_event_once(conn: asyncpg.Connection) -> None:
-    ledger_rows = await conn.fetch(f"SELECT notification_id, topic FROM {EVENTS_TABLE}"
-                                   " ORDER BY notification_id")
-    head = ledger_rows[-1]["notification_id"]
-    trail = [row["position"] for row in await conn.fetch(
-        f"SELECT position FROM {SCHEMA}.audit_trail ORDER BY position")]
-    assert trail == list(range(1, head + 1)) == [r["notification_id"] for r in ledger_rows]
-    assert Counter(await event_counts(conn)) == Counter(
-        row["topic"].rpartition(":")[2] for row in ledger_rows)

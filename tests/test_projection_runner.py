@@ -21,18 +21,18 @@ import pytest
 from starlette.testclient import TestClient
 
 from api.app import create_app
-from bench.generate import generate_commands
-from ledger import commands as c
 from ledger.application import EVENTS_TABLE, Ledger
-from ledger.errors import LedgerError
-from ledger.importer import import_lines
 from projections.connection import create_pool
 from projections.errors import NotProjectedYet
 from projections.queries.audit import event_counts
 from projections.runner import Runner, all_projections, lock_key, statuses
 from projections.tracking import SCHEMA
 from projections.waiting import wait_for
-from tests.ledger_setup import build_world, run
+from tests.ledger_setup import build_world
+from tests.read_models import (
+    import_history,
+    write_fresh_event,
+)
 
 pytestmark = pytest.mark.database
 
@@ -42,22 +42,6 @@ _fresh = itertools.count()
 
 
 # The ledger side ------------------------------------------------------------------------------
-
-
-def import_history(ledger: Ledger, events: int = HISTORY_EVENTS, seed: int = 11) -> int:
-    """A generated history through the real import path; returns the ledger's head."""
-    lines = (json.dumps(line) for line in generate_commands(events, seed))
-    unexpected = [o for o in import_lines(ledger, lines, actor="test", correlation_id="test")
-                  if isinstance(o.outcome, LedgerError) and not o.as_expected]
-    assert unexpected == []
-    return ledger.position()
-
-
-def write_fresh_event(ledger: Ledger) -> int:
-    """One more accepted command, whatever the ledger holds; returns its position."""
-    n = next(_fresh)
-    return run(ledger, c.EstablishJurisdiction(code=f"nieuw-{n}", title=f"Nieuw {n}",
-                                               kind="municipality")).position
 
 
 @dataclass(frozen=True)

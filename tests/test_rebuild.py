@@ -5,10 +5,8 @@ keeps projecting new events throughout, one rebuild runs at a time, and the CLI 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import time
-from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,13 +19,10 @@ import pytest
 from click.testing import CliRunner
 
 from api.cli import main
-from bench.generate import generate_commands
-from ledger import commands as c
-from ledger.application import EVENTS_TABLE, Ledger
+from ledger.application import Ledger
 from ledger.demo import DEMO_FILE
-from ledger.errors import LedgerError
 from ledger.importer import import_lines
-from projections.connection import connect_kwargs, create_pool
+from projections.connection import connect_kwargs
 from projections.queries.audit import AuditFilter, audit_trail, event_counts
 from projections.queries.commissions import commissions, consultations
 from projections.queries.competences import competence_map, grants, who_is_competent
@@ -38,47 +33,26 @@ from projections.rebuild import SHADOW, RebuildInProgress, rebuild
 from projections.runner import Runner, all_projections
 from projections.tracking import SCHEMA
 from projections.waiting import wait_for
-from tests.ledger_setup import build_world, run
+from tests.ledger_setup import build_world
+from tests.read_models import (
+    assert_every_event_once,
+    assert_same_read_models,
+    import_history,
+    pool_on,
+    read_models,
+    write_fresh_event,
+)
 
 pytestmark = pytest.mark.database
 
 DEADLINE = 30.0  # seconds a bounded wait may take before the test fails; never a measurement
-HISTORY_EVENTS = 3000
 SLOW_BATCH = 50  # a rebuild in many small batches, so that there is time to act during it
-_fresh = itertools.count()
-
-Tables = dict[str, list[dict[str, Any]]]
 
 
 # The ledger side ------------------------------------------------------------------------------
 
 
-def import_history(ledger: Ledger, events: int = HISTORY_EVENTS, seed: int = 3) -> int:
-    lines = (json.dumps(line) for line in generate_commands(events, seed))
-    unexpected = [o for o in import_lines(ledger, lines, actor="test", correlation_id="test")
-                  if isinstance(o.outcome, LedgerError) and not o.as_expected]
-    assert unexpected == []
-    return ledger.position()
-
-
-def write_fresh_event(ledger: Ledger) -> int:
-    n = next(_fresh)
-    return run(ledger, c.EstablishJurisdiction(code=f"later-{n}", title=f"Later {n}",
-                                               kind="municipality")).position
-
-
 # Pools, runners, waiting ----------------------------------------------------------------------
-
-
-@asynccontextmanager
-async def pool_on(database_url: str, max_size: int = 10) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database_url, max_size=max_size)
-    try:
-        yield pool
-    except BaseException:
-        pool.terminate()  # a failed test may leave tasks holding connections: wait for none
-        raise
-    await pool.close()
 
 
 async def project_incrementally(pool: asyncpg.Pool, batch_size: int) -> None:
@@ -161,48 +135,6 @@ async def _has_progressed(running: RunningRebuild) -> bool:
 
 
 # Comparing read models ------------------------------------------------------------------------
-
-
-async def table_rows(conn: asyncpg.Connection, table: str) -> list[dict[str, Any]]:
-    """Every row, ordered by the primary key (by all columns where there is none)."""
-    qualified = f"{SCHEMA}.{table}"
-    key = await conn.fetchval(
-        "SELECT array_agg(a.attname ORDER BY array_position(i.indkey::int2[], a.attnum))"
-        " FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid"
-        " AND a.attnum = ANY(i.indkey::int2[]) WHERE i.indrelid = $1::regclass AND i.indisprimary",
-        qualified)
-    if not key:
-        key = [row["attname"] for row in await conn.fetch(
-            "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0"
-            " AND NOT attisdropped ORDER BY attnum", qualified)]
-    order = ", ".join(f'"{column}"' for column in key)
-    return [dict(row) for row in await conn.fetch(f"SELECT * FROM {qualified} ORDER BY {order}")]
-
-
-async def read_models(pool: asyncpg.Pool) -> Tables:
-    async with pool.acquire() as conn:
-        return {table: await table_rows(conn, table)
-                for projection in all_projections() for table in projection.tables}
-
-
-def assert_same_read_models(found: Tables, expected: Tables) -> None:
-    assert found.keys() == expected.keys()
-    for table, rows in expected.items():
-        first_difference = next((i for i, (a, b) in enumerate(zip(found[table], rows, strict=False))
-                                 if a != b), None)
-        assert first_difference is None, (
-            f"{table} row {first_difference}: {found[table][first_difference]}"
-            f" != {rows[first_difference]}")
-        assert len(found[table]) == len(rows), table
-
-
-async def assert_every_event_once(pool: asyncpg.Pool) -> None:
-    ledger_rows = await pool.fetch(f"SELECT notification_id, topic FROM {EVENTS_TABLE}"
-                                   " ORDER BY notification_id")
-    trail = await pool.fetch(f"SELECT position FROM {SCHEMA}.audit_trail ORDER BY position")
-    assert [r["position"] for r in trail] == [r["notification_id"] for r in ledger_rows]
-    assert Counter(await event_counts(pool)) == Counter(
-        r["topic"].rpartition(":")[2] for r in ledger_rows)
 
 
 # Read answers ---------------------------------------------------------------------------------
