@@ -1,4 +1,5 @@
-"""Fresh databases for a benchmark run, on the embedded server or BEVOEGD_DATABASE_URL's."""
+"""Fresh databases, for a benchmark run or a test, on the embedded server or
+BEVOEGD_DATABASE_URL's."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from psycopg import sql
 
 
 @contextmanager
-def fresh_database(server_url: str) -> Iterator[str]:
+def fresh_database(server_url: str, prefix: str = "bevoegd_bench") -> Iterator[str]:
     """A new, empty database on the server, dropped afterwards."""
-    name = f"bevoegd_bench_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:

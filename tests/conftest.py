@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import os
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
-from psycopg import sql
 
+from bench.databases import fresh_database
 from ledger.application import Ledger
 from ledger.database import DATABASE_URL_VARIABLE, eventsourcing_env
 
@@ -38,16 +36,8 @@ def server_url() -> Iterator[str]:
 @pytest.fixture
 def database_url(server_url: str) -> Iterator[str]:
     """A new, empty database on the test server, dropped afterwards."""
-    name = f"bevoegd_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = psycopg.conninfo.make_conninfo(server_url, dbname=name)
-    try:
+    with fresh_database(server_url, "bevoegd_test") as url:
         yield url
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))
 
 
 @pytest.fixture

@@ -11,21 +11,19 @@ import socket
 import subprocess
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 import uvicorn
-from psycopg import sql
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from api.app import create_app
 from api.negotiation import negotiate
+from bench.databases import fresh_database
 
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -42,15 +40,8 @@ AUDIT_DIR = Path(os.environ.get("GRAPHQL_HTTP_DIR", REPOSITORY))
 def module_database(server_url: str) -> Iterator[str]:
     """One database for the module: every test here only reads, and starting the app per
     parametrised case would take most of the run."""
-    name = f"bevoegd_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield psycopg.conninfo.make_conninfo(server_url, dbname=name)
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))
+    with fresh_database(server_url, "bevoegd_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

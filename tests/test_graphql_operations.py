@@ -10,14 +10,12 @@ non-empty in the answer's data (dotted, list items by index: `decision.chain`,
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from graphql import (
     GraphQLSchema,
@@ -28,8 +26,8 @@ from graphql import (
     validate,
 )
 from graphql.execution.values import get_variable_values
-from psycopg import sql
 
+from bench.databases import fresh_database
 from ledger.application import Ledger
 from ledger.database import eventsourcing_env
 from ledger.demo import DEMO_FILE
@@ -168,17 +166,9 @@ def test_paths_are_read_from_answers() -> None:
 @pytest.fixture(scope="module")
 def demo_url(server_url: str) -> Iterator[str]:
     """A database holding the demo data set, shared by this module's tests (they only read)."""
-    name = f"bevoegd_demo_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = psycopg.conninfo.make_conninfo(server_url, dbname=name)
-    try:
+    with fresh_database(server_url, "bevoegd_demo") as url:
         _import_demo(url)
         yield url
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))
 
 
 def _import_demo(url: str) -> None:
