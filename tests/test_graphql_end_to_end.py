@@ -17,6 +17,7 @@ from ledger.commands import COMMANDS
 from ledger.demo import DEMO_FILE
 from ledger.history import history_entries
 from ledger.importer import import_lines
+from projections.queries import audit
 from tests.graphql_client import (
     Api,
     assert_no_leak,
@@ -325,3 +326,26 @@ def test_mutation_names_follow_the_commands(database_url: str, ledger: Ledger) -
     assert all(args == {"idempotencyKey", "input", "correlationId"} for args in found.values())
     assert graphql_input(PUBLISH) == {"decision": "beschikking-2013-17", "on": "2013-03-20",
                                       "publication": "Gemeenteblad Dordrecht 2013, 40"}
+
+
+def test_the_histories_of_a_page_of_decisions_come_in_one_query(
+        database_url: str, ledger: Ledger, demo: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No N+1: a page of decisions with their histories asks the audit trail once, and each
+    decision gets its own history, the same as when asked for one by one."""
+    auditor = issue_token(database_url, "auditor", name="rekenkamer")
+    calls: list[int] = []
+    load = audit.histories
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return await load(*args, **kwargs)
+
+    monkeypatch.setattr(audit, "histories", counted)
+    query = ("query($at: Int) { decisions(first: 30, atLeast: $at) { nodes { code "
+             "history(first: 5) { nodes { position } } } } }")
+    with serving(database_url) as api:
+        nodes = api.data(query, {"at": demo}, token=auditor)["decisions"]["nodes"]
+        assert len(calls) == 1 and len(nodes) == 30
+        for node in nodes:
+            assert [n["position"] for n in node["history"]["nodes"]] \
+                == history_positions(ledger, f"decision:{node['code']}")[:5]

@@ -14,6 +14,8 @@ from strawberry.dataloader import DataLoader
 
 from api.auth import Principal
 from ledger.application import Ledger
+from projections.queries import audit
+from projections.queries.pagination import Page, PageRequest
 from projections.queries.structure import bodies_by_code
 from projections.waiting import ProjectionWatch
 
@@ -31,6 +33,16 @@ async def _load_bodies(pool: asyncpg.Pool, keys: Sequence[tuple[str, date, int |
     return [found[(on, known_at)].get(code) for code, on, known_at in keys]
 
 
+async def _load_histories(pool: asyncpg.Pool, keys: Sequence[tuple[str, PageRequest]]
+                          ) -> list[Page[dict[str, Any]]]:
+    wanted: dict[PageRequest, list[str]] = defaultdict(list)
+    for code, page in keys:
+        wanted[page].append(code)
+    found = {page: await audit.histories(pool, "decision", codes, page)
+             for page, codes in wanted.items()}
+    return [found[page][code] for code, page in keys]
+
+
 @dataclass
 class Context:
     pool: asyncpg.Pool
@@ -39,6 +51,9 @@ class Context:
     watch: ProjectionWatch
     connection_params: dict[str, Any] | None = None  # a WebSocket's connection_init payload
     bodies: DataLoader[tuple[str, date, int | None], dict[str, Any] | None] = field(init=False)
+    decision_histories: DataLoader[tuple[str, PageRequest], Page[dict[str, Any]]] = field(
+        init=False)
 
     def __post_init__(self) -> None:
         self.bodies = DataLoader(lambda keys: _load_bodies(self.pool, keys))
+        self.decision_histories = DataLoader(lambda keys: _load_histories(self.pool, keys))

@@ -12,7 +12,6 @@ from strawberry.types import Info
 
 from api.schema.relay import After, Connection, First, Node, connection, global_id
 from projections.competence_map import MapEntry
-from projections.queries import audit
 from projections.queries.pagination import PageRequest
 
 
@@ -288,8 +287,7 @@ class Decision(Node):
     async def history(self, info: Info, first: First, after: After = None
                       ) -> Connection[LedgerEvent]:
         page = PageRequest(first, after)
-        found = await audit.audit_trail(info.context.pool, page,
-                                        audit.AuditFilter(kind="decision", code=self.code))
+        found = await info.context.decision_histories.load((self.code, page))
         metadata = info.context.principal.reads_everything
         return connection(found, page, lambda row: LedgerEvent.of(row, metadata))
 

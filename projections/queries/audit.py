@@ -40,6 +40,25 @@ async def audit_trail(db: Db, page: PageRequest, where: AuditFilter = AuditFilte
     return page_of(page, "event", [dict(row) for row in rows], lambda e: e["position"])
 
 
+async def histories(db: Db, kind: str, codes: list[str], page: PageRequest
+                    ) -> dict[str, Page[dict[str, Any]]]:
+    """The same page of the event history of several records, in one query."""
+    q = Query()
+    q.where("kind = {} AND code = ANY({})", kind, codes)
+    order = q.ordered(page, "event", "position")
+    rows = await db.fetch(
+        f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY code{order}) AS nth"
+        f" FROM {SCHEMA}.audit_trail WHERE {q.sql}) AS e"
+        f" WHERE nth <= {page.first + 1}{order}", *q.args)
+    by_code: dict[str, list[dict[str, Any]]] = {code: [] for code in codes}
+    for row in rows:
+        event = dict(row)
+        del event["nth"]
+        by_code[event["code"]].append(event)
+    return {code: page_of(page, "event", events, lambda e: e["position"])
+            for code, events in by_code.items()}
+
+
 async def event_counts(db: Db) -> dict[str, int]:
     rows = await db.fetch(f"SELECT event_type, events FROM {SCHEMA}.ledger_info")
     return {row["event_type"]: row["events"] for row in rows}

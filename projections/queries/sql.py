@@ -33,13 +33,16 @@ class Query:
         self.conditions.append(condition.format(*(self.param(v) for v in values)))
 
     def keyset(self, page: PageRequest, kind: str, column: str) -> str:
-        """Places the rows after the page's cursor (in `column`'s order, a unique key that
-        only grows); returns the ORDER BY and LIMIT that go with it."""
-        direction = "DESC" if page.newest_first else "ASC"
+        """Places the rows after the page's cursor; returns the ORDER BY and LIMIT of the page."""
+        return self.ordered(page, kind, column) + f" LIMIT {page.first + 1}"
+
+    def ordered(self, page: PageRequest, kind: str, column: str) -> str:
+        """Places the rows after the page's cursor (in `column`'s order, a unique key that only
+        grows); returns the ORDER BY that goes with it."""
         after = page.key_after(kind)
         if after is not None:
             self.where(f"{column} {'<' if page.newest_first else '>'} {{}}", after)
-        return f" ORDER BY {column} {direction} LIMIT {page.first + 1}"
+        return f" ORDER BY {column} {'DESC' if page.newest_first else 'ASC'}"
 
     @property
     def sql(self) -> str:
