@@ -6,8 +6,9 @@ what the client accepts, today's date (reads default to it) and the projections'
 which moves with every batch they apply. A write therefore makes every older answer
 unreachable; no answer is served from before it once it is projected.
 
-Only public requests (without a token) are answered from the cache: a token is checked on
-every request, so that a revoked one gets nothing, not even what it was answered before."""
+Who asks is part of the key (the Authorization header), and a token is checked against the
+token table before a cached answer is given: a revoked token gets nothing, not even what it was
+answered before."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from urllib.parse import parse_qs
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.auth import InvalidToken, principal_for
 
 MAX_ENTRIES = 10_000
 MAX_BODY = 64 * 1024
@@ -40,8 +43,9 @@ class ResponseCache:
                 or scope["method"] not in ("GET", "POST"):
             await self.app(scope, receive, send)
             return
-        if Headers(scope=scope).get("authorization") is not None:
-            await self.app(scope, receive, send)
+        authorization = Headers(scope=scope).get("authorization")
+        if authorization is not None and not await _still_valid(scope, authorization):
+            await self.app(scope, receive, send)  # which refuses it
             return
         body, receive = await _read_body(receive)
         if body is None or not _is_read_only(scope, body):
@@ -68,7 +72,16 @@ class ResponseCache:
     def _key(self, scope: Scope, body: bytes) -> tuple[object, ...]:
         headers = Headers(scope=scope)
         return (scope["app"].state.watch.generation, date.today(), scope["method"],
-                scope["query_string"], body, headers.get("accept"), headers.get("content-type"))
+                scope["query_string"], body, headers.get("authorization"),
+                headers.get("accept"), headers.get("content-type"))
+
+
+async def _still_valid(scope: Scope, authorization: str) -> bool:
+    try:
+        await principal_for(scope["app"].state.pool, authorization)
+    except InvalidToken:
+        return False
+    return True
 
 
 async def _read_body(receive: Receive) -> tuple[bytes | None, Receive]:
