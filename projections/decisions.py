@@ -31,6 +31,10 @@ SEARCH_VECTOR = "to_tsvector('dutch', title || ' ' || coalesce(summary, ''))"
 """What Dutch full-text search matches against (the index is on this expression)."""
 
 
+AFFECTS = "(affected_jurisdictions || jurisdiction)"
+"""The jurisdictions a decision affects: its own and those it names (the index is on this)."""
+
+
 class Decisions:
     name = "decisions"
     version = 2
@@ -68,8 +72,8 @@ class Decisions:
             " (competence, jurisdiction, recorded_position)",
             f"CREATE INDEX IF NOT EXISTS decisions_jurisdiction ON {schema}.decisions"
             " (jurisdiction, recorded_position)",
-            f"CREATE INDEX IF NOT EXISTS decisions_affected ON {schema}.decisions"
-            " USING gin (affected_jurisdictions)",
+            f"CREATE INDEX IF NOT EXISTS decisions_affecting ON {schema}.decisions"
+            f" USING gin ({AFFECTS})",
             f"CREATE INDEX IF NOT EXISTS decisions_taken_on ON {schema}.decisions (taken_on)",
         ]
 

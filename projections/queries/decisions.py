@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from projections.decisions import SEARCH_VECTOR
+from projections.decisions import AFFECTS, SEARCH_VECTOR
 from projections.queries.pagination import Page, PageRequest, page_of
 from projections.queries.sql import NEVER, Db, Query
 from projections.tracking import SCHEMA
@@ -74,8 +74,7 @@ async def decisions(db: Db, page: PageRequest, on: date, known_at: int | None = 
     if where.body is not None:
         q.where(f"taken_position <= {known}")
     if where.affecting is not None:
-        q.where("(d.jurisdiction = {} OR {} = ANY(affected_jurisdictions))",
-                where.affecting, where.affecting)
+        q.where(f"{AFFECTS} @> ARRAY[{{}}]::text[]", where.affecting)
     if where.taken_from is not None:
         q.where(f"taken_on >= {{}} AND taken_position <= {known}", where.taken_from)
     if where.taken_until is not None:
