@@ -22,7 +22,6 @@ from starlette.testclient import TestClient
 
 from api.app import create_app
 from ledger.application import EVENTS_TABLE, Ledger
-from projections.connection import create_pool
 from projections.errors import NotProjectedYet
 from projections.queries.audit import event_counts
 from projections.runner import Runner, all_projections, lock_key, statuses
@@ -31,6 +30,7 @@ from projections.waiting import wait_for
 from tests.ledger_setup import build_world
 from tests.read_models import (
     import_history,
+    pool_on,
     write_fresh_event,
 )
 
@@ -72,17 +72,6 @@ async def stored_events(conn: asyncpg.Connection) -> list[StoredEvent]:
 
 
 # The read side --------------------------------------------------------------------------------
-
-
-@asynccontextmanager
-async def pool_on(database_url: str, max_size: int = 10) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database_url, max_size=max_size)
-    try:
-        yield pool
-    except BaseException:
-        pool.terminate()  # a failed test may leave tasks holding connections: wait for none
-        raise
-    await pool.close()
 
 
 @dataclass
