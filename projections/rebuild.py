@@ -55,7 +55,7 @@ async def rebuild(pool: asyncpg.Pool, projections: Sequence[Projection],
             for projection in projections:
                 for statement in projection.create_indexes(SHADOW):
                     await conn.execute(statement)
-            await _analyze(conn, projections)
+            await _vacuum(conn, projections)
             return await _swap_in(conn, projections, position, batch_size)
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", _rebuild_key())
@@ -150,6 +150,15 @@ async def _replay(pool: asyncpg.Pool, conn: asyncpg.Connection,
             if progress is not None:
                 progress(position, head)
     return position
+
+
+async def _vacuum(conn: asyncpg.Connection, projections: Sequence[Projection]) -> None:
+    """Vacuums and analyses the filled tables before they go live. Freshly written tables are
+    vacuumed anyway (PostgreSQL's autovacuum sets their hint bits and visibility map): done
+    here, that burst of writes does not land on the live system right after the swap."""
+    for projection in projections:
+        for table in projection.tables:
+            await conn.execute(f"VACUUM (ANALYZE) {SHADOW}.{table}")
 
 
 async def _analyze(conn: asyncpg.Connection, projections: Sequence[Projection]) -> None:
