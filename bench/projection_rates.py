@@ -15,7 +15,7 @@ from ledger.database import eventsourcing_env
 from projections.connection import create_pool
 from projections.events import read_events
 from projections.queries.audit import projected_position
-from projections.rebuild import rebuild
+from projections.rebuild import connections_needed, rebuild
 from projections.runner import CATCH_UP_BATCH, Runner, all_projections
 
 BATCH = CATCH_UP_BATCH  # the rebuild and its baseline read the log in the same batches
@@ -40,7 +40,7 @@ async def read_and_decode_once(pool: asyncpg.Pool) -> float:
 
 def rebuild_rate(url: str, rounds: int) -> Metric:
     async def measure() -> tuple[Spread, Spread]:
-        pool = await create_pool(url, max_size=2)
+        pool = await create_pool(url, max_size=connections_needed(len(all_projections())))
         try:
             await Runner(pool, all_projections()).setup()  # as the CLI does before a rebuild
             ours: list[float] = []

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from projections.connection import create_pool
 from projections.projection import Projection
-from projections.rebuild import Progress, rebuild
+from projections.rebuild import Progress, connections_needed, rebuild
 from projections.runner import ProjectionStatus, Runner, all_projections, statuses
 
 
@@ -37,7 +37,7 @@ async def projection_statuses(database_url: str) -> list[ProjectionStatus]:
 async def rebuild_projections(database_url: str, projections: Sequence[Projection],
                               progress: Progress, processes: int = 1) -> int:
     """Rebuilds the projections in one pass; returns the position they were swapped in at."""
-    pool = await create_pool(database_url, max_size=2)
+    pool = await create_pool(database_url, max_size=connections_needed(len(projections)))
     try:
         await Runner(pool, all_projections()).setup()
         return await rebuild(pool, projections, progress, processes=processes,

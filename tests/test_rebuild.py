@@ -29,7 +29,7 @@ from projections.queries.competences import competence_map, grants, who_is_compe
 from projections.queries.decisions import DecisionFilter, decision, decisions
 from projections.queries.pagination import PageRequest
 from projections.queries.structure import bodies, body, jurisdiction, members_on
-from projections.rebuild import SHADOW, RebuildInProgress, rebuild
+from projections.rebuild import SHADOW, RebuildInProgress, connections_needed, rebuild
 from projections.runner import Runner, all_projections
 from projections.tracking import SCHEMA
 from projections.waiting import wait_for
@@ -97,18 +97,20 @@ class RunningRebuild:
 
 
 @asynccontextmanager
-async def rebuilding(pool: asyncpg.Pool, batch_size: int = SLOW_BATCH
+async def rebuilding(database_url: str, batch_size: int = SLOW_BATCH
                      ) -> AsyncIterator[RunningRebuild]:
-    """A rebuild in the background; cancelled on the way out if the test left it running."""
+    """A rebuild in the background, on a pool of its own as in `bevoegd projections rebuild`;
+    cancelled on the way out if the test left it running."""
     progress: list[tuple[int, int]] = []
-    task = asyncio.create_task(rebuild(pool, all_projections(),
-                                       lambda at, head: progress.append((at, head)), batch_size))
-    try:
-        yield RunningRebuild(task, progress)
-    finally:
-        if not task.done():
-            task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    async with pool_on(database_url, connections_needed(len(all_projections()))) as pool:
+        task = asyncio.create_task(rebuild(
+            pool, all_projections(), lambda at, head: progress.append((at, head)), batch_size))
+        try:
+            yield RunningRebuild(task, progress)
+        finally:
+            if not task.done():
+                task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
 
 @asynccontextmanager
@@ -283,7 +285,7 @@ async def test_reads_during_a_rebuild_return_complete_answers(
         await project_incrementally(pool, 5000)
         subjects = await pick_subjects(pool)
         expected = await answers(pool, subjects)
-        async with pool.acquire() as holder, rebuilding(pool) as running:
+        async with pool.acquire() as holder, rebuilding(database_url) as running:
             # An earlier reader still busy with the last table the swap replaces keeps the swap
             # waiting at its end, holding every other table: reads asked meanwhile must wait
             # for the new tables rather than fail or find them empty.
@@ -341,7 +343,7 @@ async def test_a_read_across_two_projections_while_the_swap_runs_is_answered(
         await project_incrementally(pool, 5000)
         code = await pool.fetchval(f"SELECT code FROM {SCHEMA}.decisions LIMIT 1")
         expected = await decision(pool, code, ON)
-        async with pool.acquire() as holder, rebuilding(pool, batch_size=1) as running:
+        async with pool.acquire() as holder, rebuilding(database_url, batch_size=1) as running:
             # Something still reading the new `verdicts` holds the swap right after it took the
             # old one, so that the read surely starts inside that window.
             holding = holder.transaction()
@@ -371,7 +373,7 @@ async def test_the_live_runner_keeps_projecting_during_and_after_a_rebuild(
         await Runner(pool, all_projections()).setup()  # tracking rows to watch from the start
     async with pool_on(database_url) as pool, live_runner(pool) as runner:
         await eventually(lambda: _all_at(pool, ledger.position()), "the runner catches up")
-        async with rebuilding(pool) as running:
+        async with rebuilding(database_url) as running:
             async with rebuild_paused(database_url, running):
                 for _ in range(3):
                     position = await asyncio.to_thread(write_fresh_event, ledger)
@@ -405,7 +407,7 @@ async def test_a_second_rebuild_is_refused_while_one_runs(
     head = import_history(ledger)
     async with pool_on(database_url) as pool:
         await project_incrementally(pool, 5000)
-        async with rebuilding(pool) as running:
+        async with rebuilding(database_url) as running:
             async with rebuild_paused(database_url, running):
                 with pytest.raises(RebuildInProgress):
                     await rebuild(pool, all_projections())
