@@ -28,7 +28,7 @@ PROCESS_POLL_SECONDS = 0.2
 SWAP_LOCK_WAIT_MS = 200
 SWAP_ATTEMPTS = 100
 MAINTENANCE_MEMORY = "256MB"  # per connection building indexes or vacuuming
-READ_AHEAD = 2  # batches read and decoded ahead of the slowest projection
+READ_AHEAD = 4  # batches read and decoded ahead of the slowest projection
 Progress = Callable[[int, int], None]
 """Called with (position reached, head of the log) after every batch."""
 

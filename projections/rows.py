@@ -6,7 +6,8 @@ result keeps a batch to a few round trips whatever its mix of events."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import Any
 
 import asyncpg
@@ -20,6 +21,8 @@ class RowSet:
         self.table = f"{schema}.{table}"
         self.key = tuple(key)
         self.columns = tuple(columns)
+        self._values = _getter(self.columns)
+        self._key_of = _getter(self.key)
         self.group = tuple(group)
         self.rows: dict[tuple[Any, ...], Row] = {}
         self.groups: dict[tuple[Any, ...], list[Row]] = {}
@@ -65,14 +68,14 @@ class RowSet:
         """Copies the new rows in and updates the changed stored ones."""
         schema, _, table = self.table.partition(".")
         await append(conn, schema, table, self.columns,
-                     [tuple(self.rows[key][c] for c in self.columns) for key in self.new])
+                     [self._values(self.rows[key]) for key in self.new])
         if self.changed:
             assignments = ", ".join(f"{c} = ${n}" for n, c in enumerate(self.columns, 1)
                                     if c not in self.key)
             match = " AND ".join(f"{c} = ${self.columns.index(c) + 1}" for c in self.key)
             await conn.executemany(
                 f"UPDATE {self.table} SET {assignments} WHERE {match}",
-                [tuple(self.rows[key][c] for c in self.columns) for key in self.changed])
+                [self._values(self.rows[key]) for key in self.changed])
         self.new.clear()
         self.changed.clear()
 
@@ -81,8 +84,13 @@ class RowSet:
         if self.group:
             self.groups.setdefault(tuple(row[c] for c in self.group), []).append(row)
 
-    def _key_of(self, row: Row | asyncpg.Record) -> tuple[Any, ...]:
-        return tuple(row[column] for column in self.key)
+
+def _getter(columns: tuple[str, ...]) -> Callable[[Row | asyncpg.Record], tuple[Any, ...]]:
+    """The values of these columns of a row, as a tuple (even of one column)."""
+    if len(columns) == 1:
+        column = columns[0]
+        return lambda row: (row[column],)
+    return itemgetter(*columns)
 
 
 async def append(conn: asyncpg.Connection, schema: str, table: str,
