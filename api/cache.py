@@ -12,13 +12,13 @@ answered before."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections import OrderedDict
 from datetime import date
 from functools import lru_cache
 from urllib.parse import parse_qs
 
+import orjson
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -108,8 +108,8 @@ def _is_read_only(scope: Scope, body: bytes) -> bool:
         values = parse_qs(scope["query_string"].decode("latin-1")).get("query")
         return bool(values) and _only_queries(values[0])
     try:
-        request = json.loads(body)
-    except ValueError:
+        request = orjson.loads(body)
+    except orjson.JSONDecodeError:
         return False
     return isinstance(request, dict) and isinstance(request.get("query"), str) \
         and _only_queries(request["query"])
@@ -133,6 +133,6 @@ def _cacheable(sent: list[Message]) -> bool:
         return False
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     try:
-        return "errors" not in json.loads(body)
-    except ValueError:
+        return "errors" not in orjson.loads(body)
+    except orjson.JSONDecodeError:
         return False

@@ -17,11 +17,11 @@ HTTP path is ours; WebSocket stays strawberry's.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from cross_web import AsyncHTTPRequestAdapter
 from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
@@ -191,7 +191,7 @@ class GraphQLView(GraphQL[Context, None]):
 
     def _respond(self, body: Mapping[str, Any], status: int, media_type: str,
                  headers: Mapping[str, str] | None = None) -> Response:
-        return Response(self.encode_json(body), status_code=status,
+        return Response(orjson.dumps(body), status_code=status,
                         headers={**(headers or {}), "Vary": "Accept"},
                         media_type=f"{media_type}; charset=utf-8")
 
@@ -234,8 +234,8 @@ def _from_query_string(params: Mapping[str, Any]) -> dict[str, Any]:
 
 def _decode_json(text: str | bytes, what: str) -> Any:
     try:
-        return json.loads(text.decode() if isinstance(text, bytes) else text)
-    except ValueError as error:  # UnicodeDecodeError too: the spec says UTF-8
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as error:  # invalid UTF-8 too: the spec says UTF-8
         raise Refusal(400, f"The {what} is not valid JSON: {error}") from None
 
 

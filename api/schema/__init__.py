@@ -16,6 +16,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from strawberry.schema.config import StrawberryConfig
 
 from api.schema.errors import is_internal
+from api.schema.execution import LeafFieldExecutor
 from api.schema.limits import QueryCost
 from api.schema.mutation import Mutation
 from api.schema.query import Query
@@ -43,6 +44,7 @@ def build_schema() -> strawberry.Schema:
         subscription=Subscription,
         types=[Body, Commission, Consultation, Decision, Grant, Jurisdiction, LedgerEvent, Node],
         config=StrawberryConfig(),
+        execution_context_class=LeafFieldExecutor,
         # factories: a fresh extension per request (the caches they use are shared)
         extensions=[
             lambda: MaxTokensLimiter(MAX_TOKENS),
