@@ -27,7 +27,9 @@ SHADOW = f"{SCHEMA}_rebuild"
 PROCESS_POLL_SECONDS = 0.2
 SWAP_LOCK_WAIT_MS = 200
 SWAP_ATTEMPTS = 100
-MAINTENANCE_MEMORY = "256MB"  # per connection building indexes or vacuuming
+MAINTENANCE_WORKERS = 2
+"""Connections building indexes and vacuuming side by side, each with this much memory:"""
+MAINTENANCE_MEMORY = "256MB"
 READ_AHEAD = 4  # batches read and decoded ahead of the slowest projection
 Progress = Callable[[int, int], None]
 """Called with (position reached, head of the log) after every batch."""
@@ -204,16 +206,16 @@ def _cycles_collected_afterwards() -> Iterator[None]:
 
 
 async def _finish_tables(pool: asyncpg.Pool, projections: Sequence[Projection]) -> None:
-    """Builds the secondary indexes, then vacuums and analyses the filled tables, each statement
-    on a connection of its own so that the database uses its cores. Freshly written tables are
+    """Builds the secondary indexes, then vacuums and analyses the filled tables, a few
+    statements at a time so that the database uses more than one core. Freshly written tables are
     vacuumed anyway (autovacuum sets their hint bits and visibility map): done here, that burst
     of writes does not land on the live system right after the swap."""
     await _in_parallel(pool, [statement for projection in projections
                               for statement in projection.create_indexes(SHADOW)],
-                       workers=connections_needed(len(projections)) - 1)
+                       workers=MAINTENANCE_WORKERS)
     await _in_parallel(pool, [f"VACUUM (ANALYZE) {SHADOW}.{table}"
                               for projection in projections for table in projection.tables],
-                       workers=connections_needed(len(projections)) - 1)
+                       workers=MAINTENANCE_WORKERS)
 
 
 async def _in_parallel(pool: asyncpg.Pool, statements: list[str], workers: int) -> None:
