@@ -27,9 +27,8 @@ SHADOW = f"{SCHEMA}_rebuild"
 PROCESS_POLL_SECONDS = 0.2
 SWAP_LOCK_WAIT_MS = 200
 SWAP_ATTEMPTS = 100
-MAINTENANCE_WORKERS = 2
-"""Connections building indexes and vacuuming side by side, each with this much memory:"""
-MAINTENANCE_MEMORY = "256MB"
+MAINTENANCE_WORKERS = 2  # connections building indexes and vacuuming side by side
+MAINTENANCE_MEMORY = "256MB"  # maintenance_work_mem of each
 READ_AHEAD = 4  # batches read and decoded ahead of the slowest projection
 Progress = Callable[[int, int], None]
 """Called with (position reached, head of the log) after every batch."""

@@ -93,37 +93,32 @@ def _leaf_field(schema: GraphQLSchema, parent_type: GraphQLObjectType, name: str
 def _reader(resolve: Callable[[Any], Any], field_type: GraphQLOutputType) -> LeafField | None:
     required = isinstance(field_type, GraphQLNonNull)
     inner = field_type.of_type if required else field_type
+    convert: Callable[[Any], Any]
     if is_leaf_type(inner):
-        serialize = _serializer(inner)
-
-        def read_leaf(source: Any) -> Any:
-            value = resolve(source)
-            if value is None:
-                if required:
-                    raise _GeneralPath
-                return None
-            return serialize(value)
-
-        return read_leaf
-    if isinstance(inner, GraphQLList):
+        convert = _serializer(inner)
+    elif isinstance(inner, GraphQLList):
         item_required = isinstance(inner.of_type, GraphQLNonNull)
         item = inner.of_type.of_type if item_required else inner.of_type
         if not is_leaf_type(item):
             return None
         serialize = _serializer(item)
 
-        def read_list(source: Any) -> Any:
-            value = resolve(source)
-            if value is None:
-                if required:
-                    raise _GeneralPath
-                return None
+        def convert(value: Any) -> Any:
             if type(value) is not list:
                 raise _GeneralPath
             return [None if v is None and not item_required else serialize(v) for v in value]
+    else:
+        return None
 
-        return read_list
-    return None
+    def read(source: Any) -> Any:
+        value = resolve(source)
+        if value is None:
+            if required:
+                raise _GeneralPath
+            return None
+        return convert(value)
+
+    return read
 
 
 def _serializer(leaf: GraphQLLeafType) -> Callable[[Any], Any]:
