@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
-from api.auth import setup_tokens
+from api.auth import TrustedTokens, setup_tokens
 from api.cache import ResponseCache
 from api.http import GraphQLView
 from api.timeout import RequestTimeLimit
@@ -56,6 +56,7 @@ def create_app(database_url: str, *, run_projector: bool = True, production: boo
         app.state.ledger = ledger or Ledger(env=eventsourcing_env(database_url))
         async with app.state.pool.acquire() as conn:
             await setup_tokens(conn)
+        app.state.tokens = TrustedTokens(app.state.pool)
         runner = Runner(app.state.pool, all_projections())
         await runner.setup()
         app.state.watch = ProjectionWatch(app.state.pool)

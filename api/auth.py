@@ -6,8 +6,10 @@ Roles: `public` (no token: published records only), `clerk` (writes for its own 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, get_args
@@ -18,6 +20,10 @@ Role = Literal["public", "clerk", "auditor", "admin"]
 ROLES: tuple[str, ...] = get_args(Role)
 TOKENS_TABLE = "bevoegd_tokens"
 TOKEN_PREFIX = "bvg_"
+TRUSTED_SECONDS = 1.0
+"""How long a server trusts a token it has checked before it checks it again. Revoking waits
+this long before it returns, so once a revocation is reported, no server accepts the token."""
+MAX_TRUSTED = 10_000
 
 
 @dataclass(frozen=True)
@@ -80,29 +86,59 @@ async def create_token(conn: asyncpg.Connection, principal: Principal) -> Issued
 
 
 async def revoke_tokens(conn: asyncpg.Connection, principal: str) -> int:
-    """Revokes every token of a principal; returns how many were live."""
+    """Revokes every token of a principal; returns how many were live, once no server trusts
+    them any more."""
     await setup_tokens(conn)
     result = await conn.execute(
         f"UPDATE {TOKENS_TABLE} SET revoked_at = now() WHERE principal = $1"
         " AND revoked_at IS NULL", principal)
-    return int(result.split()[-1])
+    revoked = int(result.split()[-1])
+    if revoked:
+        await asyncio.sleep(TRUSTED_SECONDS)
+    return revoked
 
 
 class InvalidToken(Exception):
     pass
 
 
-async def principal_for(conn: asyncpg.Connection | asyncpg.Pool, authorization: str | None
-                        ) -> Principal:
-    """The principal of an `Authorization: Bearer ...` header; public without one."""
-    if not authorization:
-        return PUBLIC
+class TrustedTokens:
+    """The principals of the tokens this server checked within the last TRUSTED_SECONDS: a
+    client sending many requests costs one token lookup a second, not one per request."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self.checked: dict[bytes, tuple[float, Principal]] = {}
+
+    async def principal_for(self, authorization: str | None) -> Principal:
+        """The principal of an `Authorization: Bearer ...` header; public without one."""
+        if not authorization:
+            return PUBLIC
+        token_hash = _token_hash(authorization)
+        now = time.monotonic()
+        trusted = self.checked.get(token_hash)
+        if trusted is not None and now - trusted[0] < TRUSTED_SECONDS:
+            return trusted[1]
+        # the clock is read before the lookup: a revocation committed while it runs is not
+        # trusted past the revoker's wait
+        principal = await _principal_of(self.pool, token_hash)
+        if len(self.checked) >= MAX_TRUSTED:
+            self.checked = {h: t for h, t in self.checked.items() if now - t[0] < TRUSTED_SECONDS}
+        self.checked[token_hash] = (now, principal)
+        return principal
+
+
+def _token_hash(authorization: str) -> bytes:
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken("The Authorization header must be 'Bearer <token>'.")
-    row = await conn.fetchrow(
+    return hash_token(token.strip())
+
+
+async def _principal_of(pool: asyncpg.Pool, token_hash: bytes) -> Principal:
+    row = await pool.fetchrow(
         f"SELECT principal, role, bodies FROM {TOKENS_TABLE}"
-        " WHERE token_hash = $1 AND revoked_at IS NULL", hash_token(token.strip()))
+        " WHERE token_hash = $1 AND revoked_at IS NULL", token_hash)
     if row is None:
         raise InvalidToken("The token is unknown or revoked.")
     return Principal(row["principal"], row["role"], frozenset(row["bodies"]))

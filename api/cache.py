@@ -6,9 +6,9 @@ what the client accepts, today's date (reads default to it) and the projections'
 which moves with every batch they apply. A write therefore makes every older answer
 unreachable; no answer is served from before it once it is projected.
 
-Who asks is part of the key (the Authorization header), and a token is checked against the
-token table before a cached answer is given: a revoked token gets nothing, not even what it was
-answered before."""
+Who asks is part of the key (the Authorization header), and a token is checked (as every
+request's, see `TrustedTokens`) before a cached answer is given: a revoked token gets nothing,
+not even what it was answered before."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.auth import InvalidToken, principal_for
+from api.auth import InvalidToken
 
 MAX_ENTRIES = 10_000
 MAX_BODY = 64 * 1024
@@ -78,7 +78,7 @@ class ResponseCache:
 
 async def _still_valid(scope: Scope, authorization: str) -> bool:
     try:
-        await principal_for(scope["app"].state.pool, authorization)
+        await scope["app"].state.tokens.principal_for(authorization)
     except InvalidToken:
         return False
     return True

@@ -36,7 +36,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
 
-from api.auth import InvalidToken, principal_for
+from api.auth import InvalidToken
 from api.negotiation import is_utf8_json, negotiate
 from api.schema import build_schema
 from api.schema.context import Context
@@ -87,12 +87,12 @@ class GraphQLView(GraphQL[Context, None]):
                           ) -> Context:
         state = request.app.state
         try:
-            principal = await principal_for(state.pool, request.headers.get("authorization"))
+            principal = await state.tokens.principal_for(request.headers.get("authorization"))
         except InvalidToken as invalid:
             raise Refusal(401, str(invalid), headers={"WWW-Authenticate": "Bearer"},
                           code=Unauthenticated.code) from None
         return Context(pool=state.pool, ledger=state.ledger, principal=principal,
-                       watch=state.watch)
+                       watch=state.watch, tokens=state.tokens)
 
     async def on_ws_connect(self, context: Context) -> Any:
         """A browser cannot set headers on a WebSocket: the token may come in the
@@ -100,7 +100,7 @@ class GraphQLView(GraphQL[Context, None]):
         authorization = (context.connection_params or {}).get("Authorization")
         if isinstance(authorization, str):
             try:
-                context.principal = await principal_for(context.pool, authorization)
+                context.principal = await context.tokens.principal_for(authorization)
             except InvalidToken:
                 raise ConnectionRejectionError() from None
         return UNSET

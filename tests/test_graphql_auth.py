@@ -3,6 +3,7 @@ and auditors may read, revoked tokens, and the `bevoegd tokens` command line."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -12,10 +13,12 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
+from api.auth import TOKENS_TABLE, TRUSTED_SECONDS, InvalidToken, TrustedTokens
 from api.cli import main
 from ledger import commands as c
 from ledger.application import Ledger
 from ledger.commands import COMMANDS
+from projections.connection import create_pool
 from tests.graphql_client import (
     COMMISSION,
     CONSULTATION,
@@ -323,6 +326,27 @@ def test_a_revoked_token_gets_no_remembered_answer(database_url: str, ledger: Le
         assert revoke(database_url, AUDITOR) == 1
         response = api.post(DECISION_CODES, {"at": position}, token=token)
         assert response.status_code == 401, response.text
+
+
+def test_a_checked_token_is_trusted_for_a_second_only(database_url: str) -> None:
+    """Within TRUSTED_SECONDS a server goes by its last lookup; after that it looks again.
+    (Revoking waits out that second, see test_a_revoked_token_is_refused.)"""
+    token = f"Bearer {issue_token(database_url, 'auditor', name=AUDITOR)}"
+
+    async def check() -> None:
+        pool = await create_pool(database_url, max_size=1)
+        try:
+            tokens = TrustedTokens(pool)
+            principal = await tokens.principal_for(token)
+            await pool.execute(f"UPDATE {TOKENS_TABLE} SET revoked_at = now()")  # no waiting
+            assert await tokens.principal_for(token) == principal
+            await asyncio.sleep(TRUSTED_SECONDS)
+            with pytest.raises(InvalidToken):
+                await tokens.principal_for(token)
+        finally:
+            await pool.close()
+
+    asyncio.run(check())
 
 
 # The command line -----------------------------------------------------------------------------

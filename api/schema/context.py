@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 from strawberry.dataloader import DataLoader
 
-from api.auth import Principal
+from api.auth import Principal, TrustedTokens
 from ledger.application import Ledger
 from projections.queries import audit
 from projections.queries.pagination import Page, PageRequest
@@ -49,6 +49,7 @@ class Context:
     ledger: Ledger
     principal: Principal
     watch: ProjectionWatch
+    tokens: TrustedTokens
     connection_params: dict[str, Any] | None = None  # a WebSocket's connection_init payload
     bodies: DataLoader[tuple[str, date, int | None], dict[str, Any] | None] = field(init=False)
     decision_histories: DataLoader[tuple[str, PageRequest], Page[dict[str, Any]]] = field(
