@@ -15,10 +15,10 @@ from ledger.database import eventsourcing_env
 from projections.connection import create_pool
 from projections.events import read_events
 from projections.queries.audit import projected_position
-from projections.rebuild import connections_needed, rebuild
-from projections.runner import CATCH_UP_BATCH, Runner, all_projections
+from projections.rebuild import REBUILD_BATCH, connections_needed, rebuild
+from projections.runner import Runner, all_projections
 
-BATCH = CATCH_UP_BATCH  # the rebuild and its baseline read the log in the same batches
+BATCH = REBUILD_BATCH  # the rebuild and its baseline read the log in the same batches
 
 
 async def rebuild_once(pool: asyncpg.Pool) -> float:

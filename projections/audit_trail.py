@@ -55,9 +55,9 @@ class AuditTrail:
                 records=[(record_id, *fields) for record_id, fields in new.items()])
         await conn.copy_records_to_table("audit_trail", schema_name=schema, records=[
             (e.position, e.record_id, *known[e.record_id], e.version, f"{e.record}.{e.type}",
-             e.meta["recorded_at"], e.meta["actor"], e.meta["command_id"],
-             e.meta["correlation_id"], e.data.get("reason"))
-            for e in events
+             meta["recorded_at"], meta["actor"], meta["command_id"], meta["correlation_id"],
+             e.data.get("reason"))
+            for e in events for meta in (e.data["meta"],)
         ])
 
     @staticmethod

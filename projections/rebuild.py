@@ -20,7 +20,6 @@ import asyncpg
 from ledger.application import EVENTS_TABLE
 from projections.events import LedgerEvent, read_events
 from projections.projection import Projection
-from projections.runner import CATCH_UP_BATCH
 from projections.tracking import SCHEMA, advance, claim_position, setup_tracking
 
 SHADOW = f"{SCHEMA}_rebuild"
@@ -29,7 +28,11 @@ SWAP_LOCK_WAIT_MS = 200
 SWAP_ATTEMPTS = 100
 MAINTENANCE_WORKERS = 2  # connections building indexes and vacuuming side by side
 MAINTENANCE_MEMORY = "256MB"  # maintenance_work_mem of each
-READ_AHEAD = 4  # batches read and decoded ahead of the slowest projection
+REBUILD_BATCH = 20_000
+"""Events per batch of the replay: more than the live runner's, because a batch redraws each
+holding it changes and writes each decision it touches once, however many of their events it
+holds (peak memory about 220 MB, against 125 MB with 5,000)."""
+READ_AHEAD = 2  # batches read and decoded ahead of the slowest projection
 Progress = Callable[[int, int], None]
 """Called with (position reached, head of the log) after every batch."""
 
@@ -45,7 +48,7 @@ def connections_needed(projections: int) -> int:
 
 
 async def rebuild(pool: asyncpg.Pool, projections: Sequence[Projection],
-                  progress: Progress | None = None, batch_size: int = CATCH_UP_BATCH, *,
+                  progress: Progress | None = None, batch_size: int = REBUILD_BATCH, *,
                   processes: int = 1, database_url: str | None = None) -> int:
     """Rebuilds the projections; returns the position at which they were swapped in. With
     `processes` > 1 (and the `database_url` for them) the projections are shared out over that
