@@ -263,7 +263,8 @@ def tokens_create(ctx: click.Context, role: str, bodies: tuple[str, ...], name: 
 @click.argument("name")
 @click.pass_context
 def tokens_revoke(ctx: click.Context, name: str) -> None:
-    """Revoke every token of the principal NAME."""
+    """Revoke every token of the principal NAME. Returns once no server accepts them any more
+    (servers trust a token they have looked up for a second)."""
     from api.auth import revoke_tokens
     from projections.connection import create_pool
 
