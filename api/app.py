@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,7 +19,7 @@ from api.cache import ResponseCache
 from api.http import GraphQLView
 from api.timeout import RequestTimeLimit
 from ledger.application import Ledger
-from ledger.database import eventsourcing_env
+from ledger.database import DATABASE_URL_VARIABLE, eventsourcing_env
 from projections.connection import create_pool
 from projections.runner import Runner, all_projections, statuses
 from projections.waiting import ProjectionWatch
@@ -26,6 +27,8 @@ from projections.waiting import ProjectionWatch
 READY_LAG = 1000  # events a projection may trail the ledger by and still serve reads
 REQUEST_SECONDS = 10.0
 STATEMENT_SECONDS = 5.0
+PRODUCTION_VARIABLE = "BEVOEGD_PRODUCTION"
+PROJECTOR_VARIABLE = "BEVOEGD_PROJECTOR"
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -83,3 +86,24 @@ def create_app(database_url: str, *, run_projector: bool = True, production: boo
                     Middleware(ResponseCache)],
         lifespan=lifespan,
     )
+
+
+def app_from_environment() -> Starlette:
+    """The app as the environment configures it: the factory each server process of `bevoegd
+    serve` calls (`uvicorn --factory api.app:app_from_environment`). The database is
+    BEVOEGD_DATABASE_URL; BEVOEGD_PRODUCTION=1 leaves GraphiQL out and BEVOEGD_PROJECTOR=0 the
+    projection runner."""
+    url = os.environ.get(DATABASE_URL_VARIABLE)
+    if not url:
+        raise RuntimeError(f"{DATABASE_URL_VARIABLE} names no database.")
+    return create_app(url, run_projector=_switch(PROJECTOR_VARIABLE, default=True),
+                      production=_switch(PRODUCTION_VARIABLE, default=False))
+
+
+def _switch(variable: str, *, default: bool) -> bool:
+    value = os.environ.get(variable)
+    if value is None:
+        return default
+    if value not in ("0", "1"):
+        raise RuntimeError(f"{variable} is 0 or 1, not {value!r}.")
+    return value == "1"

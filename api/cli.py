@@ -1,41 +1,70 @@
 """The `bevoegd` command line. Thin: every command opens the ledger and calls its application
-service. Exit codes: 0 success, 1 some commands were refused, 2 usage error (bad arguments)."""
+service. Exit codes: 0 success, 1 some commands were refused, 2 usage error (bad arguments),
+3 could not serve (`serve`: the address is in use or not allowed, or the app did not start)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from ledger.application import Ledger
-from ledger.database import eventsourcing_env, open_database
+from ledger.database import DATABASE_URL_VARIABLE, Database, eventsourcing_env, open_database
 from ledger.demo import AFTER_ABOLITION, BEFORE_ABOLITION, DEMO_FILE, SHOWCASE
 from ledger.errors import LedgerError
 from ledger.history import history_entries
 from ledger.importer import LineOutcome, import_lines
 
+if TYPE_CHECKING:
+    import asyncpg
+
+T = TypeVar("T")
 EXIT_REFUSED = 1
+EXIT_NOT_SERVED = 3
+
+
+@contextmanager
+def database_of(ctx: click.Context) -> Iterator[Database]:
+    """The ledger's database (see open_database), named on stderr, for the command's run."""
+    with open_database(ctx.obj["data_dir"]) as database:
+        click.echo(f"Ledger: {database.description}", err=True)
+        yield database
 
 
 @contextmanager
 def open_ledger(ctx: click.Context) -> Iterator[tuple[Ledger, str]]:
     """The ledger (its tables created if new) and its database URL, for the command's run."""
-    with open_database(ctx.obj["data_dir"]) as database:
-        click.echo(f"Ledger: {database.description}", err=True)
+    with database_of(ctx) as database:
         ledger = Ledger(env=eventsourcing_env(database.url))
         try:
             yield ledger, database.url
         finally:
             ledger.close()
+
+
+def on_connection(url: str, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    """What `work` returns, run on one connection to the database (the read side's driver)."""
+    from projections.connection import create_pool
+
+    async def run() -> T:
+        pool = await create_pool(url, max_size=1)
+        try:
+            async with pool.acquire() as conn:
+                return await work(conn)
+        finally:
+            await pool.close()
+
+    return asyncio.run(run())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -184,30 +213,56 @@ def history(ctx: click.Context, aggregate: str | None, after: int, limit: int,
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes sharing the port; one that dies is replaced. One of "
+                   "them runs the projection runner, the others stand by.")
 @click.option("--demo", is_flag=True, help="Load the demo data set first if the ledger is empty.")
 @click.option("--production", is_flag=True, help="No GraphiQL page at /graphql.")
 @click.option("--no-projector", is_flag=True,
-              help="Do not run the projection runner in this process (run `bevoegd project`).")
+              help="Do not run the projection runner in the server processes (run `bevoegd "
+                   "project`).")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, demo: bool, production: bool,
+def serve(ctx: click.Context, host: str, port: int, workers: int, demo: bool, production: bool,
           no_projector: bool) -> None:
     """Serve the API: GraphQL (and GraphiQL) at /graphql, health at /healthz, readiness at
-    /readyz."""
-    import uvicorn
+    /readyz. Exits with 3 if it cannot listen on the address or the app does not start."""
+    from api.app import PRODUCTION_VARIABLE, PROJECTOR_VARIABLE
+    from api.serving import CannotListen, listen, serve_on
 
-    from api.app import create_app
-
+    try:
+        listening = listen(host, port)  # before anything else: a busy port fails at once
+    except CannotListen as cannot:
+        click.echo(str(cannot), err=True)
+        sys.exit(EXIT_NOT_SERVED)
     # uvicorn re-raises SIGTERM after its graceful shutdown; turning it into SystemExit lets the
     # embedded database stop cleanly on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    with open_ledger(ctx) as (ledger, url):
+    with listening, database_of(ctx) as database:
+        _prepare(database.url, demo=demo)
+        # the server processes build the app from these (api.app.app_from_environment); the
+        # embedded database, if any, is started here once for all of them
+        os.environ.update({DATABASE_URL_VARIABLE: database.url,
+                           PRODUCTION_VARIABLE: "1" if production else "0",
+                           PROJECTOR_VARIABLE: "0" if no_projector else "1"})
+        click.echo(f"GraphQL at http://{host}:{port}/graphql", err=True)
+        if not serve_on(listening, workers):
+            sys.exit(EXIT_NOT_SERVED)
+
+
+def _prepare(url: str, *, demo: bool) -> None:
+    """Creates the ledger's and the tokens' tables before the server processes start, lest they
+    race to create them (CREATE ... IF NOT EXISTS is not safe concurrently in PostgreSQL), and
+    loads the demo data set into an empty ledger if asked to."""
+    from api.auth import setup_tokens
+
+    ledger = Ledger(env=eventsourcing_env(url))
+    try:
         if demo and ledger.position() == 0:
             with DEMO_FILE.open(encoding="utf-8") as file:
                 _import(ledger, file, "demo", 500, quiet=True)
-        app = create_app(url, run_projector=not no_projector, production=production,
-                         ledger=ledger)
-        click.echo(f"GraphQL at http://{host}:{port}/graphql", err=True)
-        uvicorn.run(app, host=host, port=port, log_level="info")
+    finally:
+        ledger.close()
+    on_connection(url, setup_tokens)
 
 
 @main.command()
@@ -235,7 +290,6 @@ def tokens_create(ctx: click.Context, role: str, bodies: tuple[str, ...], name: 
                   ) -> None:
     """Create a token and print it once; only its hash is stored."""
     from api.auth import Principal, create_token
-    from projections.connection import create_pool
 
     if role == "clerk" and not bodies:
         raise click.BadParameter("a clerk's token names the bodies it writes for.",
@@ -245,16 +299,8 @@ def tokens_create(ctx: click.Context, role: str, bodies: tuple[str, ...], name: 
     principal = Principal(name or ":".join([role, ",".join(bodies)]).rstrip(":"),
                           role, frozenset(bodies))  # type: ignore[arg-type]
 
-    async def create(url: str) -> str:
-        pool = await create_pool(url, max_size=1)
-        try:
-            async with pool.acquire() as conn:
-                return (await create_token(conn, principal)).token
-        finally:
-            await pool.close()
-
     with open_ledger(ctx) as (_, url):
-        token = asyncio.run(create(url))
+        token = on_connection(url, lambda conn: create_token(conn, principal)).token
     click.echo(f"Token for {principal.name} ({role}); it is shown only now:", err=True)
     click.echo(token)
 
@@ -266,18 +312,9 @@ def tokens_revoke(ctx: click.Context, name: str) -> None:
     """Revoke every token of the principal NAME. Returns once no server accepts them any more
     (servers trust a token they have looked up for a second)."""
     from api.auth import revoke_tokens
-    from projections.connection import create_pool
-
-    async def revoke(url: str) -> int:
-        pool = await create_pool(url, max_size=1)
-        try:
-            async with pool.acquire() as conn:
-                return await revoke_tokens(conn, name)
-        finally:
-            await pool.close()
 
     with open_ledger(ctx) as (_, url):
-        revoked = asyncio.run(revoke(url))
+        revoked = on_connection(url, lambda conn: revoke_tokens(conn, name))
     click.echo(f"Revoked {revoked} token(s) of {name}.")
     if not revoked:
         sys.exit(EXIT_REFUSED)

@@ -41,6 +41,7 @@ from api.negotiation import is_utf8_json, negotiate
 from api.schema import build_schema
 from api.schema.context import Context
 from api.schema.errors import Unauthenticated, is_internal
+from api.websocket import TokenCheckingHandler
 
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -79,6 +80,8 @@ class Refusal(Exception):
 
 
 class GraphQLView(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = TokenCheckingHandler
+
     def __init__(self, *, production: bool) -> None:
         super().__init__(build_schema(), graphql_ide=None if production else "graphiql",
                          subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,))
@@ -86,13 +89,14 @@ class GraphQLView(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket
                           ) -> Context:
         state = request.app.state
+        authorization = request.headers.get("authorization")
         try:
-            principal = await state.tokens.principal_for(request.headers.get("authorization"))
+            principal = await state.tokens.principal_for(authorization)
         except InvalidToken as invalid:
             raise Refusal(401, str(invalid), headers={"WWW-Authenticate": "Bearer"},
                           code=Unauthenticated.code) from None
         return Context(pool=state.pool, ledger=state.ledger, principal=principal,
-                       watch=state.watch, tokens=state.tokens)
+                       watch=state.watch, tokens=state.tokens, authorization=authorization)
 
     async def on_ws_connect(self, context: Context) -> Any:
         """A browser cannot set headers on a WebSocket: the token may come in the
@@ -103,6 +107,7 @@ class GraphQLView(GraphQL[Context, None]):
                 context.principal = await context.tokens.principal_for(authorization)
             except InvalidToken:
                 raise ConnectionRejectionError() from None
+            context.authorization = authorization
         return UNSET
 
     async def run(self, request: Request | WebSocket, context: Context = UNSET,

@@ -347,6 +347,12 @@ def test_api_does_not_run_the_projector_beside_the_worker(compose: dict[str, Any
         "the api would run the projection runner in-process beside the worker")
 
 
+def test_api_serves_with_more_than_one_process(compose: dict[str, Any]) -> None:
+    workers = option_value(command_argv(service(compose, "api")["command"]), "--workers")
+    assert workers is not None and int(workers) > 1, (
+        "one api process: a crash would leave nobody answering until the restart")
+
+
 def test_worker_healthcheck_parses_against_the_cli(compose: dict[str, Any]) -> None:
     argv = healthcheck_argv(service(compose, "worker"))
     assert resolve_cli(argv) == ["projections", "status"]

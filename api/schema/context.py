@@ -50,6 +50,7 @@ class Context:
     principal: Principal
     watch: ProjectionWatch
     tokens: TrustedTokens
+    authorization: str | None = None  # the bearer token's header, checked again on a WebSocket
     connection_params: dict[str, Any] | None = None  # a WebSocket's connection_init payload
     bodies: DataLoader[tuple[str, date, int | None], dict[str, Any] | None] = field(init=False)
     decision_histories: DataLoader[tuple[str, PageRequest], Page[dict[str, Any]]] = field(

@@ -2,7 +2,9 @@
 
 Events are read from the audit trail in position order after the projections applied them.
 The runner commits batches in ledger order, so whatever a subscriber has seen, everything before
-it is there too: resuming with `after` = the last position seen gives no gaps and no repeats."""
+it is there too: resuming with `after` = the last position seen gives no gaps and no repeats.
+The connection checks its token again while it streams and closes once the token is revoked
+(api/websocket.py)."""
 
 from __future__ import annotations
 
