@@ -166,7 +166,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
         return ids
 
     def find_commands(self, keys: Sequence[str]) -> dict[str, RecordedCommand]:
-        """What is recorded for each of these keys that is."""
+        """What the log holds for each of these keys it has."""
         if not keys:
             return {}
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
