@@ -90,7 +90,8 @@ def import_command(ctx: click.Context, file: Any, actor: str, batch_size: int,
                    quiet: bool) -> None:
     """Import FILE, JSON Lines of commands (historical records allowed). Lines already imported
     are recognised by their idempotency key and add nothing; refused lines are listed with the
-    reason and store nothing."""
+    reason and store no event. A refusal stands for its key: running the file again answers it
+    the same way; give the line a new key to try it again."""
     with open_ledger(ctx) as (ledger, url):
         refused = _import(ledger, file, actor, batch_size, quiet)
     sys.exit(EXIT_REFUSED if refused else 0)
@@ -123,7 +124,9 @@ def _refusal_line(outcome: LineOutcome) -> str:
     assert isinstance(outcome.outcome, LedgerError)
     prefix = "refused as expected" if outcome.as_expected else "REFUSED"
     field = f" [{outcome.outcome.field}]" if outcome.outcome.field else ""
-    return f"line {outcome.line}: {prefix} {outcome.outcome.code}{field}: {outcome.outcome.message}"
+    earlier = " (as before: the refusal is recorded for this key)" if outcome.outcome.replayed else ""
+    return (f"line {outcome.line}: {prefix} {outcome.outcome.code}{field}: "
+            f"{outcome.outcome.message}{earlier}")
 
 
 def _count_lines(file: Any) -> int:

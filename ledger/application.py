@@ -30,11 +30,12 @@ from ledger.errors import (
     IdempotencyKeyReused,
     InvalidCommand,
     LedgerError,
+    RecordedRefusal,
     RuleViolation,
 )
 from ledger.personal_data import NoVault, PersonalDataVault
 from ledger.rules import check_framework, check_grant_citation
-from ledger.store import LedgerRecorder, command_positions
+from ledger.store import LedgerRecorder, RecordedCommand, command_positions
 from ledger.transcoding import register_ledger_transcodings
 from ledger.unit_of_work import UnitOfWork
 from ledger.values import ChainLink, Interval, Meta, record_id
@@ -130,30 +131,37 @@ class Ledger(Application[UUID]):
 
     def execute(self, command: c.Command, context: CommandContext) -> CommandResult:
         """Runs one command in its own transaction, retrying a bounded number of times when
-        another writer changed the same aggregates in between."""
+        another writer changed the same aggregates in between. A refusal by the rules is
+        recorded under the command's key, as an acceptance is, and raised."""
+        key, print_ = context.idempotency_key, fingerprint(command)
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
                 time.sleep(random.uniform(0, BACKOFF_SECONDS * attempt))  # let the winner finish
             uow = UnitOfWork(self.repository)
+            answer: dict[str, Any] | LedgerError
             try:
-                result = self._handle(uow, command, context, fingerprint(command))
+                answer = self._handle(uow, command, context, print_)
+            except LedgerError as refusal:
+                uow.refuse_command(key, command.name, print_, refusal)
+                answer = refusal
+            try:
                 (position,) = self._save(uow)
-            except LedgerError:
-                # A repeat of an accepted command may fail the rules the second time round
-                # (ALREADY_TAKEN, say): the first result stands. The key is looked up only then,
-                # which spares every first attempt a query.
-                replay = self._recorded_result(command, context)
-                if replay is not None:
-                    return replay
-                raise
             except IntegrityError:
-                # Either the key was recorded meanwhile, or a concurrent writer won the race for
-                # an aggregate version: re-read, re-check, try again.
-                replay = self._recorded_result(command, context)
+                # Either the key is recorded (by a concurrent client, or before: a repeat of an
+                # accepted command may fail the rules the second time round, ALREADY_TAKEN say,
+                # and the first answer stands), or a concurrent writer won the race for an
+                # aggregate version: re-read, re-check, try again. The key is looked up only
+                # then, which spares every first attempt a query.
+                replay = self._recorded_result(command, key, print_)
                 if replay is not None:
                     return replay
                 continue
-            return CommandResult(command.name, context.idempotency_key, position, result)
+            outcome = self._answer(command, key, answer, position)
+            if isinstance(outcome, LedgerError):
+                raise outcome
+            return outcome
+        # Not recorded: the conflict says nothing about the command, so the key stays free
+        # for a retry.
         raise ConcurrencyConflict(
             f"'{command.name}' kept conflicting with concurrent changes to the same records and "
             f"was given up after {MAX_ATTEMPTS} attempts; nothing was stored. Try again.")
@@ -162,13 +170,14 @@ class Ledger(Application[UUID]):
         self, items: Sequence[tuple[c.Command, CommandContext]]
     ) -> list[CommandResult | LedgerError]:
         """Runs many commands in one transaction; each is checked against the state the ones
-        before it left. A refused command stores nothing and does not stop the others. If a
+        before it left. A refused command stores no event and does not stop the others; its
+        refusal is recorded under its key in the transaction of the batch's events. If a
         concurrent writer interferes, the rest of the batch runs command by command."""
         recorded = self.store.find_commands([context.idempotency_key for _, context in items])
         outcomes: list[CommandResult | LedgerError | int | None] = [None] * len(items)
         prints = [fingerprint(command) for command, _ in items]
         first_index: dict[str, int] = {}
-        unit: list[tuple[int, dict[str, Any]]] = []
+        unit: list[tuple[int, dict[str, Any] | LedgerError]] = []
         uow = UnitOfWork(self.repository)
         opened = {record_id(command.creates, command.code)  # type: ignore[attr-defined]
                   for command, _ in items if command.creates is not None}
@@ -179,10 +188,9 @@ class Ledger(Application[UUID]):
                 positions = self._save(uow) if unit else []
             except IntegrityError:
                 return False
-            for (index, result), position in zip(unit, positions, strict=True):
+            for (index, answer), position in zip(unit, positions, strict=True):
                 command, context = items[index]
-                outcomes[index] = CommandResult(command.name, context.idempotency_key,
-                                                position, result)
+                outcomes[index] = self._answer(command, context.idempotency_key, answer, position)
             unit.clear()
             return True
 
@@ -195,12 +203,13 @@ class Ledger(Application[UUID]):
                 same = prints[first_index[key]] == prints[index]
                 outcomes[index] = first_index[key] if same else self._key_reused(key)
                 continue
+            first_index[key] = index
             unit_start = index - len(unit)
             try:
                 unit.append((index, self._handle(uow, command, context, prints[index])))
-                first_index[key] = index
             except LedgerError as refusal:
-                outcomes[index] = refusal
+                uow.refuse_command(key, command.name, prints[index], refusal)
+                unit.append((index, refusal))
                 if uow.has_pending_events():  # a refusal after partial work: drop that work
                     if not flush():
                         return self._finish_one_by_one(items, outcomes, unit_start)
@@ -228,10 +237,12 @@ class Ledger(Application[UUID]):
         outcomes: list[CommandResult | LedgerError | int | None], index: int
     ) -> CommandResult | LedgerError:
         outcome = outcomes[index]
-        if isinstance(outcome, int):
+        if isinstance(outcome, int):  # a repeat, in the batch, of the command at that index
             first = outcomes[outcome]
-            assert isinstance(first, (CommandResult, LedgerError))
-            return replace(first, replayed=True) if isinstance(first, CommandResult) else first
+            if isinstance(first, CommandResult):
+                return replace(first, replayed=True)
+            assert isinstance(first, LedgerError)
+            return RecordedRefusal.from_dict(first.as_dict())
         assert outcome is not None
         return outcome
 
@@ -251,29 +262,42 @@ class Ledger(Application[UUID]):
         uow.complete_command(context.idempotency_key, command.name, print_, result)
         return result
 
-    def _save(self, uow: UnitOfWork) -> list[int]:
-        """Saves the unit atomically; returns each command's position (its last event's)."""
+    def _save(self, uow: UnitOfWork) -> list[int | None]:
+        """Saves the unit atomically; returns each command's position (its last event's, none
+        for a refused command)."""
         recordings = self.save(*uow.events, commands=uow.commands)
         return command_positions(uow.commands, [r.notification.id for r in recordings])
 
-    def _recorded_result(self, command: c.Command, context: CommandContext
+    @staticmethod
+    def _answer(command: c.Command, key: str, answer: dict[str, Any] | LedgerError,
+                position: int | None) -> CommandResult | LedgerError:
+        """A saved command's answer: its refusal, or its result at its position."""
+        if isinstance(answer, LedgerError):
+            return answer
+        assert position is not None  # an accepted command has events
+        return CommandResult(command.name, key, position, answer)
+
+    def _recorded_result(self, command: c.Command, key: str, print_: str
                          ) -> CommandResult | None:
-        key = context.idempotency_key
+        """The first answer to the key if it is recorded; a recorded refusal is raised."""
         found = self.store.find_commands([key]).get(key)
         if found is None:
             return None
-        outcome = self._replay(command, key, fingerprint(command), found)
+        outcome = self._replay(command, key, print_, found)
         if isinstance(outcome, LedgerError):
             raise outcome
         return outcome
 
-    def _replay(self, command: c.Command, key: str, print_: str,
-                recorded: tuple[str, dict[str, Any], int]) -> CommandResult | IdempotencyKeyReused:
-        """The first result of a key already recorded, or a refusal if the content differs."""
-        first_print, result, position = recorded
-        if first_print != print_:
+    def _replay(self, command: c.Command, key: str, print_: str, recorded: RecordedCommand
+                ) -> CommandResult | LedgerError:
+        """The first answer to a key already recorded (result or refusal), or a refusal if the
+        content differs."""
+        if recorded.fingerprint != print_:
             return self._key_reused(key)
-        return CommandResult(command.name, key, position, result, replayed=True)
+        if recorded.refusal is not None:
+            return RecordedRefusal.from_dict(recorded.refusal)
+        assert recorded.position is not None and recorded.result is not None
+        return CommandResult(command.name, key, recorded.position, recorded.result, replayed=True)
 
     @staticmethod
     def _key_reused(key: str) -> IdempotencyKeyReused:

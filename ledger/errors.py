@@ -4,9 +4,11 @@ from __future__ import annotations
 
 
 class LedgerError(Exception):
-    """A command the ledger refuses; nothing of it is stored."""
+    """A command the ledger refuses; no event of it is stored."""
 
     code = "LEDGER_ERROR"
+    replayed = False
+    """True when this is the refusal recorded for the idempotency key earlier, answered again."""
 
     def __init__(self, message: str, *, code: str | None = None, field: str | None = None):
         super().__init__(message)
@@ -41,6 +43,19 @@ class InvalidCommand(LedgerError):
     code = "INVALID_COMMAND"
 
 
+class RecordedRefusal(LedgerError):
+    """The refusal given the first time an idempotency key was sent, answered again to a repeat
+    of the same command: the command is not checked again, so a refusal stands like an
+    acceptance does (a new key tries the command afresh)."""
+
+    replayed = True
+
+    @classmethod
+    def from_dict(cls, refusal: dict[str, str | None]) -> RecordedRefusal:
+        """The refusal as `as_dict` gave it."""
+        return cls(str(refusal["message"]), code=refusal["code"], field=refusal["field"])
+
+
 class IdempotencyKeyReused(LedgerError):
     """The idempotency key was used before for a command with different content."""
 
@@ -48,6 +63,7 @@ class IdempotencyKeyReused(LedgerError):
 
 
 class ConcurrencyConflict(LedgerError):
-    """Other writers kept changing the same records; the command was retried and then given up."""
+    """Other writers kept changing the same records; the command was retried and then given up.
+    Unlike the rules' refusals it is not recorded: a retry with the same key may succeed."""
 
     code = "CONFLICT"

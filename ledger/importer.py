@@ -97,7 +97,9 @@ def import_lines(
     progress: Callable[[int], None] = lambda _: None,
 ) -> Iterator[LineOutcome]:
     """Runs the commands of `lines` in batches; yields one outcome per non-blank line, in order.
-    Memory stays flat in the size of the file."""
+    Memory stays flat in the size of the file. Every key keeps its first answer, refusals too,
+    so a file run again (whole, or after an interrupted run) answers each line as before and
+    appends nothing for the lines that were run."""
     batch: list[tuple[int, Command, CommandContext, str | None]] = []
     for number, text in enumerate(lines, start=1):
         if not text.strip():

@@ -1,6 +1,10 @@
 """The event store: eventsourcing's PostgreSQL recorder, extended with the hash chain and the
 command log (idempotency keys), both written in the transaction that writes the events.
 
+The command log answers each idempotency key once: an accepted command with its result and
+position (its last event's), a refused one with its refusal (code, message, field) and no
+position, for it has no event.
+
 Canonical form of an event's hash (hex in exports, bytea in the table)::
 
     event_hash(n) = SHA-256( event_hash(n-1)               32 bytes; 32 zero bytes before the first
@@ -32,21 +36,36 @@ GENESIS_HASH = bytes(32)
 
 @dataclass(frozen=True)
 class CommandRecord:
-    """An accepted command, kept so a repeat of its idempotency key returns the first result."""
+    """A command answered, kept so a repeat of its idempotency key returns the first answer:
+    accepted with its result and events, or refused (then it has no events)."""
 
     idempotency_key: str
     command: str
     fingerprint: str
-    result: dict[str, Any]
+    result: dict[str, Any] | None
     event_count: int
+    refusal: dict[str, str | None] | None = None
 
 
-def command_positions(commands: Sequence[CommandRecord], ids: Sequence[int]) -> list[int]:
-    """A command's position is that of its last event; the events come in command order."""
-    positions, end = [], 0
+@dataclass(frozen=True)
+class RecordedCommand:
+    """What the command log holds for a key: the fingerprint of the command's content, and its
+    result and position if it was accepted, or its refusal."""
+
+    fingerprint: str
+    result: dict[str, Any] | None
+    position: int | None
+    refusal: dict[str, str | None] | None
+
+
+def command_positions(commands: Sequence[CommandRecord], ids: Sequence[int]) -> list[int | None]:
+    """A command's position is that of its last event; the events come in command order. A
+    refused command has none."""
+    positions: list[int | None] = []
+    end = 0
     for command in commands:
         end += command.event_count
-        positions.append(ids[end - 1])
+        positions.append(None if command.refusal is not None else ids[end - 1])
     return positions
 
 
@@ -57,6 +76,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "schema": Identifier(datastore.schema),
             "table": Identifier(events_table_name),
             "commands": Identifier(f"{events_table_name}_commands"),
+            "answered": Identifier(f"{events_table_name}_commands_answered"),
             "chain_fn": Identifier(f"{events_table_name}_chain"),
             "freeze_fn": Identifier(f"{events_table_name}_immutable"),
         }
@@ -70,9 +90,20 @@ class LedgerRecorder(PostgresApplicationRecorder):
                 " idempotency_key text PRIMARY KEY,"
                 " command text NOT NULL,"
                 " fingerprint text NOT NULL,"
-                " result jsonb NOT NULL,"
-                " position bigint NOT NULL,"
+                " result jsonb,"
+                " position bigint,"
+                " refusal jsonb,"
                 " recorded_at timestamptz NOT NULL DEFAULT now())",
+                # Brings a table made before refusals were recorded to the shape above, and
+                # makes every row either accepted or refused. Once only: on a table that has
+                # the constraint, adding it fails and the block changes nothing.
+                "DO $$ BEGIN"
+                " ALTER TABLE {schema}.{commands} ADD COLUMN IF NOT EXISTS refusal jsonb,"
+                "  ALTER COLUMN result DROP NOT NULL, ALTER COLUMN position DROP NOT NULL,"
+                "  ADD CONSTRAINT {answered} CHECK ((refusal IS NULL) = (result IS NOT NULL)"
+                "   AND (refusal IS NULL) = (position IS NOT NULL));"
+                " EXCEPTION WHEN duplicate_object THEN NULL;"
+                " END $$",
                 "CREATE OR REPLACE FUNCTION {schema}.{chain_fn}() RETURNS trigger"
                 " LANGUAGE plpgsql VOLATILE AS $$"
                 " DECLARE previous bytea;"
@@ -108,40 +139,45 @@ class LedgerRecorder(PostgresApplicationRecorder):
         **kwargs: Any,
     ) -> Sequence[int] | None:
         """Inserts the events (the trigger chains their hashes) and the commands they answer, in
-        one transaction. Unlike the library's recorder this does not use libpq's pipeline mode,
-        which can deadlock on large batches over a Unix socket."""
-        if not stored_events:
+        one transaction; refused commands come with no events, and may come alone. Unlike the
+        library's recorder this does not use libpq's pipeline mode, which can deadlock on large
+        batches over a Unix socket."""
+        if not stored_events and not commands:
             return []
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
-            self._insert_stored_events(curs, stored_events)  # table lock, NOTIFY, INSERT
-            ids = [row["notification_id"] for row in curs.fetchall()]
+            ids: list[int] = []
+            if stored_events:
+                self._insert_stored_events(curs, stored_events)  # table lock, NOTIFY, INSERT
+                ids = [row["notification_id"] for row in curs.fetchall()]
             if commands:
                 curs.execute(
-                    SQL("INSERT INTO {} (idempotency_key, command, fingerprint, result, position)"
-                        " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::jsonb[],"
-                        " %s::bigint[])").format(self.commands_table),
+                    SQL("INSERT INTO {} (idempotency_key, command, fingerprint, result, position,"
+                        " refusal) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[],"
+                        " %s::jsonb[], %s::bigint[], %s::jsonb[])").format(self.commands_table),
                     (
                         [command.idempotency_key for command in commands],
                         [command.command for command in commands],
                         [command.fingerprint for command in commands],
-                        [json.dumps(command.result) for command in commands],
+                        [_jsonb(command.result) for command in commands],
                         command_positions(commands, ids),
+                        [_jsonb(command.refusal) for command in commands],
                     ),
                 )
         return ids
 
-    def find_commands(self, keys: Sequence[str]) -> dict[str, tuple[str, dict[str, Any], int]]:
-        """Fingerprint, result and position of each key already recorded."""
+    def find_commands(self, keys: Sequence[str]) -> dict[str, RecordedCommand]:
+        """What the log holds for each of these keys it has."""
         if not keys:
             return {}
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(
-                SQL("SELECT idempotency_key, fingerprint, result, position FROM {}"
+                SQL("SELECT idempotency_key, fingerprint, result, position, refusal FROM {}"
                     " WHERE idempotency_key = ANY(%s)").format(self.commands_table),
                 (list(keys),),
             )
             return {
-                row["idempotency_key"]: (row["fingerprint"], row["result"], row["position"])
+                row["idempotency_key"]: RecordedCommand(
+                    row["fingerprint"], row["result"], row["position"], row["refusal"])
                 for row in curs.fetchall()
             }
 
@@ -171,3 +207,8 @@ class LedgerRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(query, params)
             return list(curs.fetchall())
+
+
+def _jsonb(value: dict[str, Any] | None) -> str | None:
+    """A value for a jsonb column: absent is SQL NULL, not JSON null."""
+    return None if value is None else json.dumps(value)

@@ -1,5 +1,6 @@
-"""A unit of work: the aggregates one or more commands touch, and the events they record, saved
-together in one transaction (so a batch of imported commands costs one commit)."""
+"""A unit of work: the aggregates one or more commands touch, the events they record and the
+answers to their idempotency keys (refusals too), saved together in one transaction (so a batch
+of imported commands costs one commit)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
-from ledger.errors import AlreadyRecorded, UnknownReference
+from ledger.errors import AlreadyRecorded, LedgerError, UnknownReference
 from ledger.store import CommandRecord
 
 if TYPE_CHECKING:
@@ -70,6 +71,13 @@ class UnitOfWork:
         pending.sort(key=lambda e: e.timestamp)
         self.events.extend(pending)
         self.commands.append(CommandRecord(key, command, fingerprint, result, len(pending)))
+
+    def refuse_command(self, key: str, command: str, fingerprint: str,
+                       refusal: LedgerError) -> None:
+        """Notes the refusal so its idempotency key is saved with it. Whatever the command
+        changed before it was refused stays pending, never collected (has_pending_events tells
+        the caller to drop this unit's aggregates after saving it)."""
+        self.commands.append(CommandRecord(key, command, fingerprint, None, 0, refusal.as_dict()))
 
 
 def _noun(cls: type[Aggregate]) -> str:

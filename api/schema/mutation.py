@@ -23,14 +23,15 @@ from ledger.errors import LedgerError
 MAX_KEY_LENGTH = 200
 IdempotencyKey = Annotated[str, strawberry.argument(
     description="A key unique to this command (1 to 200 characters); repeating it returns the "
-                "first answer and stores nothing, so retries are safe.")]
+                "first answer, acceptance or refusal, and stores nothing, so retries are safe. "
+                "To try a refused command again, use a new key.")]
 CorrelationId = Annotated[str | None, strawberry.argument(
     description="Groups the events of several commands (one import, one user action); "
                 "recorded with each event.")]
 
 
 @strawberry.type(description="The answer to a command: its result and ledger position when "
-                             "accepted, or the refusals when not (then nothing was stored).")
+                             "accepted, or the refusals when not (then no event was stored).")
 class CommandPayload:
     command: str = strawberry.field(description="The command's name.")
     result: JSON | None = strawberry.field(
@@ -39,14 +40,15 @@ class CommandPayload:
         description="The ledger position of its last event: pass it as `atLeast` to read your "
                     "own write.")
     replayed: bool = strawberry.field(
-        description="True when the idempotency key was seen before: this is the first answer "
-                    "again, and nothing new was stored.")
+        description="True when the idempotency key was seen before with this command: this is "
+                    "the first answer again (its result, or its refusals), the command was not "
+                    "checked again, and nothing new was stored.")
     user_errors: list[UserError] = strawberry.field(
         description="Why the command was refused (rule codes of the ledger); empty if accepted.")
 
 
-def _refused(name: str, *errors: UserError) -> CommandPayload:
-    return CommandPayload(command=name, result=None, position=None, replayed=False,
+def _refused(name: str, *errors: UserError, replayed: bool = False) -> CommandPayload:
+    return CommandPayload(command=name, result=None, position=None, replayed=replayed,
                           user_errors=list(errors))
 
 
@@ -91,7 +93,8 @@ async def run_command(info: Info, command_type: type[Command], idempotency_key: 
         outcome = await asyncio.to_thread(ledger.execute, command, context)
     except LedgerError as refusal:
         return _refused(command_type.name, UserError(
-            code=refusal.code, message=refusal.message, field=_argument(refusal.field)))
+            code=refusal.code, message=refusal.message, field=_argument(refusal.field)),
+            replayed=refusal.replayed)
     return CommandPayload(command=command_type.name, result=outcome.result,
                           position=outcome.position, replayed=outcome.replayed, user_errors=[])
 
