@@ -16,6 +16,7 @@ from starlette.routing import Route, WebSocketRoute
 from api.auth import TrustedTokens, setup_tokens
 from api.cache import ResponseCache
 from api.http import GraphQLView
+from api.request_id import RequestId
 from api.timeout import RequestTimeLimit
 from ledger.application import Ledger
 from ledger.database import eventsourcing_env
@@ -79,7 +80,8 @@ def create_app(database_url: str, *, run_projector: bool = True, production: boo
         routes=[Route("/healthz", healthz), Route("/readyz", readyz),
                 Route("/graphql", graphql),  # the view answers every method (405 for most)
                 WebSocketRoute("/graphql", graphql)],
-        middleware=[Middleware(RequestTimeLimit, seconds=REQUEST_SECONDS),
+        middleware=[Middleware(RequestId),  # outermost: every answer has the id
+                    Middleware(RequestTimeLimit, seconds=REQUEST_SECONDS),
                     Middleware(ResponseCache)],
         lifespan=lifespan,
     )

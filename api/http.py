@@ -40,7 +40,7 @@ from api.auth import InvalidToken
 from api.negotiation import is_utf8_json, negotiate
 from api.schema import build_schema
 from api.schema.context import Context
-from api.schema.errors import Unauthenticated, is_internal
+from api.schema.errors import INTERNAL_ERROR, Unauthenticated, internal_extensions, is_internal
 
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -56,8 +56,6 @@ OPERATIONS = {
     "POST": frozenset({OperationType.QUERY, OperationType.MUTATION}),
 }
 """Operation types per HTTP method; subscriptions are served over WebSocket only."""
-
-INTERNAL_ERROR = "Internal error."
 
 
 class Refusal(Exception):
@@ -184,7 +182,7 @@ class GraphQLView(GraphQL[Context, None]):
         if any(is_internal(error) for error in result.errors or ()):
             # the schema masks internal errors only once execution began; these come from an
             # extension before it, and are ours to hide
-            errors, status = [{"message": INTERNAL_ERROR}], 500
+            errors, status = [{"message": INTERNAL_ERROR, "extensions": internal_extensions()}], 500
         # an application/json client cannot tell our 4xx or 5xx from a proxy's: it gets 200
         return self._respond(_optional(errors, result.extensions),
                              status if media_type == GRAPHQL_RESPONSE else 200, media_type)

@@ -1,14 +1,29 @@
-"""Errors a client may see. Refusals and bad arguments carry a stable `code` in the error's
-extensions (graphql-core copies an exception's `extensions` into the error it reports, for
-queries and subscriptions alike); anything else is masked, so no stack trace or SQL ever leaves
-the server."""
+"""Errors a client may see, and what the server logs of them.
+
+Refusals and bad arguments carry a stable `code` in the error's extensions (graphql-core copies
+an exception's `extensions` into the error it reports, for queries and subscriptions alike);
+anything else is masked, so no stack trace or SQL ever leaves the server: it becomes INTERNAL
+with the request's id.
+
+Only internal errors are logged, each once, with its traceback and the request's id. A client's
+mistake or a refusal is the client's to read."""
 
 from __future__ import annotations
 
-from graphql import GraphQLError
+import logging
 
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+from strawberry.types import ExecutionContext
+
+from api.request_id import current_request_id
 from ledger.errors import LedgerError
 from projections.errors import ReadError
+
+INTERNAL_ERROR = "Internal error."
+
+log = logging.getLogger(__name__)
 
 
 class AccessDenied(Exception):
@@ -35,3 +50,31 @@ def is_internal(error: GraphQLError) -> bool:
     """Whether an error must be masked: it came from a resolver and is not one of ours."""
     original = error.original_error
     return original is not None and not isinstance(original, (*CLIENT_ERRORS, GraphQLError))
+
+
+def internal_extensions() -> dict[str, str]:
+    """All a client learns of an internal error: that it is one, and the id to quote."""
+    return {"code": "INTERNAL", "requestId": current_request_id()}
+
+
+class MaskInternalErrors(MaskErrors):
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=is_internal, error_message=INTERNAL_ERROR)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        return GraphQLError(INTERNAL_ERROR, nodes=error.nodes, source=error.source,
+                            positions=error.positions, path=error.path,
+                            extensions=internal_extensions())
+
+
+class LoggingSchema(strawberry.Schema):
+    """strawberry's Schema, which logs every error with its traceback, logging internal ones
+    only. Errors reach it before MaskInternalErrors masks them."""
+
+    def process_errors(self, errors: list[GraphQLError],
+                       execution_context: ExecutionContext | None = None) -> None:
+        for error in errors:
+            if is_internal(error):
+                log.error("internal error in request %s at %s: %s", current_request_id(),
+                          ".".join(map(str, error.path or ())) or "-", error.message,
+                          exc_info=error.original_error)
