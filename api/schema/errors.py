@@ -2,11 +2,11 @@
 
 Refusals and bad arguments carry a stable `code` in the error's extensions (graphql-core copies
 an exception's `extensions` into the error it reports, for queries and subscriptions alike);
-anything else is masked, so no stack trace or SQL ever leaves the server: it becomes INTERNAL
-with the request's id.
+anything else is masked, so no stack trace or SQL ever leaves the server: a database that
+cannot be reached becomes UNAVAILABLE, any other failure INTERNAL with the request's id.
 
 Only internal errors are logged, each once, with its traceback and the request's id. A client's
-mistake or a refusal is the client's to read."""
+mistake or a refusal is the client's to read, and an outage is logged by DatabaseAvailability."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
 
+from api.availability import DatabaseUnavailable, is_connection_failure
 from api.request_id import current_request_id
 from ledger.errors import LedgerError
 from projections.errors import ReadError
@@ -42,7 +43,7 @@ class Forbidden(AccessDenied):
     code = "FORBIDDEN"
 
 
-CLIENT_ERRORS = (LedgerError, ReadError, AccessDenied)
+CLIENT_ERRORS = (LedgerError, ReadError, AccessDenied, DatabaseUnavailable)
 """Exceptions whose message is meant for the client."""
 
 
@@ -62,9 +63,20 @@ class MaskInternalErrors(MaskErrors):
         super().__init__(should_mask_error=is_internal, error_message=INTERNAL_ERROR)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        return GraphQLError(INTERNAL_ERROR, nodes=error.nodes, source=error.source,
-                            positions=error.positions, path=error.path,
-                            extensions=internal_extensions())
+        original = error.original_error
+        if original is not None and is_connection_failure(original):
+            unavailable = self.execution_context.context.availability.failed(original)
+            # kept as the original error: the HTTP answer takes its Retry-After from it
+            return _replaced(error, unavailable.message, unavailable.extensions, unavailable)
+        return _replaced(error, INTERNAL_ERROR, internal_extensions(), None)
+
+
+def _replaced(error: GraphQLError, message: str, extensions: dict[str, str],
+              original: Exception | None) -> GraphQLError:
+    """The error with another message, extensions and original error, at the same place."""
+    return GraphQLError(message, nodes=error.nodes, source=error.source,
+                        positions=error.positions, path=error.path, original_error=original,
+                        extensions=extensions)
 
 
 class LoggingSchema(strawberry.Schema):
@@ -74,7 +86,7 @@ class LoggingSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError],
                        execution_context: ExecutionContext | None = None) -> None:
         for error in errors:
-            if is_internal(error):
+            if is_internal(error) and not is_connection_failure(error.original_error):
                 log.error("internal error in request %s at %s: %s", current_request_id(),
                           ".".join(map(str, error.path or ())) or "-", error.message,
                           exc_info=error.original_error)
