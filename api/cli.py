@@ -196,6 +196,7 @@ def serve(ctx: click.Context, host: str, port: int, demo: bool, production: bool
     import uvicorn
 
     from api.app import create_app
+    from api.log_config import server_log_config
 
     # uvicorn re-raises SIGTERM after its graceful shutdown; turning it into SystemExit lets the
     # embedded database stop cleanly on the way out.
@@ -207,7 +208,7 @@ def serve(ctx: click.Context, host: str, port: int, demo: bool, production: bool
         app = create_app(url, run_projector=not no_projector, production=production,
                          ledger=ledger)
         click.echo(f"GraphQL at http://{host}:{port}/graphql", err=True)
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        uvicorn.run(app, host=host, port=port, log_level="info", log_config=server_log_config())
 
 
 @main.command()

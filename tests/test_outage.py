@@ -10,6 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import re
+import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Awaitable, Iterator
 
@@ -23,6 +28,7 @@ from ledger.application import Ledger
 from ledger.database import eventsourcing_env
 from projections.connection import connect_kwargs
 from tests.graphql_client import (
+    WAIT_SECONDS,
     Api,
     assert_no_leak,
     error_codes,
@@ -296,3 +302,44 @@ async def judgement(attempt: Awaitable[object]) -> bool:
     except Exception as error:
         return is_connection_failure(error)
     raise AssertionError("the attempt was meant to fail")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_bevoegd_serve_logs_the_outage_and_its_end_once(
+        proxy: TcpProxy, position: int) -> None:
+    """The real server process, as an operator reads its log."""
+    port = free_port()
+    env = {**os.environ, "BEVOEGD_DATABASE_URL": proxy.url}
+    server = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port),
+                               "--no-projector"], env=env, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+
+    def read() -> httpx.Response:
+        return httpx.post(f"{base}/graphql", json={"query": BODY,
+                                                   "variables": {"code": "raad-dordrecht"}})
+
+    try:
+        eventually(lambda: _answers(f"{base}/healthz"), "the server to start")
+        assert read().status_code == 200
+        proxy.cut()
+        assert all(unavailable(read()) for _ in range(5))
+        proxy.restore()
+        eventually(lambda: read().status_code == 200, "a read to be answered again")
+    finally:
+        server.terminate()
+        _, log = server.communicate(timeout=WAIT_SECONDS)
+    assert len(re.findall(f"WARNING: +{OUTAGE}: ", log)) == 1, log
+    assert len(re.findall(f"INFO: +{RECOVERY} ", log)) == 1, log
+    assert "Traceback" not in log, log
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url).status_code == 200
+    except httpx.TransportError:
+        return False
