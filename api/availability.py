@@ -2,10 +2,11 @@
 
 Without its database the server can answer nothing but "try again later", and it should say so
 at once rather than let every request wait for a connection attempt to time out. The first
-request that finds the database gone marks it unavailable (and the outage is logged, once);
-from then on requests are refused at the door with UNAVAILABLE until a probe in the background
-reaches the database again through both pools (the read side's and the ledger's), and the end
-of the outage is logged, once. Nothing needs restarting."""
+connection that fails (a request's, or a pool's own attempt to reconnect) marks the database
+unavailable, and the outage is logged, once; from then on requests are refused at the door
+with UNAVAILABLE until a probe in the background reaches the database again through both pools
+(the read side's and the ledger's), and the end of the outage is logged, once. Nothing needs
+restarting."""
 
 from __future__ import annotations
 
@@ -39,11 +40,11 @@ log = logging.getLogger(__name__)
 
 class DatabaseUnavailable(Exception):
     code = "UNAVAILABLE"
+    retry_after = RETRY_AFTER_SECONDS
 
-    def __init__(self, retry_after: int = RETRY_AFTER_SECONDS) -> None:
-        super().__init__(f"The database cannot be reached; try again in {retry_after} s.")
+    def __init__(self) -> None:
+        super().__init__(f"The database cannot be reached; try again in {self.retry_after} s.")
         self.message = str(self)
-        self.retry_after = retry_after
 
     @property
     def extensions(self) -> dict[str, str]:
