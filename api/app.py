@@ -15,8 +15,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from api.auth import TrustedTokens, setup_tokens
+from api.availability import DatabaseAvailability, both_pools_answer
 from api.cache import ResponseCache
 from api.http import GraphQLView
+from api.request_id import RequestId
 from api.timeout import RequestTimeLimit
 from ledger.application import Ledger
 from ledger.database import DATABASE_URL_VARIABLE, eventsourcing_env
@@ -55,11 +57,14 @@ def create_app(database_url: str, *, run_projector: bool = True, production: boo
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.pool = await create_pool(database_url, command_timeout=STATEMENT_SECONDS)
+        app.state.availability = DatabaseAvailability(
+            lambda: both_pools_answer(app.state.pool, app.state.ledger))
+        app.state.pool = await create_pool(database_url, command_timeout=STATEMENT_SECONDS,
+                                           connect_failed=app.state.availability.failed)
         app.state.ledger = ledger or Ledger(env=eventsourcing_env(database_url))
         async with app.state.pool.acquire() as conn:
             await setup_tokens(conn)
-        app.state.tokens = TrustedTokens(app.state.pool)
+        app.state.tokens = TrustedTokens(app.state.pool, app.state.availability)
         runner = Runner(app.state.pool, all_projections())
         await runner.setup()
         app.state.watch = ProjectionWatch(app.state.pool)
@@ -70,6 +75,7 @@ def create_app(database_url: str, *, run_projector: bool = True, production: boo
             yield
         finally:
             stop.set()
+            await app.state.availability.close()
             if running is not None:
                 await running
             await app.state.watch.stop()
@@ -82,7 +88,8 @@ def create_app(database_url: str, *, run_projector: bool = True, production: boo
         routes=[Route("/healthz", healthz), Route("/readyz", readyz),
                 Route("/graphql", graphql),  # the view answers every method (405 for most)
                 WebSocketRoute("/graphql", graphql)],
-        middleware=[Middleware(RequestTimeLimit, seconds=REQUEST_SECONDS),
+        middleware=[Middleware(RequestId),  # outermost: every answer has the id
+                    Middleware(RequestTimeLimit, seconds=REQUEST_SECONDS),
                     Middleware(ResponseCache)],
         lifespan=lifespan,
     )

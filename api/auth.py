@@ -16,6 +16,8 @@ from typing import Literal, get_args
 
 import asyncpg
 
+from api.availability import DatabaseAvailability
+
 Role = Literal["public", "clerk", "auditor", "admin"]
 ROLES: tuple[str, ...] = get_args(Role)
 TOKENS_TABLE = "bevoegd_tokens"
@@ -104,10 +106,12 @@ class InvalidToken(Exception):
 
 class TrustedTokens:
     """The principals of the tokens this server checked within the last TRUSTED_SECONDS: a
-    client sending many requests costs one token lookup a second, not one per request."""
+    client sending many requests costs one token lookup a second, not one per request. While
+    the database cannot be reached, a token it cannot look up gets DatabaseUnavailable."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, availability: DatabaseAvailability) -> None:
         self.pool = pool
+        self.availability = availability
         self.checked: dict[bytes, tuple[float, Principal]] = {}
 
     async def principal_for(self, authorization: str | None) -> Principal:
@@ -121,7 +125,8 @@ class TrustedTokens:
             return trusted[1]
         # the clock is read before the lookup: a revocation committed while it runs is not
         # trusted past the revoker's wait
-        principal = await _principal_of(self.pool, token_hash)
+        async with self.availability.guard():
+            principal = await _principal_of(self.pool, token_hash)
         if len(self.checked) >= MAX_TRUSTED:
             self.checked = {h: t for h, t in self.checked.items() if now - t[0] < TRUSTED_SECONDS}
         self.checked[token_hash] = (now, principal)

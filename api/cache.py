@@ -8,7 +8,8 @@ unreachable; no answer is served from before it once it is projected.
 
 Who asks is part of the key (the Authorization header), and a token is checked (as every
 request's, see `TrustedTokens`) before a cached answer is given: a revoked token gets nothing,
-not even what it was answered before."""
+not even what it was answered before, and neither does a token that cannot be checked while
+the database is unavailable. Answers with errors (UNAVAILABLE among them) are not kept."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import InvalidToken
+from api.availability import DatabaseUnavailable
 
 MAX_ENTRIES = 10_000
 MAX_BODY = 64 * 1024
@@ -45,7 +47,7 @@ class ResponseCache:
             return
         authorization = Headers(scope=scope).get("authorization")
         if authorization is not None and not await _still_valid(scope, authorization):
-            await self.app(scope, receive, send)  # which refuses it
+            await self.app(scope, receive, send)  # which refuses it, or says why it cannot tell
             return
         body, receive = await _read_body(receive)
         if body is None or not _is_read_only(scope, body):
@@ -79,7 +81,7 @@ class ResponseCache:
 async def _still_valid(scope: Scope, authorization: str) -> bool:
     try:
         await scope["app"].state.tokens.principal_for(authorization)
-    except InvalidToken:
+    except (InvalidToken, DatabaseUnavailable):
         return False
     return True
 

@@ -13,7 +13,13 @@ HTTP path is ours; WebSocket stays strawberry's.
   determined, the variables do not coerce) is answered without `data`: 400 with
   application/graphql-response+json; 200 with application/json, whose clients cannot tell our
   4xx from a proxy's.
-- Once execution began the answer is 200, even with field errors or `data: null`."""
+- Once execution began the answer is 200, even with field errors or `data: null`.
+- While the database cannot be reached the answer is 503 with Retry-After and a GraphQL error
+  with code UNAVAILABLE, whatever the media type: unlike a request error it says nothing about
+  the request, and proxies, load balancers and HTTP clients know to wait and retry on it.
+  A WebSocket opened then is closed with 1013 (Try Again Later), which graphql-transport-ws
+  clients retry; a running subscription ends with an UNAVAILABLE error (sent by the schema),
+  after which its client resumes from the last position it saw."""
 
 from __future__ import annotations
 
@@ -37,11 +43,12 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
 
 from api.auth import InvalidToken
+from api.availability import DatabaseUnavailable
 from api.negotiation import is_utf8_json, negotiate
 from api.schema import build_schema
 from api.schema.context import Context
-from api.schema.errors import Unauthenticated, is_internal
-from api.websocket import TokenCheckingHandler
+from api.schema.errors import INTERNAL_ERROR, Unauthenticated, internal_extensions, is_internal
+from api.websocket import TRY_AGAIN_LATER, TokenCheckingHandler
 
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -57,8 +64,6 @@ OPERATIONS = {
     "POST": frozenset({OperationType.QUERY, OperationType.MUTATION}),
 }
 """Operation types per HTTP method; subscriptions are served over WebSocket only."""
-
-INTERNAL_ERROR = "Internal error."
 
 
 class Refusal(Exception):
@@ -91,12 +96,17 @@ class GraphQLView(GraphQL[Context, None]):
         state = request.app.state
         authorization = request.headers.get("authorization")
         try:
+            state.availability.check()
             principal = await state.tokens.principal_for(authorization)
         except InvalidToken as invalid:
             raise Refusal(401, str(invalid), headers={"WWW-Authenticate": "Bearer"},
                           code=Unauthenticated.code) from None
+        except DatabaseUnavailable as unavailable:
+            raise Refusal(503, unavailable.message, headers=_retry_after(unavailable),
+                          code=unavailable.code) from None
         return Context(pool=state.pool, ledger=state.ledger, principal=principal,
-                       watch=state.watch, tokens=state.tokens, authorization=authorization)
+                       watch=state.watch, tokens=state.tokens, authorization=authorization,
+                       availability=state.availability)
 
     async def on_ws_connect(self, context: Context) -> Any:
         """A browser cannot set headers on a WebSocket: the token may come in the
@@ -118,7 +128,11 @@ class GraphQLView(GraphQL[Context, None]):
             except Refusal as refusal:
                 # strawberry accepts the socket before it asks for the context: close it as
                 # graphql-transport-ws refuses a connection
-                await request.close(code=4403, reason=refusal.message)
+                await request.close(code=TRY_AGAIN_LATER if refusal.status == 503 else 4403,
+                                    reason=refusal.message)
+                return request
+            except DatabaseUnavailable as unavailable:  # a token checked in connection_init
+                await request.close(code=TRY_AGAIN_LATER, reason=unavailable.message)
                 return request
         return await self._answer(request, context)
 
@@ -184,12 +198,16 @@ class GraphQLView(GraphQL[Context, None]):
         errors = [error.formatted for error in result.errors or ()]
         if _execution_began(result):
             body = {"data": result.data, **_optional(errors, result.extensions)}
+            unavailable = next((error.original_error for error in result.errors or ()
+                                if isinstance(error.original_error, DatabaseUnavailable)), None)
+            if unavailable is not None:
+                return self._respond(body, 503, media_type, _retry_after(unavailable))
             return self._respond(body, 200, media_type)
         status = 400
         if any(is_internal(error) for error in result.errors or ()):
             # the schema masks internal errors only once execution began; these come from an
             # extension before it, and are ours to hide
-            errors, status = [{"message": INTERNAL_ERROR}], 500
+            errors, status = [{"message": INTERNAL_ERROR, "extensions": internal_extensions()}], 500
         # an application/json client cannot tell our 4xx or 5xx from a proxy's: it gets 200
         return self._respond(_optional(errors, result.extensions),
                              status if media_type == GRAPHQL_RESPONSE else 200, media_type)
@@ -208,6 +226,10 @@ def _operations_in(document: str) -> int:
         return sum(isinstance(d, OperationDefinitionNode) for d in parse(document).definitions)
     except GraphQLError:
         return 0
+
+
+def _retry_after(unavailable: DatabaseUnavailable) -> dict[str, str]:
+    return {"Retry-After": str(unavailable.retry_after)}
 
 
 def _execution_began(result: ExecutionResult) -> bool:

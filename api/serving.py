@@ -15,6 +15,8 @@ import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
+from api.log_config import server_log_config
+
 APP_FACTORY = "api.app:app_from_environment"
 
 
@@ -39,7 +41,8 @@ def listen(host: str, port: int) -> socket.socket:
 
 def serve_on(listening: socket.socket, workers: int) -> bool:
     """Serves on the socket until stopped (SIGINT or SIGTERM); False if the app did not start."""
-    config = uvicorn.Config(APP_FACTORY, factory=True, workers=workers, log_level="info")
+    config = uvicorn.Config(APP_FACTORY, factory=True, workers=workers, log_level="info",
+                            log_config=server_log_config())
     if workers == 1:
         server = uvicorn.Server(config)
         server.run(sockets=[listening])

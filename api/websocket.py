@@ -5,8 +5,9 @@ The token is checked before every event is sent, so a busy stream stops too, and
 per trust window while the connection is idle. A check trusts a lookup for less than
 TRUSTED_SECONDS and revoking waits that long before it returns, so no event is sent after
 `revoke_tokens` has returned: the socket is closed with 4403 instead. A token that cannot be
-checked (the database does not answer) closes the socket too, with 1011: nothing is sent
-unchecked, and the client resumes with `after` once it reconnects."""
+checked closes the socket too: with 1013 (try again later) while the database is unreachable,
+with 1011 for anything else. Nothing is sent unchecked; the client resumes with `after` once it
+reconnects."""
 
 from __future__ import annotations
 
@@ -20,12 +21,16 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
 
 from api.auth import TRUSTED_SECONDS, InvalidToken
+from api.availability import DatabaseUnavailable
 from api.schema.context import Context
 
 FORBIDDEN = 4403
 """graphql-transport-ws's close code for a connection the server refuses."""
 INTERNAL_ERROR = 1011
 """WebSocket's close code for a server that cannot go on (RFC 6455)."""
+TRY_AGAIN_LATER = 1013
+"""WebSocket's close code for a server that is briefly unable to serve; graphql-transport-ws
+clients reconnect after it."""
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +63,9 @@ class TokenCheckingHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await self.context.tokens.principal_for(self.context.authorization)
         except InvalidToken:
             await self._close(FORBIDDEN, "The token is unknown or revoked.")
+            return False
+        except DatabaseUnavailable as unavailable:  # the outage is logged once, elsewhere
+            await self._close(TRY_AGAIN_LATER, unavailable.message)
             return False
         except Exception as error:  # noqa: BLE001 - whatever it is, the token is unchecked
             logger.warning("Closing a WebSocket whose token could not be checked: %r", error)

@@ -88,6 +88,11 @@ def eventsourcing_env(url: str) -> dict[str, str]:
         "POSTGRES_PASSWORD": str(params.get("password", "")),
         "POSTGRES_POOL_SIZE": os.environ.get("BEVOEGD_POOL_SIZE", "5"),
         "POSTGRES_LOCK_TIMEOUT": "10",
+        # How long a call waits for one of the pool's connections (the library's default is
+        # 30 s), while the pool re-makes lost connections in the background. The store tries
+        # a call that lost its connection up to 10 times: 10 such waits stay near the API's
+        # 10 s request limit.
+        "POSTGRES_CONNECT_TIMEOUT": "1",
         # Aggregates stay in memory and are fast-forwarded from the store on every read, so
         # a read costs one query for the newer events instead of a replay of all of them.
         "AGGREGATE_CACHE_MAXSIZE": os.environ.get("BEVOEGD_AGGREGATE_CACHE", "10000"),

@@ -1,7 +1,9 @@
 """Reading one's own writes: waiting until the projections have applied a ledger position.
 
 A process keeps one `ProjectionWatch`: a single connection listening for the runner's
-notifications, however many requests or subscriptions wait on it."""
+notifications, however many requests or subscriptions wait on it. When that connection breaks
+(the database went away) the watch listens again as soon as it can; notifications sent in
+between are lost, so it counts the break as a change."""
 
 from __future__ import annotations
 
@@ -28,18 +30,45 @@ class ProjectionWatch:
         self.generation = 0
         """Moves whenever the projections apply events: answers of an older generation are old."""
         self._listener: asyncpg.pool.PoolConnectionProxy | None = None
+        self._relistening: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
             await setup_tracking(conn)  # a ledger no runner has projected yet: position 0
-        self._listener = await self.pool.acquire()
-        await self._listener.add_listener(PROJECTED_CHANNEL, self._notified)
+        await self._listen()
 
     async def stop(self) -> None:
+        if self._relistening is not None:
+            self._relistening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._relistening
         if self._listener is not None:
+            self._listener.remove_termination_listener(self._lost)
             await self._listener.remove_listener(PROJECTED_CHANNEL, self._notified)
             await self.pool.release(self._listener)
             self._listener = None
+
+    async def _listen(self) -> None:
+        listener = await self.pool.acquire()
+        await listener.add_listener(PROJECTED_CHANNEL, self._notified)
+        listener.add_termination_listener(self._lost)
+        self._listener = listener
+
+    def _lost(self, _: object) -> None:
+        """The listening connection broke (the pool has taken it back)."""
+        self._listener = None
+        self._notified()
+        self._relistening = asyncio.create_task(self._listen_again())
+
+    async def _listen_again(self) -> None:
+        while True:
+            await asyncio.sleep(RECHECK_SECONDS)
+            try:
+                await self._listen()
+            except (OSError, asyncpg.PostgresError):  # the database is not back yet
+                continue
+            self._notified()  # whatever was notified while it was away
+            return
 
     async def position(self) -> int:
         return await projected_position(self.pool, self.names)

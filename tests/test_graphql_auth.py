@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from api.auth import TOKENS_TABLE, TRUSTED_SECONDS, InvalidToken, TrustedTokens
+from api.availability import DatabaseAvailability
 from api.cli import main
 from ledger import commands as c
 from ledger.application import Ledger
@@ -336,7 +337,7 @@ def test_a_checked_token_is_trusted_for_a_second_only(database_url: str) -> None
     async def check() -> None:
         pool = await create_pool(database_url, max_size=1)
         try:
-            tokens = TrustedTokens(pool)
+            tokens = TrustedTokens(pool, DatabaseAvailability(lambda: pool.fetchval("SELECT 1")))
             principal = await tokens.principal_for(token)
             await pool.execute(f"UPDATE {TOKENS_TABLE} SET revoked_at = now()")  # no waiting
             assert await tokens.principal_for(token) == principal

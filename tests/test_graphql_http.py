@@ -279,9 +279,10 @@ def test_an_internal_error_before_execution_is_masked(
 
     monkeypatch.setattr("api.schema.limits._cost", fail)
     uncached = {"query": "{ uncached: __typename }"}  # no other test asks it: no cached answer
-    body = assert_refused(post(client, uncached, accept), 500 if accept == GRAPHQL_RESPONSE
-                          else 200, accept)
-    assert body["errors"] == [{"message": "Internal error."}]
+    response = post(client, uncached, accept)
+    body = assert_refused(response, 500 if accept == GRAPHQL_RESPONSE else 200, accept)
+    assert body["errors"] == [{"message": "Internal error.", "extensions": {
+        "code": "INTERNAL", "requestId": response.headers["x-request-id"]}}]
 
 
 @pytest.mark.parametrize("accept", ["text/html", "text/html,application/xhtml+xml,*/*;q=0.8"])

@@ -6,7 +6,6 @@ from __future__ import annotations
 import strawberry
 from strawberry.extensions import (
     AddValidationRules,
-    MaskErrors,
     MaxTokensLimiter,
     ParserCache,
     ValidationCache,
@@ -15,7 +14,7 @@ from strawberry.extensions.max_aliases import create_validator as alias_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.schema.config import StrawberryConfig
 
-from api.schema.errors import is_internal
+from api.schema.errors import LoggingSchema, MaskInternalErrors
 from api.schema.execution import LeafFieldExecutor
 from api.schema.limits import QueryCost
 from api.schema.mutation import Mutation
@@ -38,7 +37,7 @@ would never let it hit."""
 
 
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+    return LoggingSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -52,6 +51,6 @@ def build_schema() -> strawberry.Schema:
             lambda: AddValidationRules(LIMIT_RULES),
             lambda: ValidationCache(maxsize=CACHE_SIZE),
             lambda: QueryCost(limit=MAX_COST),  # after the cache: it adds to validation errors
-            lambda: MaskErrors(should_mask_error=is_internal, error_message="Internal error."),
+            MaskInternalErrors,
         ],
     )

@@ -13,6 +13,7 @@ import asyncpg
 from strawberry.dataloader import DataLoader
 
 from api.auth import Principal, TrustedTokens
+from api.availability import DatabaseAvailability
 from ledger.application import Ledger
 from projections.queries import audit
 from projections.queries.pagination import Page, PageRequest
@@ -50,6 +51,7 @@ class Context:
     principal: Principal
     watch: ProjectionWatch
     tokens: TrustedTokens
+    availability: DatabaseAvailability
     authorization: str | None = None  # the bearer token's header, checked again on a WebSocket
     connection_params: dict[str, Any] | None = None  # a WebSocket's connection_init payload
     bodies: DataLoader[tuple[str, date, int | None], dict[str, Any] | None] = field(init=False)

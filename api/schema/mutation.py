@@ -5,7 +5,6 @@ The resolvers only authorise and call the application service."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 import strawberry
@@ -84,13 +83,13 @@ async def run_command(info: Info, command_type: type[Command], idempotency_key: 
     except ValidationError as error:
         return _invalid(command_type.name, error)
     ledger = info.context.ledger
-    acting = await asyncio.to_thread(ledger.acting_body, command)
+    acting = await info.context.availability.in_thread(ledger.acting_body, command)
     if not principal.may_act_for(acting):
         raise Forbidden(f"{principal.name} may not record '{command_type.name}' for "
                         f"{acting or 'the structure of government'}.")
     context = CommandContext(idempotency_key, actor=principal.name, correlation_id=correlation_id)
     try:
-        outcome = await asyncio.to_thread(ledger.execute, command, context)
+        outcome = await info.context.availability.in_thread(ledger.execute, command, context)
     except LedgerError as refusal:
         return _refused(command_type.name, UserError(
             code=refusal.code, message=refusal.message, field=_argument(refusal.field)),
