@@ -8,7 +8,6 @@ import asyncio
 import json
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +20,8 @@ from projections.runner import Runner, all_projections
 from tests.graphql_client import issue_token, load_world
 from tests.read_models import pool_on
 from tests.reliability.postgres_server import PostgresServer, postgres_server
+from tests.reliability.suite import Figures, World
 
-Figures = dict[str, dict[str, Any]]
 FIGURES = pytest.StashKey[Figures]()
 FIGURES_FILE = pytest.StashKey[Path]()
 
@@ -47,17 +46,6 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     path = config.stash.get(FIGURES_FILE, None)
     if path is not None:
         terminalreporter.write_line(f"(written to {path})")
-
-
-@dataclass(frozen=True)
-class World:
-    """A database holding the small world of the GraphQL tests, and tokens to write and read."""
-
-    database_url: str
-    position: int
-    clerk: str
-    """A clerk of college-dordrecht."""
-    auditor: str
 
 
 @pytest.fixture(scope="module")

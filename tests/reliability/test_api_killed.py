@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from ledger.application import Ledger
-from tests.reliability.conftest import Figures
 from tests.reliability.processes import Server, until
+from tests.reliability.suite import Figures
 from tests.reliability.writers import (
     WRITE_DEADLINE,
     Tally,

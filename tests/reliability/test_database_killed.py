@@ -16,9 +16,9 @@ import pytest
 from ledger.application import Ledger
 from ledger.database import ensure_database, eventsourcing_env
 from tests.graphql_client import LEAKS, issue_token
-from tests.reliability.conftest import Figures
 from tests.reliability.postgres_server import PostgresServer
 from tests.reliability.processes import Server, until
+from tests.reliability.suite import Figures
 from tests.reliability.writers import (
     WRITE_DEADLINE,
     Tally,

@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 from hypothesis_graphql import Mode, mutations, queries
 
 from tests.graphql_client import LEAKS
-from tests.reliability.conftest import Figures, World
 from tests.reliability.probe import Probe, probing
 from tests.reliability.processes import serving
+from tests.reliability.suite import Figures, World
 
 pytestmark = [pytest.mark.database, pytest.mark.reliability, pytest.mark.timeout(600)]
 

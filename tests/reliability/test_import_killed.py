@@ -21,8 +21,8 @@ import pytest
 from bench.databases import fresh_database
 from bench.generate import generate_commands
 from ledger.application import EVENTS_TABLE
-from tests.reliability.conftest import Figures
 from tests.reliability.processes import Bevoegd, eventually, running
+from tests.reliability.suite import Figures
 from tests.reliability.writers import COMMANDS_TABLE
 
 pytestmark = [pytest.mark.database, pytest.mark.reliability, pytest.mark.timeout(300)]

@@ -23,8 +23,8 @@ from tests.read_models import (
     read_models,
     write_fresh_event,
 )
-from tests.reliability.conftest import Figures
 from tests.reliability.processes import Bevoegd, until
+from tests.reliability.suite import Figures
 
 pytestmark = [pytest.mark.database, pytest.mark.reliability, pytest.mark.timeout(300)]
 
