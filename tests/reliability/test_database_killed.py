@@ -110,7 +110,7 @@ async def test_postgres_killed_and_restarted_under_load(
         assert not load.done(), tally.unexpected
         logged_before = log.read_text(errors="replace").count("Traceback")
 
-        own_postgres.kill()
+        await asyncio.to_thread(own_postgres.kill)
         await asyncio.sleep(DOWN_SECONDS)
         async with http_client() as client:
             assert (await client.get(f"{server.base}/healthz")).status_code == 200  # up ...

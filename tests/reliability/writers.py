@@ -73,8 +73,9 @@ def decision(client: int, n: int) -> c.TakeDecision:
 
 @dataclass
 class Answer:
-    """What one request got: `position` when the write was acknowledged; `retry` when the
-    client may send it again (no answer, or 503 with Retry-After); otherwise `unexpected`."""
+    """What one request got: `position` when the write was acknowledged; `unexpected` when the
+    answer is none a careful client may get; otherwise (no answer, or an honest 503) the client
+    sends the write again, after `retry_after` seconds."""
 
     position: int | None = None
     replayed: bool = False
@@ -103,7 +104,8 @@ def answer_of(response: httpx.Response) -> Answer:
 
 
 def unavailable(response: httpx.Response) -> Answer:
-    """A 503 is honest only with Retry-After and the GraphQL error code UNAVAILABLE."""
+    """A 503 is honest only with Retry-After (in seconds) and the GraphQL error code
+    UNAVAILABLE."""
     retry_after = response.headers.get("retry-after", "")
     try:
         codes = [(e.get("extensions") or {}).get("code") for e in response.json()["errors"]]
@@ -136,8 +138,6 @@ class Tally:
 
     answers: Counter[str] = field(default_factory=Counter)
     unexpected: list[str] = field(default_factory=list)
-    unavailable_while: list[float] = field(default_factory=list)
-    """When (monotonic) each honest 503 arrived."""
 
     @property
     def acknowledged(self) -> int:
@@ -146,7 +146,8 @@ class Tally:
 
 @dataclass
 class Griffie:
-    body: str
+    """A clerk writing for one college, with its token and its decisions to record."""
+
     token: str
     writes: list[Write]
 
@@ -174,8 +175,6 @@ class Griffie:
                 if answer.position is None:
                     write.unanswered += 1
                     tally.answers["503" if answer.status == 503 else "no answer"] += 1
-                    if answer.status == 503:
-                        tally.unavailable_while.append(time.monotonic())
                     if time.monotonic() > deadline:
                         tally.unexpected.append(f"{write.key}: not acknowledged within "
                                                 f"{WRITE_DEADLINE:g} s")
@@ -208,7 +207,7 @@ async def griffies(ledger: Ledger, database_url: str, writes: int,
         run(ledger, command)
     tokens = [await asyncio.to_thread(issue_token, database_url, "clerk", (college(n),))
               for n in range(clients)]
-    return [Griffie(college(n), tokens[n],
+    return [Griffie(tokens[n],
                     [Write(f"griffie-{n:02}-{i:04}", decision(n, i)) for i in range(writes)])
             for n in range(clients)]
 
@@ -261,6 +260,6 @@ def summary(writing: list[Griffie], tally: Tally) -> dict[str, Any]:
     writes = every_write(writing)
     return {"writing clients": len(writing), "writes acknowledged": len(writes),
             "attempts unanswered (no answer or 503)": sum(w.unanswered for w in writes),
-            "stored before the kill but unacknowledged, replayed on retry":
+            "stored but unacknowledged, replayed on retry":
                 sum(w.replayed_on_retry for w in writes),
             "acknowledged writes sent again and replayed": tally.answers["replayed"]}
