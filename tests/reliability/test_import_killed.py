@@ -34,6 +34,8 @@ BATCH_SIZE = 50  # small batches, so that many are committed before the kill
 KILL_AT = 1 / 3
 """The share of the uninterrupted import's events stored before the kill."""
 REFUSAL = re.compile(r"^line \d+: (refused as expected|REFUSED) .*$", re.MULTILINE)
+ANSWERED_AGAIN = " (as before: the refusal is recorded for this key)"
+"""How the second run marks a line whose refusal the first run recorded: the same refusal."""
 SUMMARY = re.compile(r"^(\d+) accepted, (\d+) already recorded, (\d+) refused as the file "
                      r"expects, (\d+) refused;", re.MULTILINE)
 
@@ -85,7 +87,7 @@ def ledger_contents(database_url: str) -> tuple[list[Any], list[Any]]:
 def refusals(output: str) -> list[str]:
     """The refusal lines, in line order (refusals the file expects go to stdout, the others to
     stderr, so the two streams may interleave differently from run to run)."""
-    found = [line.group(0) for line in REFUSAL.finditer(output)]
+    found = [line.group(0).removesuffix(ANSWERED_AGAIN) for line in REFUSAL.finditer(output)]
     return sorted(found, key=lambda line: int(line.split()[1].rstrip(":")))
 
 
