@@ -60,6 +60,9 @@ def is_connection_failure(error: BaseException | None) -> bool:
             return False
         if isinstance(error, OSError):  # refused, reset, unreachable
             return True
+        if isinstance(error, asyncpg.InternalClientError):
+            # asyncpg's protocol caught mid-operation on a connection a failure left behind
+            return True
         if isinstance(error, asyncpg.PostgresError | psycopg.Error):
             sqlstate = error.sqlstate
             if sqlstate is not None:
