@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from api.auth import TrustedTokens, setup_tokens
+from api.body_limit import RequestSizeLimit, max_body_bytes
 from api.cache import ResponseCache
 from api.http import GraphQLView
 from api.timeout import RequestTimeLimit
@@ -80,6 +81,7 @@ def create_app(database_url: str, *, run_projector: bool = True, production: boo
                 Route("/graphql", graphql),  # the view answers every method (405 for most)
                 WebSocketRoute("/graphql", graphql)],
         middleware=[Middleware(RequestTimeLimit, seconds=REQUEST_SECONDS),
+                    Middleware(RequestSizeLimit, max_bytes=max_body_bytes()),
                     Middleware(ResponseCache)],
         lifespan=lifespan,
     )
