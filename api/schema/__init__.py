@@ -7,7 +7,7 @@ import strawberry
 from strawberry.extensions import MaskErrors
 from strawberry.schema.config import StrawberryConfig
 
-from api.schema.documents import Documents, Validations
+from api.schema.documents import Documents
 from api.schema.errors import is_internal
 from api.schema.execution import LeafFieldExecutor
 from api.schema.limits import OperationLimits
@@ -19,7 +19,6 @@ from api.schema.types import Body, Commission, Consultation, Decision, Grant, Ju
 
 
 def build_schema() -> strawberry.Schema:
-    validated = Validations()
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
@@ -27,10 +26,10 @@ def build_schema() -> strawberry.Schema:
         types=[Body, Commission, Consultation, Decision, Grant, Jurisdiction, LedgerEvent, Node],
         config=StrawberryConfig(),
         execution_context_class=LeafFieldExecutor,
-        # factories: a fresh extension per request (the validated documents are shared)
+        # factories: a fresh extension per request (the documents they keep are shared)
         extensions=[
-            lambda: Documents(validated),
-            lambda: OperationLimits(),  # after validation: it adds to its errors
+            Documents,
+            OperationLimits,  # after validation: it adds to its errors
             lambda: MaskErrors(should_mask_error=is_internal, error_message="Internal error."),
         ],
     )

@@ -11,90 +11,106 @@ included, so the token limit protects the parser itself."""
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Callable, Hashable
-from functools import partial
-from typing import Generic, TypeVar
+from collections.abc import AsyncIterator, Callable
+from typing import TypeVar
 
 from anyio import CapacityLimiter, to_thread
 from anyio.lowlevel import RunVar
 from cachetools import LRUCache
-from graphql import ASTValidationRule, DocumentNode, GraphQLError, parse
+from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, parse
 from graphql.validation.rules import overlapping_fields_can_be_merged
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
 MAX_TOKENS = 3000
-CACHE_SIZE = 1000
+KEPT_BYTES = 64 * 1024 * 1024
+"""About how much memory the documents kept may take."""
+BYTES_PER_TOKEN = 500
+"""What a parsed token holds on to, roughly: 3,000 tokens of fields take 1.6 MB."""
 
 # graphql-core's budget for comparing fields of one name (set here, as its documentation says),
 # a tenth of its default: that took the worker more than half a second for one document, and
 # this API's documents, introspection included, spend none of it
 overlapping_fields_can_be_merged.MAX_COMPLEXITY_BUDGET = 50_000
 
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
+Rules = tuple[type[ASTValidationRule], ...]
+T = TypeVar("T")
 
 _worker: RunVar[CapacityLimiter] = RunVar("bevoegd_document_worker")
 
 
-def _one_thread() -> CapacityLimiter:
-    """The event loop's one worker thread for documents."""
+async def _in_worker(work: Callable[..., T], *args: object) -> T:
+    """`work` done in the event loop's one worker thread for documents."""
     try:
-        return _worker.get()
+        worker = _worker.get()
     except LookupError:
-        _worker.set(CapacityLimiter(1))
-        return _worker.get()
+        worker = CapacityLimiter(1)
+        _worker.set(worker)
+    return await to_thread.run_sync(work, *args, limiter=worker)
 
 
-class Remembered(Generic[K, V]):
-    """Results worked out off the event loop and kept, the least recently used going first.
-    Only results are kept: a document that fails to parse is worked out again when it comes
-    back, in the worker thread like the first time."""
+class Parsed:
+    """A document, and its validation errors for each schema and rules it was validated with."""
 
-    def __init__(self, size: int = CACHE_SIZE) -> None:
-        self._kept: LRUCache[K, V] = LRUCache(size)
-        self._lock = threading.Lock()  # the event loops of several threads may share it
+    def __init__(self, text: str) -> None:
+        self.document = parse(text, max_tokens=MAX_TOKENS)
+        self.size = len(text) + BYTES_PER_TOKEN * _tokens(self.document)
+        self.errors: dict[tuple[GraphQLSchema, Rules], list[GraphQLError]] = {}
 
-    async def get(self, key: K, work_out: Callable[[], V]) -> V:
-        with self._lock:
-            kept = self._kept.get(key)
-        if kept is None:
-            kept = await to_thread.run_sync(work_out, limiter=_one_thread())
-            with self._lock:
-                self._kept[key] = kept
-        return kept
+    async def validated(self, schema: GraphQLSchema, rules: Rules) -> list[GraphQLError]:
+        errors = self.errors.get((schema, rules))
+        if errors is None:
+            errors = await _in_worker(validate_document, schema, self.document, rules)
+            self.errors[(schema, rules)] = errors
+        return errors
 
 
-_parsed: Remembered[str, DocumentNode] = Remembered()
+def _tokens(document: DocumentNode) -> int:
+    count, token = 0, document.loc.start_token if document.loc else None
+    while token is not None:
+        count, token = count + 1, token.next
+    return count
 
-Validations = Remembered[tuple[str, tuple[type[ASTValidationRule], ...]], list[GraphQLError]]
-"""A document's validation errors, by its text and the rules it was validated with."""
+
+_kept: LRUCache[str, Parsed] = LRUCache(KEPT_BYTES, getsizeof=lambda parsed: parsed.size)
+_kept_lock = threading.Lock()  # the event loops of several threads (tests) may share it
+
+
+async def parsed(text: str) -> Parsed:
+    """The document `text` holds, parsed; a GraphQLError if it does not parse or is over the
+    token limit. Only what parses is kept: a document that does not is parsed again when it
+    comes back, in the worker thread like the first time."""
+    with _kept_lock:
+        found = _kept.get(text)
+    if found is None:
+        found = await _in_worker(Parsed, text)
+        with _kept_lock:
+            if found.size <= _kept.maxsize:
+                _kept[text] = found
+    return found
 
 
 async def parse_document(text: str) -> DocumentNode:
-    """The document `text` holds; a GraphQLError if it does not parse or is over the token
-    limit."""
-    return await _parsed.get(text, partial(parse, text, max_tokens=MAX_TOKENS))
+    return (await parsed(text)).document
 
 
 class Documents(SchemaExtension):
     """Strawberry's parse and validate steps, done here: strawberry does them on the event loop
     unless an extension has done them already."""
 
-    def __init__(self, validated: Validations) -> None:
-        self.validated = validated
+    def __init__(self) -> None:
+        self.parsed: Parsed | None = None
 
     async def on_parse(self) -> AsyncIterator[None]:
         context = self.execution_context
         assert context.query is not None  # strawberry refuses an empty request before this
-        context.graphql_document = await parse_document(context.query)
+        self.parsed = await parsed(context.query)
+        context.graphql_document = self.parsed.document
         yield
 
     async def on_validate(self) -> AsyncIterator[None]:
         context = self.execution_context
-        assert context.query is not None and context.graphql_document is not None
-        rules = context.validation_rules
-        context.pre_execution_errors = await self.validated.get(
-            (context.query, rules),
-            partial(validate_document, context.schema._schema, context.graphql_document, rules))
+        assert self.parsed is not None
+        context.pre_execution_errors = await self.parsed.validated(
+            context.schema._schema, context.validation_rules)
         yield
