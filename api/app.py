@@ -16,6 +16,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from api.auth import TrustedTokens, setup_tokens
 from api.availability import DatabaseAvailability, both_pools_answer
+from api.body_limit import RequestSizeLimit, max_body_bytes
 from api.cache import ResponseCache
 from api.http import GraphQLView
 from api.request_id import RequestId
@@ -90,6 +91,7 @@ def create_app(database_url: str, *, run_projector: bool = True, production: boo
                 WebSocketRoute("/graphql", graphql)],
         middleware=[Middleware(RequestId),  # outermost: every answer has the id
                     Middleware(RequestTimeLimit, seconds=REQUEST_SECONDS),
+                    Middleware(RequestSizeLimit, max_bytes=max_body_bytes()),
                     Middleware(ResponseCache)],
         lifespan=lifespan,
     )

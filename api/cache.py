@@ -16,16 +16,16 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from datetime import date
-from functools import lru_cache
 from urllib.parse import parse_qs
 
 import orjson
-from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
+from graphql import GraphQLError, OperationDefinitionNode, OperationType
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import InvalidToken
 from api.availability import DatabaseUnavailable
+from api.schema.documents import parse_document
 
 MAX_ENTRIES = 10_000
 MAX_BODY = 64 * 1024
@@ -50,7 +50,7 @@ class ResponseCache:
             await self.app(scope, receive, send)  # which refuses it, or says why it cannot tell
             return
         body, receive = await _read_body(receive)
-        if body is None or not _is_read_only(scope, body):
+        if body is None or not await _is_read_only(scope, body):
             await self.app(scope, receive, send)
             return
         key = self._key(scope, body)
@@ -104,23 +104,22 @@ async def _read_body(receive: Receive) -> tuple[bytes | None, Receive]:
     return (b"".join(chunks) if size <= MAX_BODY else None), replayed
 
 
-def _is_read_only(scope: Scope, body: bytes) -> bool:
+async def _is_read_only(scope: Scope, body: bytes) -> bool:
     """Whether the request is one query operation (not a mutation, subscription or batch)."""
     if scope["method"] == "GET":
         values = parse_qs(scope["query_string"].decode("latin-1")).get("query")
-        return bool(values) and _only_queries(values[0])
+        return bool(values) and await _only_queries(values[0])
     try:
         request = orjson.loads(body)
     except orjson.JSONDecodeError:
         return False
     return isinstance(request, dict) and isinstance(request.get("query"), str) \
-        and _only_queries(request["query"])
+        and await _only_queries(request["query"])
 
 
-@lru_cache(maxsize=1000)
-def _only_queries(document: str) -> bool:
+async def _only_queries(document: str) -> bool:
     try:
-        parsed = parse(document)
+        parsed = await parse_document(document)
     except GraphQLError:
         return False
     return all(d.operation == OperationType.QUERY for d in parsed.definitions

@@ -24,12 +24,11 @@ HTTP path is ours; WebSocket stays strawberry's.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter
-from graphql import GraphQLError, OperationDefinitionNode, parse
+from graphql import GraphQLError, OperationDefinitionNode
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -47,6 +46,7 @@ from api.availability import DatabaseUnavailable
 from api.negotiation import is_utf8_json, negotiate
 from api.schema import build_schema
 from api.schema.context import Context
+from api.schema.documents import parse_document
 from api.schema.errors import INTERNAL_ERROR, Unauthenticated, internal_extensions, is_internal
 from api.websocket import TRY_AGAIN_LATER, TokenCheckingHandler
 
@@ -171,7 +171,7 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def _execute(self, data: GraphQLRequestData, method: str, context: Context
                        ) -> ExecutionResult:
-        if data.operation_name is None and _operations_in(data.query) > 1:
+        if data.operation_name is None and await _operations_in(data.query) > 1:
             # strawberry would run the first; the GraphQL spec makes this a request error
             return _request_error("The document has several operations: name the one to run "
                                   "in `operationName`.")
@@ -219,13 +219,13 @@ class GraphQLView(GraphQL[Context, None]):
                         media_type=f"{media_type}; charset=utf-8")
 
 
-@lru_cache(maxsize=1000)
-def _operations_in(document: str) -> int:
+async def _operations_in(document: str) -> int:
     """How many operations a document defines (0 if it does not parse: the schema says why)."""
     try:
-        return sum(isinstance(d, OperationDefinitionNode) for d in parse(document).definitions)
+        parsed = await parse_document(document)
     except GraphQLError:
         return 0
+    return sum(isinstance(d, OperationDefinitionNode) for d in parsed.definitions)
 
 
 def _retry_after(unavailable: DatabaseUnavailable) -> dict[str, str]:

@@ -30,7 +30,7 @@ from tests.graphql_client import (
 
 pytestmark = pytest.mark.database
 
-MAX_DEPTH = 12
+MAX_DEPTH = 14
 MAX_ALIASES = 20
 MAX_TOKENS = 3000
 MAX_COST = 5000
@@ -98,7 +98,6 @@ def test_malformed_request_bodies(served: Served, content: bytes) -> None:
 @pytest.mark.parametrize("query", [
     "{ ledger { position ",
     "{ ledger { position } } }",
-    "mutation { }",
     "{ nosuchfield }",
     "{ decisions { nodes { code } } }",  # `first` is required
     'query { decisions(first: "ten") { nodes { code } } }',
@@ -107,6 +106,13 @@ def test_malformed_request_bodies(served: Served, content: bytes) -> None:
 def test_malformed_graphql(served: Served, query: str) -> None:
     body = served.errors(query)
     assert body.get("data") is None
+    served.unchanged()
+
+
+def test_an_empty_mutation_runs_nothing(served: Served) -> None:
+    """graphql-core parses and validates empty selection sets (the GraphQL specification's
+    proposal it follows): the answer is empty, and nothing is stored."""
+    assert served.data("mutation { }") == {}
     served.unchanged()
 
 
@@ -134,7 +140,7 @@ def nested(depth: int) -> str:
 
 def test_too_deep(served: Served) -> None:
     body = served.errors(nested(MAX_DEPTH + 5))
-    assert any(f"maximum operation depth of {MAX_DEPTH}" in m for m in messages(body)), body
+    assert "QUERY_TOO_DEEP" in error_codes(body), body
     assert body.get("data") is None
     served.unchanged()
 

@@ -277,7 +277,7 @@ def test_an_internal_error_before_execution_is_masked(
     def fail(*args: Any) -> int:
         raise RuntimeError("relation bevoegd_events is gone")
 
-    monkeypatch.setattr("api.schema.limits._cost", fail)
+    monkeypatch.setattr("api.schema.limits.measure", fail)
     uncached = {"query": "{ uncached: __typename }"}  # no other test asks it: no cached answer
     response = post(client, uncached, accept)
     body = assert_refused(response, 500 if accept == GRAPHQL_RESPONSE else 200, accept)

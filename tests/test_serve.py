@@ -178,7 +178,7 @@ def test_workers_share_the_port_and_one_that_dies_is_replaced(database_url: str)
             os.kill(victim, signal.SIGKILL)
             for _ in range(READS):  # answered by whichever workers are alive
                 assert served.post("{ ledger { position } }", {})["data"]["ledger"]
-            eventually(lambda: len(served.workers()) == 2 and victim not in served.workers(),
+            eventually(lambda victim=victim: len(served.workers()) == 2 and victim not in served.workers(),
                        f"a worker in place of {victim}", STARTUP_SECONDS)
             eventually(lambda: served.projection_locks() == [ALL_LOCKS], "one leading runner",
                        STARTUP_SECONDS)
