@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 import asyncpg
 
 DATABASE_ERRORS: tuple[type[Exception], ...] = (
-    OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+    OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
 """What asyncpg raises when the database fails or cannot be reached (TimeoutError is an
-OSError: a statement past its time limit)."""
+OSError: a statement past its time limit; InternalClientError: its protocol caught
+mid-operation on a connection a failure left behind)."""
 FIRST_RETRY_SECONDS = 0.5
 LAST_RETRY_SECONDS = 10.0
 """The longest wait between attempts: how long after the database returns recovery may take."""

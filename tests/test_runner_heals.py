@@ -1,7 +1,8 @@
 """The read side heals itself: a projection runner whose connections are killed in the middle of
 a batch, or whose database is unreachable for a while, keeps running, takes its locks anew and
 ends with the same tables as a rebuild; it reports its failure while it lasts (in memory, and in
-the tracking table for `bevoegd projections status`) and logs it once."""
+the tracking table for `bevoegd projections status`) and logs it once. The watch waking
+`atLeast` readers listens again after its connection dies."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from projections.connection import connect_kwargs
 from projections.rebuild import rebuild
 from projections.runner import CATCH_UP_BATCH, Runner, all_projections
 from projections.tracking import SCHEMA
+from projections.waiting import ProjectionWatch
 from tests.ledger_setup import build_world
 from tests.read_models import (
     assert_every_event_once,
@@ -32,6 +34,7 @@ from tests.read_models import (
 from tests.tcp_proxy import TcpProxy
 from tests.test_projection_crash import copy_waits, hold_second_batch, positions
 from tests.test_projection_runner import (
+    DEADLINE,
     caught_up,
     eventually,
     live_runner,
@@ -222,3 +225,50 @@ async def _mid_catch_up(pool: asyncpg.Pool, head: int) -> bool:
 
 async def _retried(runner: Runner, attempts: int) -> bool:
     return runner.health.failure is not None and runner.health.failure.attempts >= attempts
+
+
+# The watch of projected positions -------------------------------------------------------------
+
+
+async def test_the_projection_watch_listens_again_after_its_connection_dies(
+    ledger: Ledger, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="projections.waiting")
+    build_world(ledger)
+    async with pool_on(database_url) as pool, pool_on(database_url) as probe, \
+            probe.acquire() as admin, live_runner(pool):
+        await eventually(lambda: caught_up(probe), "the runner catches up")
+        watch = ProjectionWatch(probe)
+        await watch.start()
+        try:
+            (listener,) = await _watch_listeners(admin)
+            await terminate(admin, {listener})
+            await eventually(lambda: _listening_again(watch, admin, listener),
+                             "it listens again")
+            seen = watch.generation
+            position = await asyncio.to_thread(write_fresh_event, ledger)
+            # Only a notification moves the generation now: the runner projects the write.
+            await eventually(lambda: _moved(watch, seen), "a notification arrives")
+            assert await watch.wait_for(position, timeout=DEADLINE) >= position
+        finally:
+            await watch.stop()
+        assert await _watch_listeners(admin) == set()
+    logged = [r for r in caplog.records if r.name == "projections.waiting"]
+    assert [r.levelname for r in logged] == ["ERROR", "WARNING"], [r.getMessage() for r in logged]
+
+
+async def _watch_listeners(conn: asyncpg.Connection) -> set[int]:
+    rows = await conn.fetch(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+        " AND query LIKE 'LISTEN %bevoegd_projected%'")
+    return {row["pid"] for row in rows}
+
+
+async def _listening_again(watch: ProjectionWatch, conn: asyncpg.Connection, dead: int) -> bool:
+    """A new session listens, and the watch knows it (and has moved its generation for what it
+    may have missed meanwhile)."""
+    return len(await _watch_listeners(conn) - {dead}) == 1 and watch.health.failure is None
+
+
+async def _moved(watch: ProjectionWatch, seen: int) -> bool:
+    return watch.generation > seen
