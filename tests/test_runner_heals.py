@@ -1,25 +1,32 @@
 """The read side heals itself: a projection runner whose connections are killed in the middle of
 a batch, or whose database is unreachable for a while, keeps running, takes its locks anew and
-ends with the same tables as a rebuild; it reports its failure while it lasts (in memory, and in
-the tracking table for `bevoegd projections status`) and logs it once. The watch waking
-`atLeast` readers listens again after its connection dies."""
+ends with the same tables as a rebuild; it reports its failure while it lasts (in memory for
+/readyz, in the tracking table for `bevoegd projections status`) and logs it once. /readyz
+answers 503 while a projection stands still behind the log, and the watch waking `atLeast`
+readers listens again after its connection dies."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import asyncpg
+import psycopg
 import pytest
 from click.testing import CliRunner
+from starlette.testclient import TestClient
 
+from api.app import create_app
 from api.cli import main
 from ledger.application import Ledger
 from projections.connection import connect_kwargs
 from projections.rebuild import rebuild
-from projections.runner import CATCH_UP_BATCH, Runner, all_projections
+from projections.runner import CATCH_UP_BATCH, STALL_SECONDS, Runner, all_projections
 from projections.tracking import SCHEMA
 from projections.waiting import ProjectionWatch
 from tests.ledger_setup import build_world
@@ -225,6 +232,70 @@ async def _mid_catch_up(pool: asyncpg.Pool, head: int) -> bool:
 
 async def _retried(runner: Runner, attempts: int) -> bool:
     return runner.health.failure is not None and runner.health.failure.attempts >= attempts
+
+
+# /readyz --------------------------------------------------------------------------------------
+
+
+def readyz_until(client: TestClient, holds: Callable[[dict[str, Any]], bool], what: str
+                 ) -> tuple[int, dict[str, Any]]:
+    deadline = time.monotonic() + DEADLINE + STALL_SECONDS
+    while True:
+        answer = client.get("/readyz")
+        if holds(body := answer.json()):
+            return answer.status_code, body
+        assert time.monotonic() < deadline, f"/readyz never {what}: {answer.status_code} {body}"
+        time.sleep(0.1)
+
+
+def test_readyz_answers_503_while_the_projections_stand_still_behind_the_log(
+    ledger: Ledger, database_url: str
+) -> None:
+    build_world(ledger)
+    head = ledger.position()
+    with TestClient(create_app(database_url, run_projector=False)) as client:
+        # Nobody projects: the log is ahead and the positions do not move.
+        status, body = readyz_until(client, lambda b: b.get("status") == "stalled", "stalled")
+        assert status == 503
+        assert body["stalled"] == NAMES and body["lag"] == head
+
+        asyncio.run(_project_everything(database_url))  # a runner elsewhere catches up
+        status, body = readyz_until(client, lambda b: b.get("status") != "stalled", "moved on")
+        assert (status, body["status"], body["lag"]) == (200, "ready", 0)
+
+
+async def _project_everything(database_url: str) -> None:
+    async with pool_on(database_url) as pool:
+        runner = Runner(pool, all_projections())
+        while await runner.catch_up() > 0:
+            pass
+
+
+@contextmanager
+def holding_tracking_row(database_url: str, projection: str) -> Iterator[Callable[[], None]]:
+    """Holds a projection's tracking row in a transaction until the function given is called:
+    a runner wanting the row waits, in the API for its statement time limit, and fails."""
+    with psycopg.connect(database_url) as conn:
+        conn.execute(f"SELECT 1 FROM {SCHEMA}.tracking WHERE projection = %s FOR UPDATE",
+                     [projection])
+        yield conn.rollback
+
+
+def test_readyz_answers_503_while_the_runner_of_the_process_fails_and_200_once_it_recovers(
+    ledger: Ledger, database_url: str
+) -> None:
+    build_world(ledger)
+    with TestClient(create_app(database_url)) as client:
+        status, body = readyz_until(client, lambda b: b.get("lag") == 0, "caught up")
+        assert (status, body["status"]) == (200, "ready")
+        with holding_tracking_row(database_url, "decisions") as release:
+            write_fresh_event(ledger)
+            status, body = readyz_until(client, lambda b: b.get("status") == "failing", "failing")
+            assert status == 503 and body["lag"] == 1
+            assert body["error"].startswith("TimeoutError") and body["since"]
+            release()
+            status, body = readyz_until(client, lambda b: b.get("lag") == 0, "caught up again")
+        assert (status, body["status"]) == (200, "ready")
 
 
 # The watch of projected positions -------------------------------------------------------------
