@@ -7,6 +7,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -15,7 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from api.auth import TrustedTokens, setup_tokens
-from api.availability import DatabaseAvailability, both_pools_answer
+from api.availability import DatabaseAvailability, DatabaseUnavailable, both_pools_answer
 from api.body_limit import RequestSizeLimit, max_body_bytes
 from api.cache import ResponseCache
 from api.http import GraphQLView
@@ -24,6 +25,7 @@ from api.timeout import RequestTimeLimit
 from ledger.application import Ledger
 from ledger.database import DATABASE_URL_VARIABLE, eventsourcing_env
 from projections.connection import create_pool
+from projections.health import DATABASE_ERRORS, describe
 from projections.runner import Runner, all_projections, statuses
 from projections.waiting import ProjectionWatch
 
@@ -40,16 +42,26 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    """The database answers and every projection is close enough to the ledger's head."""
+    """Ready while the database answers, no projection is stuck behind the ledger's head or too
+    far behind it, and the projection runner of this process, if it runs one, is not failing."""
     try:
+        request.app.state.availability.check()  # known to be away: no need to wait for it
         found = await statuses(request.app.state.pool, all_projections())
-    except (TimeoutError, OSError) as error:
-        return JSONResponse({"status": "unavailable", "database": str(error)}, status_code=503)
+    except (DatabaseUnavailable, *DATABASE_ERRORS) as error:
+        return JSONResponse({"status": "unavailable", "database": describe(error)},
+                            status_code=503)
     lag = max((s.lag for s in found), default=0)
-    ready = lag <= READY_LAG
-    return JSONResponse({"status": "ready" if ready else "lagging", "lag": lag,
-                         "projections": {s.name: s.position for s in found}},
-                        status_code=200 if ready else 503)
+    answer: dict[str, Any] = {"status": "ready", "lag": lag,
+                              "projections": {s.name: s.position for s in found}}
+    runner: Runner | None = request.app.state.runner
+    if runner is not None and (failure := runner.health.failure) is not None:
+        answer |= {"status": "failing", "error": failure.error,
+                   "since": failure.since.isoformat()}
+    elif stalled := [s.name for s in found if s.state == "stalled"]:
+        answer |= {"status": "stalled", "stalled": stalled}
+    elif lag > READY_LAG:
+        answer["status"] = "lagging"
+    return JSONResponse(answer, status_code=200 if answer["status"] == "ready" else 503)
 
 
 def create_app(database_url: str, *, run_projector: bool = True, production: bool = False,
@@ -67,6 +79,7 @@ def create_app(database_url: str, *, run_projector: bool = True, production: boo
             await setup_tokens(conn)
         app.state.tokens = TrustedTokens(app.state.pool, app.state.availability)
         runner = Runner(app.state.pool, all_projections())
+        app.state.runner = runner if run_projector else None  # its health counts for /readyz
         await runner.setup()
         app.state.watch = ProjectionWatch(app.state.pool)
         await app.state.watch.start()

@@ -12,7 +12,7 @@ import sys
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -343,7 +343,9 @@ def projections() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.pass_context
 def projections_status(ctx: click.Context, as_json: bool) -> None:
-    """Position, lag and rate of every projection."""
+    """Position, lag, rate and state of every projection: current, advancing, or stalled (behind
+    the ledger and not moving), with the last failure of the runner projecting it, if it is
+    failing."""
     from projections.worker import projection_statuses
 
     with open_ledger(ctx) as (ledger, url):
@@ -352,14 +354,25 @@ def projections_status(ctx: click.Context, as_json: bool) -> None:
         click.echo(json.dumps([
             {"projection": s.name, "position": s.position, "head": s.head, "lag": s.lag,
              "events_per_second": s.rate,
-             "updated_at": s.updated_at.isoformat() if s.updated_at else None}
+             "updated_at": s.updated_at.isoformat() if s.updated_at else None,
+             "state": s.state, "last_error": s.last_error,
+             "last_error_at": s.last_error_at.isoformat() if s.last_error_at else None}
             for s in found], indent=2))
         return
-    click.echo(f"{'projection':<14} {'position':>10} {'lag':>8} {'events/s':>10}  updated")
+    click.echo(f"{'projection':<14} {'position':>10} {'lag':>8} {'events/s':>10}  "
+               f"{'updated':<19}  state")
     for s in found:
         rate = f"{s.rate:,.0f}" if s.rate is not None else "-"
         updated = f"{s.updated_at:%Y-%m-%d %H:%M:%S}" if s.updated_at else "never"
-        click.echo(f"{s.name:<14} {s.position:>10} {s.lag:>8} {rate:>10}  {updated}")
+        click.echo(f"{s.name:<14} {s.position:>10} {s.lag:>8} {rate:>10}  {updated:<19}  "
+                   f"{s.state}")
+    failures: dict[tuple[datetime, str], list[str]] = {}
+    for s in found:
+        if s.last_error is not None and s.last_error_at is not None:
+            failures.setdefault((s.last_error_at, s.last_error), []).append(s.name)
+    for (at, error), names in failures.items():
+        click.echo(f"Runner failing ({', '.join(names)}), last at {at:%Y-%m-%d %H:%M:%S}:"
+                   f" {error}")
 
 
 @projections.command("rebuild")

@@ -1,17 +1,20 @@
 """The projection runner: follows the ledger's event log, in batches while catching up and woken
 by PostgreSQL notifications when live. Each batch is read and decoded once and applied to every
 projection in one transaction that also moves their positions. A PostgreSQL advisory lock per
-projection keeps one active runner per projection across processes; others wait as standbys."""
+projection keeps one active runner per projection across processes; others wait as standbys.
+A runner outlives any failure: it retries, taking the locks anew, and reports what failed."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 import asyncpg
 
@@ -21,13 +24,23 @@ from projections.commissions import Commissions
 from projections.competences import Competences
 from projections.decisions import Decisions
 from projections.events import read_events
+from projections.health import Failure, Health, describe, retry_delay
 from projections.ledger_info import LedgerInfo
 from projections.projection import Projection
 from projections.structure import Structure
-from projections.tracking import SCHEMA, advance, claim_position, setup_tracking
+from projections.tracking import (
+    SCHEMA,
+    advance,
+    claim_position,
+    clear_failure,
+    record_failure,
+    setup_tracking,
+)
 
 POLL_SECONDS = 1.0
-RETRY_SECONDS = 5.0
+STALL_SECONDS = 10.0
+"""A projection behind the log whose position has not moved for this long is stalled."""
+REPORT_SECONDS = 2.0  # the longest a runner tries to note its failure in the tracking table
 log = logging.getLogger(__name__)
 CATCH_UP_BATCH = 5000
 
@@ -44,17 +57,34 @@ def projection_named(name: str) -> Projection:
     raise KeyError(f"There is no projection '{name}'; the projections are: {names}.")
 
 
+class LeadershipLost(ConnectionError):
+    """The connection holding the projections' locks is gone, and the locks with it."""
+
+
 @dataclass(frozen=True)
 class ProjectionStatus:
     name: str
     position: int
     head: int
-    rate: float | None  # events/s of its last batch
-    updated_at: datetime | None
+    rate: float | None = None  # events/s of its last batch
+    updated_at: datetime | None = None
+    unmoved_for: float | None = None
+    """Seconds since its position last moved, by the database's clock; None: never projected."""
+    last_error: str | None = None  # of the runner's last failure, until a batch commits again
+    last_error_at: datetime | None = None
 
     @property
     def lag(self) -> int:
         return self.head - self.position
+
+    @property
+    def state(self) -> Literal["current", "advancing", "stalled"]:
+        """Stalled: behind the log, and its position has not moved for STALL_SECONDS."""
+        if self.lag <= 0:
+            return "current"
+        if self.unmoved_for is not None and self.unmoved_for < STALL_SECONDS:
+            return "advancing"
+        return "stalled"
 
 
 class Runner:
@@ -63,41 +93,78 @@ class Runner:
         self.pool = pool
         self.projections = sorted(projections, key=lambda p: p.name)
         self.batch_size = batch_size
+        self.health = Health("Projecting", log)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Projects until `stop` is set."""
-        await self.setup()
+        """Projects until `stop` is set, whatever fails on the way (the database gone, a batch
+        refused): it waits a while (see `Health`), stands by until it holds the locks again and
+        goes on from the tracked positions, a failed batch having been rolled back."""
+        set_up = False
+        while not stop.is_set():
+            try:
+                if not set_up:
+                    await self.setup()
+                    set_up = True
+                await self._lead_and_project(stop)
+            # Any exception, not only the database's: a runner that stops leaves the API serving
+            # frozen projections, one that retries shows its failure and recovers by itself.
+            except Exception as error:
+                failure = self.health.failed(error)
+                await self._report(failure)
+                await _first_of(stop, timeout=retry_delay(failure.attempts))
+
+    async def _lead_and_project(self, stop: asyncio.Event) -> None:
+        """Stands by until this runner holds every projection's lock, then projects until `stop`
+        is set. The locks belong to the listening connection's session: when it dies they are
+        gone and another runner may lead, so this one stops projecting (LeadershipLost)."""
         async with self.pool.acquire() as listener:
             if not await self._lead(listener, stop):
                 return
-            wake = asyncio.Event()
+            wake, lost = asyncio.Event(), asyncio.Event()
 
             def notified(*_: object) -> None:
                 wake.set()
 
+            def terminated(*_: object) -> None:
+                lost.set()
+                wake.set()
+
+            listener.add_termination_listener(terminated)
             await listener.add_listener(EVENTS_TABLE, notified)
             try:
                 while not stop.is_set():
+                    if lost.is_set():
+                        raise LeadershipLost("The connection holding the projection locks closed.")
                     wake.clear()
-                    try:
-                        applied = await self.catch_up()
-                    except (asyncpg.PostgresError, OSError):
-                        # the batch was rolled back and is tried again; readiness shows the lag
-                        log.exception("Projecting a batch failed; retrying in %g s.",
-                                      RETRY_SECONDS)
-                        await _first_of(asyncio.Event(), stop, timeout=RETRY_SECONDS)
-                        continue
+                    applied = await self.catch_up()
+                    self.health.succeeded()
                     if applied == 0:
                         await _first_of(wake, stop, timeout=POLL_SECONDS)
             finally:
-                await listener.remove_listener(EVENTS_TABLE, notified)
-                await listener.execute("SELECT pg_advisory_unlock_all()")
+                # A connection that died went back to the pool by itself (InterfaceError: released),
+                # its session's locks and LISTEN gone with it; the pool resets a live one on release
+                # (UNLISTEN, locks let go) but wants its listeners removed first.
+                with contextlib.suppress(asyncpg.InterfaceError):
+                    listener.remove_termination_listener(terminated)
+                    await listener.remove_listener(EVENTS_TABLE, notified)
+
+    async def _report(self, failure: Failure) -> None:
+        """Notes the failure in the projections' tracking rows for other processes to read. Best
+        effort, as the database may be what failed: then a later failure is noted once it
+        answers again. The next batch that commits clears it."""
+        try:
+            async with asyncio.timeout(REPORT_SECONDS), self.pool.acquire() as conn:
+                await record_failure(conn, [p.name for p in self.projections], failure.error,
+                                     failure.at)
+        except Exception as error:  # whatever it is, the runner goes on
+            log.debug("The failure could not be recorded: %s", describe(error))
 
     async def catch_up(self) -> int:
         """Applies the next batch to every projection; returns how many events were read."""
         async with self.pool.acquire() as conn, conn.transaction():
             began = time.perf_counter()
             positions = {p.name: await claim_position(conn, p.name) for p in self.projections}
+            await clear_failure(conn, list(positions))
             events = await read_events(conn, min(positions.values()), self.batch_size)
             if not events:
                 return 0
@@ -143,22 +210,29 @@ class Runner:
             for key, got in zip(keys, held, strict=True):
                 if got:
                     await conn.fetchval("SELECT pg_advisory_unlock($1)", key)
-            await _first_of(asyncio.Event(), stop, timeout=POLL_SECONDS)
+            self.health.succeeded()  # another runner leads: nothing fails here while it does
+            await _first_of(stop, timeout=POLL_SECONDS)
         return False
 
 
 async def statuses(pool: asyncpg.Pool, projections: Sequence[Projection]
                    ) -> list[ProjectionStatus]:
+    """Where each projection stands. Reads only, as a readiness probe must: set-up DDL would wait
+    for a running batch."""
     async with pool.acquire() as conn:
-        async with conn.transaction():
-            await setup_tracking(conn)
         head = await conn.fetchval(f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}")
-        rows = {row["projection"]: row for row in await conn.fetch(
-            f"SELECT projection, position, rate, updated_at FROM {SCHEMA}.tracking")}
+        try:
+            rows = {row["projection"]: row for row in await conn.fetch(
+                f"SELECT projection, position, rate, updated_at,"
+                f" extract(epoch FROM now() - updated_at)::float8 AS unmoved_for,"
+                f" last_error, last_error_at FROM {SCHEMA}.tracking")}
+        except asyncpg.UndefinedTableError:  # nothing set up yet, so nothing projected
+            rows = {}
     return [
-        ProjectionStatus(p.name, row["position"], head, row["rate"], row["updated_at"])
+        ProjectionStatus(p.name, row["position"], head, row["rate"], row["updated_at"],
+                         row["unmoved_for"], row["last_error"], row["last_error_at"])
         if (row := rows.get(p.name)) is not None
-        else ProjectionStatus(p.name, 0, head, None, None)
+        else ProjectionStatus(p.name, 0, head)
         for p in projections
     ]
 
@@ -167,8 +241,9 @@ def lock_key(name: str) -> int:
     return zlib.crc32(f"bevoegd-projection:{name}".encode())
 
 
-async def _first_of(wake: asyncio.Event, stop: asyncio.Event, timeout: float) -> None:
-    waiters = [asyncio.create_task(wake.wait()), asyncio.create_task(stop.wait())]
+async def _first_of(*events: asyncio.Event, timeout: float) -> None:
+    """Returns once one of `events` is set, or after `timeout` seconds."""
+    waiters = [asyncio.create_task(event.wait()) for event in events]
     await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
     for waiter in waiters:
         waiter.cancel()

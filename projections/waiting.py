@@ -2,17 +2,19 @@
 
 A process keeps one `ProjectionWatch`: a single connection listening for the runner's
 notifications, however many requests or subscriptions wait on it. When that connection breaks
-(the database went away) the watch listens again as soon as it can; notifications sent in
-between are lost, so it counts the break as a change."""
+(the database went away) the watch listens again as soon as it can, retrying with back-off;
+notifications sent in between are lost, so it counts the break as a change."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
 import asyncpg
 
 from projections.errors import NotProjectedYet
+from projections.health import DATABASE_ERRORS, Health, retry_delay
 from projections.queries.audit import projected_position
 from projections.runner import all_projections
 from projections.tracking import PROJECTED_CHANNEL, setup_tracking
@@ -20,6 +22,11 @@ from projections.tracking import PROJECTED_CHANNEL, setup_tracking
 RECHECK_SECONDS = 1.0
 """Waiters look again this often even without a notification (a notification can be missed
 while the listening connection is re-established)."""
+log = logging.getLogger(__name__)
+
+
+class ListenerLost(ConnectionError):
+    """The connection listening for the projections' notifications closed."""
 
 
 class ProjectionWatch:
@@ -29,6 +36,7 @@ class ProjectionWatch:
         self._changed = asyncio.Event()  # replaced by a fresh one at every notification
         self.generation = 0
         """Moves whenever the projections apply events: answers of an older generation are old."""
+        self.health = Health("Listening for the projections' progress", log)
         self._listener: asyncpg.pool.PoolConnectionProxy | None = None
         self._relistening: asyncio.Task[None] | None = None
 
@@ -40,35 +48,45 @@ class ProjectionWatch:
     async def stop(self) -> None:
         if self._relistening is not None:
             self._relistening.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._relistening
-        if self._listener is not None:
-            self._listener.remove_termination_listener(self._lost)
-            await self._listener.remove_listener(PROJECTED_CHANNEL, self._notified)
-            await self.pool.release(self._listener)
-            self._listener = None
+            await asyncio.gather(self._relistening, return_exceptions=True)
+            self._relistening = None
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            # InterfaceError: it died just now and went back to the pool by itself.
+            with contextlib.suppress(asyncpg.InterfaceError):
+                listener.remove_termination_listener(self._lost)
+                await listener.remove_listener(PROJECTED_CHANNEL, self._notified)
+            await self.pool.release(listener)
 
     async def _listen(self) -> None:
         listener = await self.pool.acquire()
-        await listener.add_listener(PROJECTED_CHANNEL, self._notified)
-        listener.add_termination_listener(self._lost)
+        try:
+            await listener.add_listener(PROJECTED_CHANNEL, self._notified)
+            listener.add_termination_listener(self._lost)
+        except BaseException:
+            await self.pool.release(listener)
+            raise
         self._listener = listener
 
-    def _lost(self, _: object) -> None:
-        """The listening connection broke (the pool has taken it back)."""
+    def _lost(self, listener: object) -> None:
+        if listener is not self._listener:
+            return  # let go of by `stop`
         self._listener = None
-        self._notified()
+        self.health.failed(ListenerLost("The connection listening for notifications closed."))
+        self._notified()  # what the projections do until it listens again goes unnoticed
         self._relistening = asyncio.create_task(self._listen_again())
 
     async def _listen_again(self) -> None:
         while True:
-            await asyncio.sleep(RECHECK_SECONDS)
             try:
                 await self._listen()
-            except (OSError, asyncpg.PostgresError):  # the database is not back yet
-                continue
-            self._notified()  # whatever was notified while it was away
-            return
+            except DATABASE_ERRORS as error:
+                failure = self.health.failed(error)
+                await asyncio.sleep(retry_delay(failure.attempts))
+            else:
+                self.health.succeeded()
+                self._notified()  # for what was missed while no one listened
+                return
 
     async def position(self) -> int:
         return await projected_position(self.pool, self.names)

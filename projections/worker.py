@@ -11,6 +11,7 @@ from projections.connection import create_pool
 from projections.projection import Projection
 from projections.rebuild import Progress, connections_needed, rebuild
 from projections.runner import ProjectionStatus, Runner, all_projections, statuses
+from projections.tracking import setup_tracking
 
 
 async def run_worker(database_url: str) -> None:
@@ -27,8 +28,11 @@ async def run_worker(database_url: str) -> None:
 
 
 async def projection_statuses(database_url: str) -> list[ProjectionStatus]:
+    """Where every projection stands, with its runner's last failure, if it is failing."""
     pool = await create_pool(database_url, max_size=1)
     try:
+        async with pool.acquire() as conn, conn.transaction():
+            await setup_tracking(conn)  # a database no runner has set up yet, or an older one
         return await statuses(pool, all_projections())
     finally:
         await pool.close()

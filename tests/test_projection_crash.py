@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from pathlib import Path
 
 import asyncpg
@@ -90,11 +90,13 @@ async def positions(pool: asyncpg.Pool) -> set[int]:
     return {row["position"] for row in rows}
 
 
-async def copy_waits(pool: asyncpg.Pool) -> bool:
-    """The worker's copy of commission_progress rows waits for the test's transaction."""
+async def copy_waits(pool: asyncpg.Pool, but_in: Collection[int] = ()) -> bool:
+    """The worker's copy of commission_progress rows waits for the test's transaction (in a
+    session other than those given)."""
     return bool(await pool.fetchval(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-        " AND wait_event_type = 'Lock' AND query LIKE 'COPY %commission_progress%'"))
+        " AND wait_event_type = 'Lock' AND query LIKE 'COPY %commission_progress%'"
+        " AND pid <> ALL($1::int[])", list(but_in)))
 
 
 # Comparing read models ------------------------------------------------------------------------

@@ -76,6 +76,7 @@ async def stored_events(conn: asyncpg.Connection) -> list[StoredEvent]:
 
 @dataclass
 class LiveRunner:
+    runner: Runner
     task: asyncio.Task[None]
     stop: asyncio.Event
 
@@ -89,8 +90,8 @@ async def live_runner(pool: asyncpg.Pool, batch_size: int = 5000) -> AsyncIterat
     """A runner in the background, stopped on the way out even when the test failed, lest
     its connections keep the pool from closing."""
     stop = asyncio.Event()
-    live = LiveRunner(asyncio.create_task(
-        Runner(pool, all_projections(), batch_size).run(stop)), stop)
+    runner = Runner(pool, all_projections(), batch_size)
+    live = LiveRunner(runner, asyncio.create_task(runner.run(stop)), stop)
     try:
         yield live
     finally:
