@@ -18,19 +18,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import asyncpg
-import psycopg
-from psycopg_pool import PoolTimeout
 
 from ledger.application import Ledger
+from projections.health import describe, is_connection_failure
 
 PROBE_SECONDS = 1.0
 """How often the database is tried while it is unavailable."""
 RETRY_AFTER_SECONDS = 2
 """What clients are told to wait: by then the next probe has had its say."""
-LOST_STATES = ("08", "57P01", "57P02", "57P03")
-"""SQLSTATEs of a connection that failed or broke: connection exceptions (class 08) and the
-server shutting down, crashed or still starting."""
-
 POOL_LOGGERS = ("asyncpg.pool", "psycopg.pool")
 """The pools report every failed attempt to reconnect (asyncpg with a traceback): once the
 outage is logged, they have nothing to add until it ends."""
@@ -49,28 +44,6 @@ class DatabaseUnavailable(Exception):
     @property
     def extensions(self) -> dict[str, str]:
         return {"code": self.code}
-
-
-def is_connection_failure(error: BaseException | None) -> bool:
-    """Whether an error, or one it was raised from, says the database could not be reached or
-    the connection to it broke; rather than that a statement failed or ran too long (a
-    TimeoutError), or that the ledger's pool had no connection free in time."""
-    while error is not None:
-        if isinstance(error, PoolTimeout | TimeoutError):
-            return False
-        if isinstance(error, OSError):  # refused, reset, unreachable
-            return True
-        if isinstance(error, asyncpg.InternalClientError):
-            # asyncpg's protocol caught mid-operation on a connection a failure left behind
-            return True
-        if isinstance(error, asyncpg.PostgresError | psycopg.Error):
-            sqlstate = error.sqlstate
-            if sqlstate is not None:
-                return sqlstate.startswith(LOST_STATES)
-            # psycopg's own errors without a state are about the connection, not a statement
-            return isinstance(error, psycopg.OperationalError)
-        error = error.__cause__  # the ledger's store wraps psycopg's errors in its own
-    return False
 
 
 Probe = Callable[[], Awaitable[object]]
@@ -99,7 +72,7 @@ class DatabaseAvailability:
             self.available = False
             self._outage.set()
             self._since = time.monotonic()
-            log.warning("database unavailable: %s", _described(error))
+            log.warning("database unavailable: %s", describe(error))
             self._probing = asyncio.create_task(self._probe_until_back())
         return DatabaseUnavailable()
 
@@ -175,9 +148,3 @@ def _ledger_answers(ledger: Ledger) -> None:
 def _outcome_ignored(work: asyncio.Future[Any]) -> None:
     if not work.cancelled():
         work.exception()  # retrieved, so that asyncio does not report it as never retrieved
-
-
-def _described(error: BaseException) -> str:
-    """One line about a connection failure: its type and message, no traceback."""
-    text = " ".join(str(error).split()) or "no message"
-    return f"{type(error).__name__}: {text}"

@@ -22,11 +22,11 @@ import asyncpg
 import httpx
 import pytest
 
-from api.availability import is_connection_failure
 from ledger import commands as c
 from ledger.application import Ledger
 from ledger.database import eventsourcing_env
 from projections.connection import connect_kwargs
+from projections.health import is_connection_failure
 from tests.graphql_client import (
     WAIT_SECONDS,
     Api,

@@ -17,10 +17,11 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
 
-from api.availability import DatabaseUnavailable, is_connection_failure
+from api.availability import DatabaseUnavailable
 from api.request_id import current_request_id
 from ledger.errors import LedgerError
 from projections.errors import ReadError
+from projections.health import is_connection_failure
 
 INTERNAL_ERROR = "Internal error."
 
