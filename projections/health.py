@@ -1,7 +1,7 @@
 """How a long-running part of the read side (the projection runner, the projection watch) rides
-out database failures: it retries after a capped exponential back-off with jitter, keeps the
-failure it is retrying after for whoever asks, and logs an outage twice, when it begins (with
-the traceback) and when it ends, however many attempts fail in between."""
+out failures: it retries after a capped exponential back-off with jitter, keeps the failure it
+is retrying after for whoever asks, and logs an outage twice, when it begins and when it ends,
+however many attempts fail in between (with a traceback only for what is not the database's)."""
 
 from __future__ import annotations
 
@@ -41,8 +41,12 @@ class Health:
         """Notes a failed attempt (wait `retry_delay(failure.attempts)` before the next)."""
         now = datetime.now(UTC)
         if self.failure is None:
-            self.log.error("%s failed, retrying until it works again: %s", self.what,
-                           describe(error), exc_info=error)
+            # The database failing is not a bug, and its traceback tells nothing; anything else's
+            # does, once.
+            bug = not isinstance(error, DATABASE_ERRORS)
+            self.log.log(logging.ERROR if bug else logging.WARNING,
+                         "%s failed, retrying until it works again: %s", self.what,
+                         describe(error), exc_info=error if bug else None)
             self.failure = Failure(describe(error), now, now, 1)
         else:
             self.failure = Failure(describe(error), now, self.failure.since,
