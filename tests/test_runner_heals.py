@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -25,6 +25,7 @@ from api.app import create_app
 from api.cli import main
 from ledger.application import Ledger
 from projections.connection import connect_kwargs
+from projections.events import LedgerEvent
 from projections.rebuild import rebuild
 from projections.runner import CATCH_UP_BATCH, STALL_SECONDS, Runner, all_projections
 from projections.tracking import SCHEMA
@@ -83,8 +84,15 @@ async def one_leader(conn: asyncpg.Connection) -> int:
     return next(iter(holders))
 
 
-def runner_log(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == "projections.runner" and r.levelno >= logging.INFO]
+def logged_by(logger: str, caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == logger and r.levelno >= logging.INFO]
+
+
+def assert_outage_logged_once(logged: list[logging.LogRecord]) -> None:
+    """Two lines, when it began and when it ended, and no traceback: an outage is not a bug."""
+    assert [(r.levelname, r.exc_info) for r in logged] == [("WARNING", None)] * 2, \
+        [r.getMessage() for r in logged]
+    assert "failed" in logged[0].getMessage() and "works again" in logged[1].getMessage()
 
 
 async def assert_same_as_rebuilt(database_url: str) -> None:
@@ -140,10 +148,7 @@ async def test_a_runner_whose_connections_are_killed_mid_batch_leads_again_and_c
         finally:
             await blocker.close()
             await admin.close()
-    logged = runner_log(caplog)
-    # a lost connection is an outage, not a fault: one line each for its start and end, no traceback
-    assert [r.levelname for r in logged] == ["WARNING", "WARNING"], [r.getMessage() for r in logged]
-    assert logged[0].exc_info is None and "works again" in logged[1].getMessage()
+    assert_outage_logged_once(logged_by("projections.runner", caplog))
     await assert_same_as_rebuilt(database_url)
 
 
@@ -191,6 +196,62 @@ async def test_projections_status_shows_a_failing_runner_until_its_batches_commi
             ("current", None, None)}
 
 
+class Faulty:
+    """A projection with a bug that is there until it is fixed."""
+
+    name = "faulty"
+    version = 1
+    tables: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        self.fixed = False
+
+    def create_tables(self, schema: str) -> list[str]:
+        return []
+
+    def create_indexes(self, schema: str) -> list[str]:
+        return []
+
+    async def apply(self, conn: asyncpg.Connection, schema: str,
+                    events: Sequence[LedgerEvent]) -> None:
+        if not self.fixed:
+            raise KeyError(events[0].type)
+
+
+async def test_a_bug_in_a_projection_is_logged_with_its_traceback_once_and_retried(
+    ledger: Ledger, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="projections.runner")
+    build_world(ledger)
+    faulty = Faulty()
+    async with pool_on(database_url) as pool:
+        runner = Runner(pool, [*all_projections(), faulty])
+        stop = asyncio.Event()
+        task = asyncio.create_task(runner.run(stop))
+        try:
+            await eventually(lambda: _retried(runner, 3), "the runner keeps trying")
+            assert runner.health.failure is not None
+            assert runner.health.failure.error.startswith("KeyError: ")
+            assert await positions_of(pool) == {0}  # every batch was rolled back
+            faulty.fixed = True
+            await eventually(lambda: _at(pool, ledger.position()), "the runner catches up")
+            assert runner.health.failure is None
+        finally:
+            stop.set()
+            await task
+    logged = logged_by("projections.runner", caplog)
+    assert [(r.levelname, r.exc_info is not None) for r in logged] == [
+        ("ERROR", True), ("WARNING", False)], [r.getMessage() for r in logged]
+
+
+async def positions_of(pool: asyncpg.Pool) -> set[int]:
+    return {row["position"] for row in await pool.fetch(f"SELECT position FROM {SCHEMA}.tracking")}
+
+
+async def _at(pool: asyncpg.Pool, head: int) -> bool:
+    return await positions_of(pool) == {head}
+
+
 async def _cli(*args: str) -> str:
     result = await asyncio.to_thread(CliRunner().invoke, main, list(args))
     assert result.exit_code == 0, result.output
@@ -222,9 +283,7 @@ async def test_a_runner_rides_out_the_database_being_unreachable(
                 assert live.runner.health.failure is None
                 await one_leader(admin)
                 assert await recorded_failures(probe) == {(None, None)}
-    logged = runner_log(caplog)
-    # a lost connection is an outage, not a fault: one line each for its start and end, no traceback
-    assert [r.levelname for r in logged] == ["WARNING", "WARNING"], [r.getMessage() for r in logged]
+    assert_outage_logged_once(logged_by("projections.runner", caplog))
     await assert_same_as_rebuilt(database_url)
 
 
@@ -326,9 +385,7 @@ async def test_the_projection_watch_listens_again_after_its_connection_dies(
         finally:
             await watch.stop()
         assert await _watch_listeners(admin) == set()
-    logged = [r for r in caplog.records if r.name == "projections.waiting"]
-    # a lost connection is an outage, not a fault: one line each for its start and end, no traceback
-    assert [r.levelname for r in logged] == ["WARNING", "WARNING"], [r.getMessage() for r in logged]
+    assert_outage_logged_once(logged_by("projections.waiting", caplog))
 
 
 async def _watch_listeners(conn: asyncpg.Connection) -> set[int]:
