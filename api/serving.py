@@ -15,6 +15,7 @@ import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
+from api.body_limit import max_body_bytes
 from api.log_config import server_log_config
 
 APP_FACTORY = "api.app:app_from_environment"
@@ -41,8 +42,9 @@ def listen(host: str, port: int) -> socket.socket:
 
 def serve_on(listening: socket.socket, workers: int) -> bool:
     """Serves on the socket until stopped (SIGINT or SIGTERM); False if the app did not start."""
+    # a WebSocket message is held to the limit of an HTTP body (uvicorn's default is 16 MiB)
     config = uvicorn.Config(APP_FACTORY, factory=True, workers=workers, log_level="info",
-                            log_config=server_log_config())
+                            log_config=server_log_config(), ws_max_size=max_body_bytes())
     if workers == 1:
         server = uvicorn.Server(config)
         server.run(sockets=[listening])

@@ -184,3 +184,23 @@ def test_workers_share_the_port_and_one_that_dies_is_replaced(database_url: str)
                        STARTUP_SECONDS)
             served.write_is_projected(f"gemeente-{number}")
         assert not served.workers() & originals
+
+
+def test_a_websocket_message_over_the_body_limit_closes_the_socket(database_url: str) -> None:
+    """A WebSocket message is held to the HTTP body limit, not uvicorn's 16 MiB: a larger one
+    closes the socket with 1009 (message too big) before the server holds all of it."""
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    from api.body_limit import DEFAULT_MAX_BODY_BYTES
+
+    with serving(database_url) as served, connect(
+            f"ws://127.0.0.1:{served.port}/graphql", subprotocols=["graphql-transport-ws"],
+            open_timeout=STARTUP_SECONDS, close_timeout=STARTUP_SECONDS) as socket_:
+        socket_.send('{"type": "connection_init"}')
+        assert '"connection_ack"' in socket_.recv(timeout=STARTUP_SECONDS)
+        query = "{ ledger { position } }" + " " * DEFAULT_MAX_BODY_BYTES
+        socket_.send(f'{{"id": "1", "type": "subscribe", "payload": {{"query": "{query}"}}}}')
+        with pytest.raises(ConnectionClosed) as closed:
+            socket_.recv(timeout=STARTUP_SECONDS)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
