@@ -6,6 +6,7 @@ of hanging it."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -244,3 +245,19 @@ def test_each_message_reports_its_own_cost(database_url: str, world: int) -> Non
         api.accepted(decision("kosten", date(2013, 8, 1)), "cost", token=admin)
         for _ in range(world):
             assert receive(ws)["payload"]["extensions"]["cost"] == first
+
+
+@pytest.mark.parametrize("document", [
+    "subscription { ledgerEvents(after: ",
+    "subscription { ledgerEvents(after: 0) { position } " + "a " * 3100 + "}",
+], ids=["does not parse", "over the token limit"])
+def test_a_document_that_does_not_parse_is_refused_and_not_logged(
+        database_url: str, world: int, document: str, caplog: pytest.LogCaptureFixture) -> None:
+    """As graphql-transport-ws servers do: the socket closes with 4400 and the parser's reason;
+    a client's mistake is not the server's error, so nothing is logged."""
+    with serving(database_url) as api, api.subscribe() as ws:
+        ws.send_json({"type": "connection_init"})
+        assert receive(ws)["type"] == "connection_ack"
+        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": document}})
+        assert receive(ws) == {"type": "closed", "code": 4400}
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text

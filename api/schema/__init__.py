@@ -7,7 +7,7 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 
 from api.schema.documents import Documents
-from api.schema.errors import LoggingSchema, MaskInternalErrors
+from api.schema.errors import ErrorReportingSchema, MaskInternalErrors
 from api.schema.execution import LeafFieldExecutor
 from api.schema.limits import OperationLimits
 from api.schema.mutation import Mutation
@@ -18,7 +18,7 @@ from api.schema.types import Body, Commission, Consultation, Decision, Grant, Ju
 
 
 def build_schema() -> strawberry.Schema:
-    return LoggingSchema(
+    return ErrorReportingSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

@@ -11,11 +11,15 @@ mistake or a refusal is the client's to read, and an outage is logged by Databas
 from __future__ import annotations
 
 import logging
+from contextlib import aclosing
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
+from strawberry.schema.schema import StreamResult
 from strawberry.types import ExecutionContext
+from strawberry.types.execution import PreExecutionError
 
 from api.availability import DatabaseUnavailable
 from api.request_id import current_request_id
@@ -80,9 +84,14 @@ def _replaced(error: GraphQLError, message: str, extensions: dict[str, str],
                         extensions=extensions)
 
 
-class LoggingSchema(strawberry.Schema):
-    """strawberry's Schema, which logs every error with its traceback, logging internal ones
-    only. Errors reach it before MaskInternalErrors masks them."""
+class ErrorReportingSchema(strawberry.Schema):
+    """strawberry's Schema, logging internal errors only (strawberry logs every error with its
+    traceback; errors reach it before MaskInternalErrors masks them), and answering a document
+    that does not parse over a stream (a WebSocket) as a request error, as HTTP does: strawberry
+    lets the parser's error end the operation with an empty `complete` and a logged traceback."""
+
+    async def stream(self, *args: Any, **kwargs: Any) -> StreamResult:
+        return _request_errors_answered(await super().stream(*args, **kwargs))
 
     def process_errors(self, errors: list[GraphQLError],
                        execution_context: ExecutionContext | None = None) -> None:
@@ -91,3 +100,17 @@ class LoggingSchema(strawberry.Schema):
                 log.error("internal error in request %s at %s: %s", current_request_id(),
                           ".".join(map(str, error.path or ())) or "-", error.message,
                           exc_info=error.original_error)
+
+
+async def _request_errors_answered(results: StreamResult) -> StreamResult:
+    """The results, or a request error if the document fails before the first of them."""
+    first = True
+    try:
+        async with aclosing(results):
+            async for result in results:
+                first = False
+                yield result
+    except GraphQLError as error:
+        if not first:
+            raise
+        yield PreExecutionError(data=None, errors=[error])
