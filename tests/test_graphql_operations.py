@@ -29,12 +29,11 @@ from graphql.execution.values import get_variable_values
 from starlette.routing import Route
 
 from api.schema import FAST_EXECUTION_VARIABLE
-from bench.databases import fresh_database
 from ledger.application import Ledger
 from ledger.database import eventsourcing_env
-from ledger.demo import DEMO_FILE
-from ledger.importer import import_lines
+from tests.databases import fresh_database
 from tests.graphql_client import Api, eventually, issue_token, receive, serving
+from tests.ledger_setup import import_demo
 
 REPO = Path(__file__).resolve().parents[1]
 OPERATIONS = REPO / "graphql" / "operations"
@@ -176,10 +175,7 @@ def demo_url(server_url: str) -> Iterator[str]:
 def _import_demo(url: str) -> None:
     ledger = Ledger(env=eventsourcing_env(url))
     try:
-        with DEMO_FILE.open(encoding="utf-8") as file:
-            for _ in import_lines(ledger, file, actor="demo", correlation_id="demo",
-                                  batch_size=500):
-                pass
+        import_demo(ledger)
     finally:
         ledger.close()
 
