@@ -14,16 +14,17 @@ RUN groupadd --gid 10001 bevoegd \
 
 WORKDIR /build
 
-# The dependencies first, read from pyproject.toml, so that this layer is rebuilt only when
-# pyproject.toml changes, not on every source edit.
-COPY pyproject.toml ./
+# The dependencies first, read from pyproject.toml at the versions constraints.txt pins (the ones
+# the tests ran with), so that this layer is rebuilt only when either file changes, not on every
+# source edit.
+COPY pyproject.toml constraints.txt ./
 RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb')); print(*p['project']['dependencies'], sep=chr(10))" > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt \
+    && pip install -c constraints.txt -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
 # Then the project itself (without the test extra).
 COPY . .
-RUN pip install .
+RUN pip install -c constraints.txt .
 
 USER 10001:10001
 WORKDIR /home/bevoegd

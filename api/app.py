@@ -21,6 +21,7 @@ from api.body_limit import RequestSizeLimit, max_body_bytes
 from api.cache import ResponseCache
 from api.http import GraphQLView
 from api.request_id import RequestId
+from api.switches import switch
 from api.timeout import RequestTimeLimit
 from ledger.application import Ledger
 from ledger.database import DATABASE_URL_VARIABLE, eventsourcing_env
@@ -118,14 +119,5 @@ def app_from_environment() -> Starlette:
     url = os.environ.get(DATABASE_URL_VARIABLE)
     if not url:
         raise RuntimeError(f"{DATABASE_URL_VARIABLE} names no database.")
-    return create_app(url, run_projector=_switch(PROJECTOR_VARIABLE, default=True),
-                      production=_switch(PRODUCTION_VARIABLE, default=False))
-
-
-def _switch(variable: str, *, default: bool) -> bool:
-    value = os.environ.get(variable)
-    if value is None:
-        return default
-    if value not in ("0", "1"):
-        raise RuntimeError(f"{variable} is 0 or 1, not {value!r}.")
-    return value == "1"
+    return create_app(url, run_projector=switch(PROJECTOR_VARIABLE, default=True),
+                      production=switch(PRODUCTION_VARIABLE, default=False))

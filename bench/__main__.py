@@ -14,7 +14,6 @@ from typing import Any
 
 import click
 
-from bench.databases import fresh_database
 from bench.generate import generate_commands
 from bench.graphql_read import graphql_read, latency_markdown
 from bench.import_rate import import_rate
@@ -25,6 +24,7 @@ from bench.projection_rates import rebuild_rate, visible_latency
 from bench.query_latency import query_latency
 from bench.throughput import command_throughput
 from ledger.database import open_database
+from tests.databases import fresh_database
 
 QUERY_CALLS = 1000  # per query and round: the p99 rests on the ten slowest
 READ_SECONDS, SMOKE_READ_SECONDS = 5.0, 2.0

@@ -42,12 +42,12 @@ from psycopg.conninfo import conninfo_to_dict
 
 from api.auth import TOKENS_TABLE, Principal, create_token, hash_token
 from bench.load import AUTHORIZATION_VARIABLE
-from bench.memory import free_port, wait_until_healthy
 from bench.metrics import Metric, Spread, markdown, missing
 from ledger.database import DATABASE_URL_VARIABLE
 from projections.connection import connect_kwargs
 from projections.queries.pagination import encode_cursor
 from projections.tracking import SCHEMA
+from tests.servers import free_port, wait_until_healthy
 
 OPERATIONS = Path(__file__).resolve().parents[1] / "graphql" / "operations"
 CONCURRENCY = 32

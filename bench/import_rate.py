@@ -7,13 +7,13 @@ import asyncio
 import time
 from pathlib import Path
 
-from bench.databases import fresh_database
 from bench.metrics import Metric, Spread, measured
 from ledger.application import Ledger
 from ledger.database import eventsourcing_env
 from ledger.errors import LedgerError
 from ledger.importer import import_lines
 from projections.connection import create_pool
+from tests.databases import fresh_database
 
 BATCH = 500
 EVENTS_PER_BATCH = 3 * BATCH  # a decision command records three events

@@ -4,7 +4,6 @@ projects the whole log."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,15 +20,10 @@ from ledger.application import EVENTS_TABLE
 from ledger.database import DATABASE_URL_VARIABLE
 from projections.runner import all_projections
 from projections.tracking import SCHEMA
+from tests.servers import free_port, still_running, wait_until_healthy
 
 SAMPLE_SECONDS = 0.02
 WORKER_HOURS = 1
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def peak_rss_mb(args: list[str], url: str, work: Callable[[subprocess.Popen[bytes]], None]
@@ -66,25 +60,6 @@ def peak_rss_mb(args: list[str], url: str, work: Callable[[subprocess.Popen[byte
             process.terminate()
             process.wait(timeout=30)
     return peak / 1024 / 1024
-
-
-def still_running(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        raise RuntimeError(f"`{' '.join(map(str, process.args))}` exited with {process.returncode}")
-
-
-def wait_until_healthy(process: subprocess.Popen[bytes], port: int, seconds: float = 60) -> None:
-    """Until `bevoegd serve` answers /healthz on the port (or exits, or the time is up)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        still_running(process)
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
 def rss_api(url: str, requests: int) -> Metric:

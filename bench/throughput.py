@@ -14,10 +14,10 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
 from bench.metrics import Metric, Spread, measured
-from bench.world import competence_of_its_own, decision_under_mandate, world_commands
 from ledger import commands as c
 from ledger.application import CommandContext, Ledger
 from ledger.database import eventsourcing_env
+from tests.world import competence_of_its_own, decision_under_mandate, world_commands
 
 
 class Note(Aggregate):

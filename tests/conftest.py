@@ -9,10 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-from bench.databases import fresh_database
 from ledger.application import Ledger
 from ledger.database import DATABASE_URL_VARIABLE, eventsourcing_env
+from tests.databases import fresh_database
 
 
 @pytest.fixture(scope="session")
@@ -47,3 +48,10 @@ def ledger(database_url: str) -> Iterator[Ledger]:
         yield app
     finally:
         app.close()
+
+
+@pytest.fixture
+def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """The `bevoegd` command line, on this test's database."""
+    monkeypatch.setenv(DATABASE_URL_VARIABLE, database_url)
+    return CliRunner()

@@ -260,7 +260,7 @@ SEAT = "wethouder sociaal domein"
 
 
 def world_extras() -> list[c.Command]:
-    """Beyond bench/world.py: one record of each kind a later command acts on."""
+    """Beyond tests/world.py: one record of each kind a later command acts on."""
     return [
         c.EstablishJurisdiction(code="papendrecht", title="Papendrecht", kind="municipality"),
         c.DefineCompetence(code="wmo", title="Uitvoering Wmo", delegable=True, mandatable=True),

@@ -1,12 +1,14 @@
-"""Running commands in tests, on the small world of bench/world.py."""
+"""Running commands in tests: on the small world of tests/world.py, or the demo data set."""
 
 from __future__ import annotations
 
 import itertools
 
-from bench.world import world_commands
 from ledger import commands as c
 from ledger.application import CommandContext, CommandResult, Ledger
+from ledger.demo import DEMO_FILE
+from ledger.importer import LineOutcome, import_lines
+from tests.world import world_commands
 
 _keys = itertools.count()
 
@@ -18,3 +20,9 @@ def run(ledger: Ledger, command: c.Command, key: str | None = None) -> CommandRe
 def build_world(ledger: Ledger) -> None:
     for command in world_commands():
         run(ledger, command)
+
+
+def import_demo(ledger: Ledger) -> list[LineOutcome]:
+    """The Drechtsteden demo data set, imported as `bevoegd import` does; one outcome a line."""
+    with DEMO_FILE.open(encoding="utf-8") as lines:
+        return list(import_lines(ledger, lines, actor="demo", correlation_id="demo"))

@@ -30,12 +30,6 @@ def test_every_command_has_help(path: tuple[str, ...]) -> None:
     assert "Usage:" in result.output
 
 
-@pytest.fixture
-def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("BEVOEGD_DATABASE_URL", database_url)
-    return CliRunner()
-
-
 @pytest.mark.database
 def test_demo_tells_the_story_once(cli: CliRunner) -> None:
     first = cli.invoke(main, ["demo"])

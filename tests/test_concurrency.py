@@ -10,12 +10,12 @@ from datetime import date
 
 import pytest
 
-from bench.world import competence_of_its_own
 from ledger import commands as c
 from ledger.application import CommandContext, CommandResult, Ledger
 from ledger.database import eventsourcing_env
 from ledger.errors import LedgerError
 from tests.ledger_setup import build_world, run
+from tests.world import competence_of_its_own
 
 pytestmark = pytest.mark.database
 

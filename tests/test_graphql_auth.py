@@ -353,12 +353,6 @@ def test_a_checked_token_is_trusted_for_a_second_only(database_url: str) -> None
 # The command line -----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("BEVOEGD_DATABASE_URL", database_url)
-    return CliRunner()
-
-
 TOKEN = re.compile(r"\bbvg_[A-Za-z0-9_-]{20,}")
 
 

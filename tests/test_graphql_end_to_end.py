@@ -10,13 +10,10 @@ from typing import Any
 
 import pytest
 
-from bench.world import decision_under_mandate
 from ledger import commands as c
 from ledger.application import Ledger
 from ledger.commands import COMMANDS
-from ledger.demo import DEMO_FILE
 from ledger.history import history_entries
-from ledger.importer import import_lines
 from projections.queries import audit
 from tests.graphql_client import (
     Api,
@@ -27,6 +24,8 @@ from tests.graphql_client import (
     load_world,
     serving,
 )
+from tests.ledger_setup import import_demo
+from tests.world import decision_under_mandate
 
 pytestmark = pytest.mark.database
 
@@ -227,10 +226,7 @@ def pager(api: Api, token: str, field: str, selection: str, extra: str = "") -> 
 @pytest.fixture
 def demo(ledger: Ledger) -> int:
     """The Drechtsteden demo data; returns the ledger position after it."""
-    with open(DEMO_FILE, encoding="utf-8") as lines:
-        for _ in import_lines(ledger, lines, actor="demo", correlation_id="demo",
-                              batch_size=500):
-            pass
+    import_demo(ledger)
     return ledger.position()
 
 

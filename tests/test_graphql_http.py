@@ -23,7 +23,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from api.app import create_app
 from api.negotiation import negotiate
-from bench.databases import fresh_database
+from tests.databases import fresh_database
 
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"

@@ -28,7 +28,7 @@ from starlette.testclient import TestClient
 
 from api.app import create_app
 from api.schema.limits import measure
-from bench.databases import fresh_database
+from tests.databases import fresh_database
 from tests.graphql_client import WAIT_SECONDS, error_codes
 
 pytestmark = pytest.mark.database

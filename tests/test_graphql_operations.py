@@ -26,13 +26,14 @@ from graphql import (
     validate,
 )
 from graphql.execution.values import get_variable_values
+from starlette.routing import Route
 
-from bench.databases import fresh_database
+from api.schema import FAST_EXECUTION_VARIABLE
 from ledger.application import Ledger
 from ledger.database import eventsourcing_env
-from ledger.demo import DEMO_FILE
-from ledger.importer import import_lines
+from tests.databases import fresh_database
 from tests.graphql_client import Api, eventually, issue_token, receive, serving
+from tests.ledger_setup import import_demo
 
 REPO = Path(__file__).resolve().parents[1]
 OPERATIONS = REPO / "graphql" / "operations"
@@ -174,10 +175,7 @@ def demo_url(server_url: str) -> Iterator[str]:
 def _import_demo(url: str) -> None:
     ledger = Ledger(env=eventsourcing_env(url))
     try:
-        with DEMO_FILE.open(encoding="utf-8") as file:
-            for _ in import_lines(ledger, file, actor="demo", correlation_id="demo",
-                                  batch_size=500):
-                pass
+        import_demo(ledger)
     finally:
         ledger.close()
 
@@ -243,3 +241,35 @@ def test_subscription_streams_the_demo_events(operation: Operation, demo_api: Ap
                 empty = empty_paths(payload["data"], example.expect)
                 assert not empty, f"{operation.name} with {example.variables}: empty {empty}"
             socket.send_json({"id": subscription, "type": "complete"})
+
+
+
+def _executor(api: Api) -> type:
+    """How the app's GraphQL schema executes fields."""
+    view = next(route.endpoint for route in api.client.app.routes  # type: ignore[attr-defined]
+                if isinstance(route, Route) and route.path == "/graphql")
+    return view.schema.execution_context_class
+
+
+@pytest.mark.database
+def test_answers_are_the_same_with_fast_execution_off(demo_api: Api, demo_url: str,
+                                                      auditor_token: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """BEVOEGD_FAST_EXECUTION=0 (api/schema/__init__.py) changes how fields are executed, not
+    what any documented query answers."""
+    queries = [operation for operation in all_operations()
+               if kind_of(operation) is OperationType.QUERY]
+
+    def answers(api: Api) -> list[Any]:
+        return [api.client.post("/graphql", json={
+                    "query": operation.source, "operationName": operation.name,
+                    "variables": example.variables},
+                    headers=_authorization(operation, auditor_token)).json()
+                for operation in queries for example in operation.examples]
+
+    monkeypatch.setenv(FAST_EXECUTION_VARIABLE, "0")
+    with serving(demo_url, run_projector=False) as general:
+        assert _executor(general) is not _executor(demo_api)
+        fast, slow = answers(demo_api), answers(general)
+        assert all(answer.get("data") and not answer.get("errors") for answer in fast), fast
+        assert slow == fast

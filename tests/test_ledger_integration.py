@@ -11,13 +11,13 @@ from datetime import date, timedelta
 import psycopg
 import pytest
 
-from bench.world import decision_under_mandate
 from ledger import commands as c
 from ledger.application import CommandContext, CommandResult, Ledger
 from ledger.errors import LedgerError
 from ledger.importer import parse_command
 from ledger.store import GENESIS_HASH
 from tests.ledger_setup import build_world, run
+from tests.world import decision_under_mandate
 
 pytestmark = pytest.mark.database
 

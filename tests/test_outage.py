@@ -12,7 +12,6 @@ import asyncio
 import logging
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -38,6 +37,7 @@ from tests.graphql_client import (
     receive,
     serving,
 )
+from tests.servers import free_port
 from tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.database
@@ -302,12 +302,6 @@ async def judgement(attempt: Awaitable[object]) -> bool:
     except Exception as error:
         return is_connection_failure(error)
     raise AssertionError("the attempt was meant to fail")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_bevoegd_serve_logs_the_outage_and_its_end_once(

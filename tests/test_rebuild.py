@@ -20,8 +20,6 @@ from click.testing import CliRunner
 
 from api.cli import main
 from ledger.application import Ledger
-from ledger.demo import DEMO_FILE
-from ledger.importer import import_lines
 from projections.connection import connect_kwargs
 from projections.queries.audit import AuditFilter, audit_trail, event_counts
 from projections.queries.commissions import commissions, consultations
@@ -33,7 +31,7 @@ from projections.rebuild import SHADOW, RebuildInProgress, connections_needed, r
 from projections.runner import Runner, all_projections
 from projections.tracking import SCHEMA
 from projections.waiting import wait_for
-from tests.ledger_setup import build_world
+from tests.ledger_setup import build_world, import_demo
 from tests.read_models import (
     assert_every_event_once,
     assert_same_read_models,
@@ -215,9 +213,7 @@ def load(ledger: Ledger, history: str) -> int:
     if history == "world":
         build_world(ledger)
     elif history == "demo":
-        with DEMO_FILE.open(encoding="utf-8") as lines:
-            refused = [o for o in import_lines(ledger, lines, actor="demo", correlation_id="demo")
-                       if not o.as_expected]
+        refused = [o for o in import_demo(ledger) if not o.as_expected]
         assert refused == []
     else:
         import_history(ledger)
@@ -416,12 +412,6 @@ async def test_a_second_rebuild_is_refused_while_one_runs(
 
 
 # The command line -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("BEVOEGD_DATABASE_URL", database_url)
-    return CliRunner()
 
 
 def status_by_name(cli: CliRunner) -> dict[str, dict[str, Any]]:

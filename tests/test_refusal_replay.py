@@ -20,16 +20,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.cli import main
-from bench.databases import fresh_database
-from bench.world import world_commands
 from ledger import commands as c
 from ledger.application import CommandContext, Ledger
 from ledger.database import eventsourcing_env
 from ledger.errors import LedgerError
 from ledger.importer import LineOutcome, import_lines
 from ledger.unit_of_work import UnitOfWork
+from tests.databases import fresh_database
 from tests.graphql_client import issue_token, serving
 from tests.ledger_setup import build_world
+from tests.world import world_commands
 
 pytestmark = pytest.mark.database
 

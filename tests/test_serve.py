@@ -23,7 +23,6 @@ import psutil
 import psycopg
 import pytest
 
-from bench.memory import free_port, wait_until_healthy
 from ledger import commands as c
 from ledger.database import DATABASE_URL_VARIABLE
 from projections.runner import all_projections, lock_key
@@ -35,6 +34,7 @@ from tests.graphql_client import (
     issue_token,
     mutation_document,
 )
+from tests.servers import free_port, wait_until_healthy
 
 pytestmark = pytest.mark.database
 

@@ -1,10 +1,15 @@
 """The GraphQL schema of Bevoegd (strawberry): queries, mutations and the ledger-events
-subscription, with the protections every request passes through."""
+subscription, with the protections every request passes through.
+
+BEVOEGD_FAST_EXECUTION=0 executes every field graphql-core's general way, leaving out the short
+way for plain leaf fields (api/schema/execution.py), which builds on graphql-core's and
+strawberry's internals: the way out should an upgrade of either break it."""
 
 from __future__ import annotations
 
 import strawberry
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from api.schema.documents import Documents
 from api.schema.errors import ErrorReportingSchema, MaskInternalErrors
@@ -15,6 +20,9 @@ from api.schema.query import Query
 from api.schema.relay import Node
 from api.schema.subscription import Subscription
 from api.schema.types import Body, Commission, Consultation, Decision, Grant, Jurisdiction, LedgerEvent
+from api.switches import switch
+
+FAST_EXECUTION_VARIABLE = "BEVOEGD_FAST_EXECUTION"
 
 
 def build_schema() -> strawberry.Schema:
@@ -24,7 +32,7 @@ def build_schema() -> strawberry.Schema:
         subscription=Subscription,
         types=[Body, Commission, Consultation, Decision, Grant, Jurisdiction, LedgerEvent, Node],
         config=StrawberryConfig(),
-        execution_context_class=LeafFieldExecutor,
+        execution_context_class=execution_context(),
         # factories: a fresh extension per request (the documents they keep are shared)
         extensions=[
             Documents,
@@ -32,3 +40,10 @@ def build_schema() -> strawberry.Schema:
             MaskInternalErrors,
         ],
     )
+
+
+def execution_context() -> type[StrawberryGraphQLCoreExecutionContext]:
+    """How fields are executed: with the short way for plain leaf fields unless it is off."""
+    if switch(FAST_EXECUTION_VARIABLE, default=True):
+        return LeafFieldExecutor
+    return StrawberryGraphQLCoreExecutionContext

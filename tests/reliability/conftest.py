@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from bench.databases import fresh_database
 from ledger.application import Ledger
 from ledger.database import eventsourcing_env
 from projections.runner import Runner, all_projections
+from tests.databases import fresh_database
 from tests.graphql_client import issue_token, load_world
 from tests.read_models import pool_on
 from tests.reliability.postgres_server import PostgresServer, postgres_server

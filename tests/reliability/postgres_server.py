@@ -19,7 +19,7 @@ from pathlib import Path
 import psutil
 import psycopg
 
-from bench.memory import free_port
+from tests.servers import free_port
 
 START_SECONDS = 60.0
 """The most a start (crash recovery included) may take before the test fails; not a timing."""

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import httpx
 
-from bench.memory import free_port
 from ledger.database import DATABASE_URL_VARIABLE
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DEADLINE = 60.0

@@ -18,9 +18,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from bench.databases import fresh_database
 from bench.generate import generate_commands
 from ledger.application import EVENTS_TABLE
+from tests.databases import fresh_database
 from tests.reliability.processes import Bevoegd, eventually, running
 from tests.reliability.suite import Figures
 from tests.reliability.writers import COMMANDS_TABLE

@@ -1,4 +1,4 @@
-"""Fresh databases, for a benchmark run or a test, on the embedded server or
+"""Fresh databases, for a test or a benchmark run, on the embedded server or
 BEVOEGD_DATABASE_URL's."""
 
 from __future__ import annotations

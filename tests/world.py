@@ -1,7 +1,7 @@
 """A small, realistic world to measure single commands in: a municipality in a region, its
 council and executive, a regional board, an official, a delegable and mandatable competence
 attributed to the executive, delegated to the board and mandated to the official, and the adopted
-and published decisions those grants rest on. Tests use it too."""
+and published decisions those grants rest on. The benchmarks use it too."""
 
 from __future__ import annotations
 
