@@ -6,7 +6,8 @@ import itertools
 
 from bench.world import world_commands
 from ledger import commands as c
-from ledger.application import CommandContext, CommandResult, Ledger
+from ledger.application import Ledger
+from ledger.pipeline import CommandContext, CommandResult
 
 _keys = itertools.count()
 
