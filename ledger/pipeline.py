@@ -97,6 +97,9 @@ class Unit:
 
 
 class CommandPipeline:
+    """Runs commands through `handle` in units of work on `repository`, which `save` stores;
+    `store` holds the answers already given."""
+
     def __init__(self, repository: Repository[UUID], store: LedgerRecorder, handle: Handle,
                  save: Save) -> None:
         self._repository = repository
