@@ -397,41 +397,44 @@ HANDLERS: dict[type[c.Command], Handler] = {
 }
 
 
+ACTING_FIELD: dict[type[c.Command], str] = {
+    c.RenameBody: "body", c.AbolishBody: "body", c.FillSeat: "body", c.VacateSeat: "body",
+    c.GrantDelegation: "grantor", c.GrantMandate: "grantor",
+    c.ProposeDecision: "proposed_by", c.TakeDecision: "body",
+    c.IssueCommission: "issued_by", c.OpenConsultation: "opened_by", c.SubmitView: "council",
+}
+"""The commands that name the body acting in one of their fields."""
+
+
 def acting_body(uow: UnitOfWork, command: c.Command) -> str | None:
     """The body on whose behalf a command is given, for authorisation: the body that
     decides, grants, issues or answers; for steps on an existing record, the body that
     owns it. None for the structure of government (jurisdictions, bodies' establishment,
     competences and their attribution by law), which no single body records."""
+    field = ACTING_FIELD.get(type(command))
+    return getattr(command, field) if field is not None else record_owner(uow, command)
+
+
+def record_owner(uow: UnitOfWork, command: c.Command) -> str | None:
+    """The body that acts on an existing record: the grantor of a grant, the body that took or
+    proposed a decision, the receiver of a commission (its issuer to withdraw it), the opener
+    of a consultation. None if the record is unknown (the handler refuses the command)."""
     match command:
-        case c.RenameBody() | c.AbolishBody() | c.FillSeat() | c.VacateSeat():
-            return command.body
-        case c.GrantDelegation() | c.GrantMandate():
-            return command.grantor
         case c.RevokeGrant():
             holding = uow.find(CompetenceHolding,
                                holding_id(command.competence, command.jurisdiction))
             grant = holding.grants.get(command.grant) if holding is not None else None
             return grant.grantor if grant is not None else None
-        case c.ProposeDecision():
-            return command.proposed_by
-        case c.TakeDecision():
-            return command.body
         case (c.PublishDecision() | c.BringIntoForce() | c.RepealDecision()
               | c.CorrectDecision()):
             decision = uow.find(Decision, record_id("decision", command.decision))
             return decision.body or decision.proposed_by if decision is not None else None
-        case c.IssueCommission():
-            return command.issued_by
         case c.AcceptCommission() | c.ReportCommissionProgress() | c.FulfilCommission():
             commission = uow.find(Commission, record_id("commission", command.commission))
             return commission.issued_to if commission is not None else None
         case c.WithdrawCommission():
             commission = uow.find(Commission, record_id("commission", command.commission))
             return commission.issued_by if commission is not None else None
-        case c.OpenConsultation():
-            return command.opened_by
-        case c.SubmitView():
-            return command.council
         case c.CloseConsultation():
             consultation = uow.find(Consultation,
                                     record_id("consultation", command.consultation))
