@@ -10,8 +10,9 @@ import asyncpg
 
 from bench.metrics import Metric, Spread, measured, p99
 from ledger import commands as c
-from ledger.application import CommandContext, Ledger
+from ledger.application import Ledger
 from ledger.database import eventsourcing_env
+from ledger.pipeline import CommandContext
 from projections.connection import create_pool
 from projections.events import read_events
 from projections.queries.audit import projected_position

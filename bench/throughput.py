@@ -15,8 +15,9 @@ from eventsourcing.domain import Aggregate, event
 
 from bench.metrics import Metric, Spread, measured
 from ledger import commands as c
-from ledger.application import CommandContext, Ledger
+from ledger.application import Ledger
 from ledger.database import eventsourcing_env
+from ledger.pipeline import CommandContext
 from tests.world import competence_of_its_own, decision_under_mandate, world_commands
 
 
@@ -73,7 +74,7 @@ def command_throughput(url: str, clients: int, commands: int, rounds: int) -> Me
         def ours(_: int) -> float:
             batch = {client: [next(counter) for _ in range(commands)] for client in range(clients)}
             elapsed = in_parallel([
-                lambda client=client: [ledgers[client].take_decision(
+                lambda client=client: [ledgers[client].execute(
                     decision(client, n), CommandContext(f"bench-{client}-{n}"))
                     for n in batch[client]]
                 for client in range(clients)])

@@ -19,9 +19,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
-from ledger.application import CommandContext, CommandResult, Ledger
+from ledger.application import Ledger
 from ledger.commands import COMMANDS, Command
 from ledger.errors import InvalidCommand, LedgerError
+from ledger.pipeline import CommandContext, CommandResult
 
 Key = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 

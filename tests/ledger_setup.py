@@ -5,9 +5,10 @@ from __future__ import annotations
 import itertools
 
 from ledger import commands as c
-from ledger.application import CommandContext, CommandResult, Ledger
+from ledger.application import Ledger
 from ledger.demo import DEMO_FILE
 from ledger.importer import LineOutcome, import_lines
+from ledger.pipeline import CommandContext, CommandResult
 from tests.world import world_commands
 
 _keys = itertools.count()

@@ -11,9 +11,10 @@ from datetime import date
 import pytest
 
 from ledger import commands as c
-from ledger.application import CommandContext, CommandResult, Ledger
+from ledger.application import Ledger
 from ledger.database import eventsourcing_env
 from ledger.errors import LedgerError
+from ledger.pipeline import CommandContext, CommandResult
 from tests.ledger_setup import build_world, run
 from tests.world import competence_of_its_own
 
@@ -47,13 +48,13 @@ def race(ledgers: list[Ledger], n: int) -> tuple[CommandResult | LedgerError,
             outcomes[index] = refusal
 
     def revoke() -> CommandResult:
-        return ledgers[0].revoke_grant(
+        return ledgers[0].execute(
             c.RevokeGrant(competence=f"taak-{n}", jurisdiction="dordrecht", grant="mandaat-sdd",
                           on=REVOKED_ON, reason="Mandaat ingetrokken"),
             CommandContext(f"revoke-{n}"))
 
     def decide(i: int) -> Callable[[], CommandResult]:
-        return lambda: ledgers[i].take_decision(
+        return lambda: ledgers[i].execute(
             c.TakeDecision(code=f"besluit-{n}-{i}", title="Beschikking", competence=f"taak-{n}",
                            jurisdiction="dordrecht", body="directeur-sdd",
                            taken_on=date(2016, 2, i), outcome="adopted", cited_grant="mandaat-sdd",

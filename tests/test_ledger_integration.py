@@ -12,9 +12,10 @@ import psycopg
 import pytest
 
 from ledger import commands as c
-from ledger.application import CommandContext, CommandResult, Ledger
+from ledger.application import Ledger
 from ledger.errors import LedgerError
 from ledger.importer import parse_command
+from ledger.pipeline import CommandContext, CommandResult
 from ledger.store import GENESIS_HASH
 from tests.ledger_setup import build_world, run
 from tests.world import decision_under_mandate
@@ -114,7 +115,7 @@ def test_a_reused_key_with_other_content_is_refused(ledger: Ledger) -> None:
 
 def test_every_event_carries_its_metadata(ledger: Ledger) -> None:
     context = CommandContext("k-meta", actor="griffie-dordrecht", correlation_id="corr-1")
-    ledger.establish_jurisdiction(
+    ledger.execute(
         c.EstablishJurisdiction(code="sliedrecht", title="Sliedrecht", kind="municipality"),
         context)
     row = ledger.store.chain_rows()[0]

@@ -30,8 +30,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from ledger import commands as c
-from ledger.application import CommandContext, Ledger
+from ledger.application import Ledger
 from ledger.errors import LedgerError
+from ledger.pipeline import CommandContext
 from projections.connection import create_pool
 from projections.queries import audit, commissions, competences, decisions, structure
 from projections.queries.pagination import Page, PageRequest, encode_cursor

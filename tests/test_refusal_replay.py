@@ -9,6 +9,7 @@ import json
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,11 @@ from hypothesis import strategies as st
 
 from api.cli import main
 from ledger import commands as c
-from ledger.application import CommandContext, Ledger
+from ledger.application import Ledger
 from ledger.database import eventsourcing_env
 from ledger.errors import LedgerError
 from ledger.importer import LineOutcome, import_lines
+from ledger.pipeline import CommandContext
 from ledger.unit_of_work import UnitOfWork
 from tests.databases import fresh_database
 from tests.graphql_client import issue_token, serving
@@ -277,6 +279,44 @@ def test_a_conflict_is_not_remembered(database_url: str, ledger: Ledger) -> None
     assert conflict.value.code == "CONFLICT"
     retried = ledger.execute(renaming, CommandContext("hernoemen"))
     assert not retried.replayed and retried.position == ledger.position()
+
+
+class InterruptedOnce(Ledger):
+    """A ledger whose first save is preceded by a rival's renaming of the council: the batch
+    it saves loses the race once, and only once."""
+
+    name = Ledger.name  # the same tables
+    rival: Ledger
+    interrupted = False
+
+    def _save(self, uow: UnitOfWork) -> list[int | None]:
+        if not self.interrupted:
+            self.interrupted = True
+            self.rival.execute(c.RenameBody(body="raad-dordrecht", title="Raad",
+                                            on=date(2020, 1, 1)), CommandContext("rival"))
+        return super()._save(uow)
+
+
+def test_a_batch_that_loses_a_race_answers_every_command(database_url: str,
+                                                         ledger: Ledger) -> None:
+    """The batch runs again command by command from the first command it could not save, even
+    where a key answered before lies between that command and the last."""
+    build_world(ledger)
+    earlier = c.RenameBody(body="raad-dordrecht", title="De raad", on=date(2019, 1, 1))
+    answered = ledger.execute(earlier, CommandContext("eerder"))
+    renamings = [c.RenameBody(body="raad-dordrecht", title=title, on=date(2021, 1, 1))
+                 for title in ("Gemeenteraad", "Raad van Dordrecht")]
+    interrupted = InterruptedOnce(env=eventsourcing_env(database_url))
+    interrupted.rival = ledger
+    try:
+        answers = interrupted.execute_batch([(renamings[0], CommandContext("eerste")),
+                                             (earlier, CommandContext("eerder")),
+                                             (renamings[1], CommandContext("tweede"))])
+    finally:
+        interrupted.close()
+    assert [getattr(answer, "replayed", None) for answer in answers] == [False, True, False]
+    assert answers[1] == replace(answered, replayed=True)
+    assert answers[0].position < answers[2].position == ledger.position()  # type: ignore[union-attr]
 
 
 # The command log of an existing database -------------------------------------------------------

@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from ledger import commands as c
-from ledger.application import CommandContext, Ledger
+from ledger.application import Ledger
 from ledger.errors import LedgerError
+from ledger.pipeline import CommandContext
 from tests.reference_model import MAttribution, MBody, MGrant, Model, MSource, Undefined, Verdict
 
 pytestmark = pytest.mark.database

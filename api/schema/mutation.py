@@ -15,9 +15,9 @@ from strawberry.types import Info
 from api.schema.errors import Forbidden, Unauthenticated
 from api.schema.inputs import camel, input_type, pascal, plain
 from api.schema.types import UserError
-from ledger.application import CommandContext
 from ledger.commands import COMMANDS, Command
 from ledger.errors import LedgerError
+from ledger.pipeline import CommandContext
 
 MAX_KEY_LENGTH = 200
 IdempotencyKey = Annotated[str, strawberry.argument(

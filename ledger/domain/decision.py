@@ -85,6 +85,7 @@ class Decision(Aggregate):
         body: Body,
         on: date,
         outcome: Outcome,
+        *,
         votes: Votes | None,
         chain: list[ChainLink],
         cited_grant: str | None,
@@ -95,6 +96,9 @@ class Decision(Aggregate):
         documents: list[Document],
         meta: Meta,
     ) -> None:
+        """The decision taken by `body`, by `chain`; the four references (the grant and the
+        publication it cites, the framework decision, the consultation) are named, never
+        positional, because one in the wrong place would be stored under the other's name."""
         self.check_not_taken()
         if votes is not None:
             check_votes_support_outcome(votes, outcome)
