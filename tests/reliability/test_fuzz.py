@@ -52,7 +52,7 @@ class Attack:
         self.tried += 1
         response = self.client.post(self.url, content=content, headers=headers)
         assert response.status_code < 500, (content[:500], response.text[:500])
-        assert not LEAKS.search(response.text), (content[:500], response.text[:500])
+        assert not _shown_internals(response.text, content), (content[:500], response.text[:500])
         # masked, an internal error shows nothing, but it is still the server failing
         assert "Internal error" not in response.text, (content[:800], response.text[:500])
 
@@ -175,3 +175,11 @@ def test_random_json_as_the_body(attack: Attack, body: Any) -> None:
                                      "text/plain", "application/json; charset=latin-1"]))
 def test_random_bytes_as_the_body(attack: Attack, content: bytes, content_type: str) -> None:
     attack.send(content, content_type)
+
+
+def _shown_internals(answer: str, sent: bytes) -> list[str]:
+    """What in the answer looks internal and did not come from the client: a message may quote
+    the input back (a title `BEVOEGD_EVENTS`, say), which shows the client nothing new."""
+    quoted = sent.decode("utf-8", errors="replace").lower()
+    return [found.group(0) for found in LEAKS.finditer(answer)
+            if found.group(0).lower() not in quoted]
