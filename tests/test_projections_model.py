@@ -180,7 +180,7 @@ def step_late_delegation(sc: Scenario) -> None:
         grantee=sc.ex.body(grantee), legal_basis="Delegatiebesluit, Awb 10:15",
         source_decision=source, valid_from=valid_from, scope=scope)
     verdict = safely(lambda: model.grant_delegation(
-        code, sc.ex.body(grantor), sc.ex.body(grantee), source, valid_from, scope))
+        code, sc.ex.body(grantor), sc.ex.body(grantee), source, valid_from, None, scope))
     if sc.ex.run(command, verdict):
         note("late delegation accepted")
         model.record_grant(MGrant(code, "delegation", sc.ex.body(grantor), sc.ex.body(grantee),
