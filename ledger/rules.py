@@ -1,6 +1,33 @@
 """Legitimacy rules that look beyond one holding: the citation of the grant relied on (L11) and
 the framework a conditional competence needs (L12). Pure functions over domain objects, so they
-are tested without a database."""
+are tested without a database.
+
+The other rules are checked by the aggregates whose records they concern (the codes of each rule
+are catalogued in ledger/refusals.py):
+
+- L1 the body exists on the date: `Body.check_active_on` (ledger/domain/body.py), for the
+  deciding body, the grantee of a grant and the body a competence is attributed to.
+- L2 a chain of grants runs to the body: `CompetenceHolding.chain_for` over `holders_on` and
+  `exercisers_on`, explained by `CompetenceHolding._explain_unusable_grant`
+  (ledger/domain/competence.py); a competence never attributed is refused where the ledger looks
+  up its holding (ledger/application.py).
+- L3 a delegator neither exercises what it delegated nor gets it back, and delegates a subject to
+  one body at a time: `CompetenceHolding.chain_for`, `check_no_delegation_cycle` and
+  `check_not_delegated_already`.
+- L4 delegation: `CompetenceHolding.grant_delegation`, `check_legal_basis` and
+  `_check_grant_parties`.
+- L5 mandate: `CompetenceHolding.grant_mandate` and `_check_submandate`; a mandate relied on is
+  checked by `chain_for` and `_explain_unusable_grant`.
+- L6 a grant rests on an adopted decision of its grantor: `Decision.check_adopted_by`
+  (ledger/domain/decision.py), called by `CompetenceHolding._check_grant_parties`.
+- L7 local decisions stay local: `CompetenceHolding.chain_for`.
+- L8 a commission transfers no competence: a `Commission` (ledger/domain/commission.py) records
+  no grant, so it is never part of a chain; there is nothing to refuse.
+- L9 nothing is edited: `check_reason` (ledger/values.py), `Decision.check_not_taken`,
+  `Body.abolish`, `CompetenceHolding.revoke_grant` and `check_not_relied_on_from`.
+- L10 valid time is half-open: `Interval` (ledger/values.py), `CompetenceHolding.revoke_grant`
+  and `Decision.enter_into_force`.
+"""
 
 from __future__ import annotations
 

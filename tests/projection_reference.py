@@ -8,10 +8,10 @@ legitimacy chain is walked by hand:
 - the root of every chain is an attribution whose period holds the date (an ended attribution
   ends on its end date, once that end is known);
 - from the holder the walk follows a delegation of that holder active on the date and covering
-  the subject, moving the competence to the delegatee, until no delegation leads on. Where two
-  delegations of one holder apply, the one recorded first is followed (the ledger's own order,
-  as in tests/reference_model.py), and a delegation back to a body already on the chain is not
-  followed (a cycle of delegations confers nothing further: the spec leaves cycles undefined);
+  the subject, moving the competence to the delegatee, until no delegation leads on. At most
+  one delegation of a holder applies (L3: a subject is delegated to one body at a time; the walk
+  checks it), and a delegation back to a body already on the chain is not followed (a cycle of
+  delegations confers nothing further: the spec leaves cycles undefined);
 - a holder's mandates active on the date and covering the subject reach their mandatees, and a
   mandate that allows it reaches the sub-mandatees of its sub-mandates given by its mandatee
   (one level: what the ledger checks decisions against);
@@ -294,12 +294,11 @@ def holders(holding: RHolding, day: date, subject: str | None) -> list[tuple[str
         body, chain = attribution.body, (attribution.link(),)
         visited = [body]
         while True:
-            following = None
-            for grant in holding.grants:
-                if (grant.kind == "delegation" and grant.grantor == body
-                        and grant.active_on(day) and grant.covers(subject)):
-                    following = grant
-                    break
+            applying = [grant for grant in holding.grants
+                        if grant.kind == "delegation" and grant.grantor == body
+                        and grant.active_on(day) and grant.covers(subject)]
+            assert len(applying) <= 1, f"{body} delegated {subject} twice on {day}: {applying}"
+            following = applying[0] if applying else None
             if following is None or following.grantee in visited:
                 break
             body, chain = following.grantee, (*chain, following.link())

@@ -10,6 +10,8 @@ abolished once (L9: nothing is edited; ALREADY_ABOLISHED), and a grant cannot be
 before the date of a decision that relied on it ("a decision and the revocation it relies on must
 not both succeed"; RELIED_ON_AFTER). A decision may cite any grant through which its body is
 competent on that day (L11: "cites the grant it relies on"), not one chain picked by the ledger.
+A rule decided later (L3): a holder does not delegate a subject twice for days in common, since a
+delegation transfers the competence (ALREADY_DELEGATED); mandates may overlap.
 
 Cycles of delegations (A delegates to B, B back to A) are not defined by the specification: the
 walk "follow the delegation to the grantee" never ends. The model raises `Undefined` there and the
@@ -282,7 +284,8 @@ class Model:
         return Verdict.refuse(problems[0])
 
     def grant_delegation(self, code: str, grantor: str, grantee: str, source: str,
-                         valid_from: date, scope: list[str] | None) -> Verdict:
+                         valid_from: date, valid_until: date | None, scope: list[str] | None
+                         ) -> Verdict:
         if self.source(source) is None:
             return Verdict.refuse()  # an unknown source decision
         problems: list[str | None] = []
@@ -297,7 +300,32 @@ class Model:
             problems.append("GRANTOR_NOT_COMPETENT")
         if self._passed_it_on(grantee, valid_from, scope):
             problems.append("DELEGATION_CYCLE")
+        if self._delegates_already(grantor, valid_from, valid_until, scope):
+            problems.append("ALREADY_DELEGATED")
         return self._first(problems)
+
+    def _delegates_already(self, grantor: str, valid_from: date, valid_until: date | None,
+                           scope: list[str] | None) -> bool:
+        """Whether, on some day of the period, a delegation of `grantor` stands that covers a
+        subject the new one covers (L3: delegation transfers the competence, so one body at a
+        time has it). Asked day by day over the days where anything changes."""
+        days = {valid_from}
+        for grant in self.grants:
+            days.add(grant.valid_from)
+        subjects: list[str | None] = [None, *(scope or [])]
+        subjects += [s for grant in self.grants for s in grant.scope or []]
+        new = MGrant("new", "delegation", grantor, "", "", valid_from, valid_until, scope)
+        for day in days:
+            if not in_period(day, valid_from, valid_until):
+                continue
+            for subject in subjects:
+                if not self.covers(new, subject):
+                    continue
+                for grant in self.grants:
+                    if (grant.kind == "delegation" and grant.grantor == grantor
+                            and self.grant_active(grant, day) and self.covers(grant, subject)):
+                        return True
+        return False
 
     def _passed_it_on(self, body: str, valid_from: date, scope: list[str] | None) -> bool:
         """Whether `body` delegated the competence away (it stands before the holder)."""

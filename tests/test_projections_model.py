@@ -181,7 +181,7 @@ def step_late_delegation(sc: Scenario) -> None:
         grantee=sc.ex.body(grantee), legal_basis="Delegatiebesluit, Awb 10:15",
         source_decision=source, valid_from=valid_from, scope=scope)
     verdict = safely(lambda: model.grant_delegation(
-        code, sc.ex.body(grantor), sc.ex.body(grantee), source, valid_from, scope))
+        code, sc.ex.body(grantor), sc.ex.body(grantee), source, valid_from, None, scope))
     if sc.ex.run(command, verdict):
         note("late delegation accepted")
         model.record_grant(MGrant(code, "delegation", sc.ex.body(grantor), sc.ex.body(grantee),
@@ -860,17 +860,17 @@ async def test_a_scoped_delegation_takes_its_subjects_from_the_delegator(
 
 async def test_the_delegation_recorded_first_is_followed_whatever_the_row_order(
         ledger: Ledger, database_url: str) -> None:
-    """Two delegations of the executive apply on 2012-01-01: to the board from 2011-07-01,
-    recorded first, and to the council from 2009-07-01, recorded second. The ledger follows the
-    one recorded first: the board decides under it. The projection follows the grant rows in
-    the order the table gives them back: the revocation (in 2030) of the first rewrites its row,
-    which then comes after the other, so the map names the council as the holder in 2012, and
-    the next change to the holding (a mandate of the board) marks the board's decision as not
-    legitimate."""
+    """Two delegations of the executive: to the board from 2011-07-01, recorded first, and to
+    the council from 2009-07-01 until the board's starts, recorded second (a holder delegates a
+    subject to one body at a time, L3, so they do not overlap). The board decides under its own
+    on 2012-01-01. The revocation (in 2030) of the first rewrites its row, which then comes after
+    the other: the projection must still name the board as the holder in 2012, also after the
+    next change to the holding (a mandate of the board), and keep its decision legitimate."""
     ex = fixed_world(ledger)
     competence, jurisdiction, on = f"{ex.p}c", f"{ex.p}m", date(2012, 1, 1)
     send(ex, delegation(ex, "g-board", "board", date(2011, 7, 1)))
-    send(ex, delegation(ex, "g-council", "council", date(2009, 7, 1)))
+    send(ex, delegation(ex, "g-council", "council", date(2009, 7, 1)).model_copy(
+        update={"valid_until": date(2011, 7, 1)}))
     send(ex, c.TakeDecision(
         code=f"{ex.p}under-g-board", title="Besluit", competence=competence,
         jurisdiction=jurisdiction, body=ex.body("board"), taken_on=on, outcome="adopted",

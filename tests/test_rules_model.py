@@ -259,7 +259,7 @@ def step_delegation(data: st.DataObject, ex: Example) -> None:
         grantee=ex.body(grantee), legal_basis="Delegatiebesluit, Awb 10:15",
         source_decision=source, valid_from=valid_from, valid_until=valid_until, scope=scope)
     verdict = safely(lambda: ex.model.grant_delegation(
-        code, ex.body(grantor), ex.body(grantee), source, valid_from, scope))
+        code, ex.body(grantor), ex.body(grantee), source, valid_from, valid_until, scope))
     if ex.run(command, verdict):
         grant = MGrant(code, "delegation", ex.body(grantor), ex.body(grantee), source,
                        valid_from, valid_until, scope)

@@ -218,20 +218,20 @@ class CompetenceHolding(Aggregate):
             reverse=True,
         )
         for grant in candidates:
-            noun = "delegation" if grant.kind == "delegation" else "mandate"
-            prefix = "DELEGATION" if grant.kind == "delegation" else "MANDATE"
+            delegation = grant.kind == "delegation"
+            noun = "delegation" if delegation else "mandate"
             if grant.revoked_on is not None and grant.revoked_on <= on:
                 raise RuleViolation(
                     f"The {noun} {grant.code} to {body.name} was revoked on {grant.revoked_on}; "
                     f"it gave no authority on {on}.",
-                    code=f"{prefix}_REVOKED",
+                    code="DELEGATION_REVOKED" if delegation else "MANDATE_REVOKED",
                     field="cited_grant",
                 )
             if grant.period.valid_until is not None and on >= grant.period.valid_until:
                 raise RuleViolation(
                     f"The {noun} {grant.code} to {body.name} ran until {grant.period.valid_until} "
                     f"and had expired on {on}.",
-                    code=f"{prefix}_EXPIRED",
+                    code="DELEGATION_EXPIRED" if delegation else "MANDATE_EXPIRED",
                     field="cited_grant",
                 )
             if on < grant.period.valid_from:
@@ -326,6 +326,7 @@ class CompetenceHolding(Aggregate):
             )
         self._check_grant_parties(terms)
         self.check_no_delegation_cycle(terms)
+        self.check_not_delegated_already(terms)
         self._granted(code, "delegation", terms, False, None, meta)
 
     def grant_mandate(self, code: str, terms: GrantTerms, allows_submandate: bool,
@@ -395,6 +396,26 @@ class CompetenceHolding(Aggregate):
                     "delegating it back would make a cycle. Revoke that delegation instead.",
                     code="DELEGATION_CYCLE",
                     field="grantee",
+                )
+
+    def check_not_delegated_already(self, terms: GrantTerms) -> None:
+        """L3: a delegation transfers the competence (Awb 10:13), so a holder delegates a subject
+        to one body at a time: two delegations standing at once would both make their delegatee
+        competent. Delegations of disjoint subjects or periods may stand side by side, and so may
+        mandates, which transfer nothing."""
+        for standing in self.grants.values():
+            if (standing.kind == "delegation" and standing.grantor == terms.grantor.code
+                    and _scopes_meet(standing.scope, terms.scope)
+                    and _in_effect_during(standing, terms.period)):
+                until = f" until {standing.ends_on}" if standing.ends_on is not None else ""
+                raise RuleViolation(
+                    f"{terms.grantor.name} already delegated {self.label} to {standing.grantee} "
+                    f"(grant {standing.code}, from {standing.period.valid_from}{until}), for "
+                    "subjects and a period this delegation shares; a delegation transfers the "
+                    "competence (Awb 10:13), so it goes to one body at a time. Revoke "
+                    f"{standing.code} from the day the new delegation starts.",
+                    code="ALREADY_DELEGATED",
+                    field="valid_from",
                 )
 
     def check_not_relied_on_from(self, key: str, what: str, on: date) -> None:
@@ -596,6 +617,18 @@ def _grants_from(
 ) -> list[Grant]:
     return [g for g in grants
             if g.kind == kind and g.grantor == grantor and g.active_on(on) and g.covers(subject)]
+
+
+def _scopes_meet(a: tuple[str, ...] | None, b: tuple[str, ...] | None) -> bool:
+    """Whether two grants cover a subject in common; a grant without scope covers them all."""
+    return a is None or b is None or not set(a).isdisjoint(b)
+
+
+def _in_effect_during(grant: Grant, period: Interval) -> bool:
+    """Whether the grant has effect on some day of `period`: its own period, cut short by its
+    revocation, shares a day with it."""
+    ends = [end for end in (grant.ends_on, period.valid_until) if end is not None]
+    return max(grant.period.valid_from, period.valid_from) < min(ends, default=date.max)
 
 
 def _overlaps(a: Interval, b: Interval) -> bool:
