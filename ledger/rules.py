@@ -10,7 +10,7 @@ are catalogued in ledger/refusals.py):
 - L2 a chain of grants runs to the body: `CompetenceHolding.chain_for` over `holders_on` and
   `exercisers_on`, explained by `CompetenceHolding._explain_unusable_grant`
   (ledger/domain/competence.py); a competence never attributed is refused where the ledger looks
-  up its holding (ledger/application.py).
+  up its holding (`CommandHandlers._holding`, ledger/handlers.py).
 - L3 a delegator neither exercises what it delegated nor gets it back, and delegates a subject to
   one body at a time: `CompetenceHolding.chain_for`, `check_no_delegation_cycle` and
   `check_not_delegated_already`.
