@@ -20,6 +20,7 @@ EXCLUSIVE lock on the events table before every insert, so the chain cannot fork
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from uuid import UUID
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Identifier, Literal
 
 GENESIS_HASH = bytes(32)
 
@@ -132,6 +133,32 @@ class LedgerRecorder(PostgresApplicationRecorder):
                 " FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{freeze_fn}()",
             )
         )
+
+    def create_table(self) -> None:
+        """Brings the tables to this version's shape, unless they have it already. The
+        statements take table locks (ALTER TABLE, CREATE TRIGGER), so run on a live ledger they
+        would queue behind its writers and could deadlock with them: a server process started
+        beside others (a worker replaced, a second container) must find nothing to do. The
+        shape is known by a digest of the statements, kept as the commands table's comment."""
+        shape = f"bevoegd schema {self._shape_digest()}"
+        if self._stored_shape() == shape:
+            self.datastore.register_type_adapters()
+            return
+        super().create_table()
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(SQL("COMMENT ON TABLE {} IS {}").format(self.commands_table,
+                                                                 Literal(shape)))
+
+    def _shape_digest(self) -> str:
+        statements = "\n".join(statement.as_string() for statement in self.sql_create_statements)
+        return hashlib.sha256(statements.encode()).hexdigest()
+
+    def _stored_shape(self) -> str | None:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT obj_description(to_regclass({}), 'pg_class') AS shape").format(
+                Literal(self.commands_table.as_string(curs))))
+            row = curs.fetchone()
+        return row["shape"] if row is not None else None
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(

@@ -12,7 +12,8 @@ import psycopg
 import pytest
 
 from ledger import commands as c
-from ledger.application import Ledger
+from ledger.application import EVENTS_TABLE, Ledger
+from ledger.database import eventsourcing_env
 from ledger.errors import LedgerError
 from ledger.importer import parse_command
 from ledger.pipeline import CommandContext, CommandResult
@@ -232,3 +233,20 @@ def test_a_large_batch_is_saved_in_one_piece(ledger: Ledger) -> None:
     assert positions == sorted(positions)
     assert stored(ledger)[1] == commands_before + 1500
 
+
+
+def test_opening_a_ledger_beside_a_writer_takes_no_table_lock(database_url: str) -> None:
+    """A server process started beside running ones (a replaced worker) opens the ledger while
+    others write: with the tables in shape it must not queue behind a writer's lock on the
+    events table (its ALTER TABLE did, and could deadlock with the writer)."""
+    Ledger(env=eventsourcing_env(database_url)).close()  # the tables made and marked
+    with psycopg.connect(database_url) as writer:
+        writer.execute(f"LOCK TABLE {EVENTS_TABLE} IN EXCLUSIVE MODE")  # as the recorder does
+        opened: list[Ledger] = []
+        opening = threading.Thread(
+            target=lambda: opened.append(Ledger(env=eventsourcing_env(database_url))), daemon=True)
+        opening.start()
+        opening.join(timeout=10)  # a deadline, not a timing: past it, the opening is stuck
+        assert opened, "opening the ledger waited for the writer's lock"
+        writer.rollback()
+    opened[0].close()
