@@ -28,7 +28,10 @@ class CannotListen(Exception):
 def listen(host: str, port: int) -> socket.socket:
     """A socket listening on the address; CannotListen says why there is none."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as uvicorn tells them apart
-    listening = socket.socket(family, socket.SOCK_STREAM)
+    # named TCP, as uvicorn's own sockets are: asyncio turns Nagle's algorithm off only on
+    # connections whose protocol says TCP, and with it on every keep-alive answer waits 40 ms
+    # for a delayed acknowledgement
+    listening = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listening.bind((host, port))

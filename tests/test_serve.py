@@ -204,3 +204,28 @@ def test_a_websocket_message_over_the_body_limit_closes_the_socket(database_url:
         with pytest.raises(ConnectionClosed) as closed:
             socket_.recv(timeout=STARTUP_SECONDS)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
+async def test_connections_to_the_served_socket_do_not_wait_for_delayed_acknowledgements() -> None:
+    """asyncio turns Nagle's algorithm off on each connection it accepts only when the socket
+    says it is TCP; with it on, every keep-alive answer written in two parts waited 40 ms for the
+    client's delayed acknowledgement."""
+    import asyncio
+
+    from api.serving import listen
+    from tests.servers import free_port
+
+    accepted: asyncio.Queue[int] = asyncio.Queue()
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connection = writer.get_extra_info("socket")
+        await accepted.put(connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        writer.close()
+
+    with listen("127.0.0.1", free_port()) as listening:
+        server = await asyncio.start_server(answer, sock=listening)
+        async with server:
+            port = listening.getsockname()[1]
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            assert await asyncio.wait_for(accepted.get(), STARTUP_SECONDS) != 0
+            writer.close()
