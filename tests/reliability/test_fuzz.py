@@ -78,6 +78,7 @@ def server_held(attack: Attack) -> Iterator[None]:
     logged_before = attack.log.stat().st_size
     yield
     assert attack.probe.stalls == [], attack.probe.stalls[:3]
+    assert attack.probe.running, "the probe stopped asking"
     with attack.log.open("rb") as log:
         log.seek(logged_before)
         logged = log.read().decode(errors="replace")
