@@ -1,4 +1,4 @@
-"""Every code the ledger refuses a command with, the rule it enforces (L1–L12 of DESIGN.md, or
+"""Every code the ledger refuses a command with, the rule it enforces (L1–L12 of docs/architecture.md, or
 "other" for record-keeping and lifecycle checks) and what it means. The codes are written as
 literals where they are raised, so a search for one finds where it is given; the tests hold this
 catalogue against those literals and against the README's table of rules."""

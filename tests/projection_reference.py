@@ -1,7 +1,7 @@
 """A deliberately naive reference of the read side (projections/), computed in memory from the
 ledger's stored events, to hold the projections against (tests/test_projections_model.py).
 
-Written from DESIGN.md, not from projections/ or ledger/domain: the events are decoded with plain
+Written from docs/architecture.md, not from projections/ or ledger/domain: the events are decoded with plain
 `json`, every question replays the events known at the asked position from the start, and the
 legitimacy chain is walked by hand:
 

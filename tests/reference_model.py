@@ -1,12 +1,13 @@
 """A deliberately naive reference model of the legitimacy rules for one competence C of one
-municipality, written from the specification (DESIGN.md L1-L6, L11), not from ledger/domain.
+municipality, written from the specification (the rules L1-L6 and L11 of docs/architecture.md),
+not from ledger/domain.
 
 Everything is kept in plain lists and recomputed from scratch for every question. A verdict says
 whether a command is accepted and, where the specification names one, which code a refusal has
 (`code=None` means "refused, any code": several rules may be broken, or the spec names none).
 
-Two rules beyond the brief the model was written from, both read from DESIGN.md: a body is
-abolished once (L9: nothing is edited; ALREADY_ABOLISHED), and a grant cannot be revoked on or
+Two rules beyond the brief the model was written from, both read from docs/architecture.md: a body
+is abolished once (L9: nothing is edited; ALREADY_ABOLISHED), and a grant cannot be revoked on or
 before the date of a decision that relied on it ("a decision and the revocation it relies on must
 not both succeed"; RELIED_ON_AFTER). A decision may cite any grant through which its body is
 competent on that day (L11: "cites the grant it relies on"), not one chain picked by the ledger.
@@ -372,8 +373,8 @@ class Model:
             return Verdict.refuse("ALREADY_REVOKED")
         if day < grant.valid_from:
             return Verdict.refuse("EMPTY_PERIOD")
-        # A revocation may not pull the ground from under a decision already taken on it (the
-        # reading of DESIGN.md's "a decision and the revocation it relies on never both succeed").
+        # A revocation may not pull the ground from under a decision already taken on it
+        # (docs/architecture.md: "a decision and the revocation it relies on never both succeed").
         for _, taken_on, relied_on in self.decisions:
             if relied_on is None and taken_on >= day:
                 raise Undefined("a later decision rests on a chain the model cannot follow")

@@ -262,7 +262,7 @@ DUTCH_TERMS = {
     "OpenConsultationInput": "zienswijze",
     "BodyKind.COUNCIL": "gemeenteraad",
 }
-"""Where the glossary of DESIGN.md has a Dutch term, the description carries it."""
+"""Where the glossary of docs/architecture.md has a Dutch term, the description carries it."""
 
 
 def _description(schema: GraphQLSchema, coordinate: str) -> str:

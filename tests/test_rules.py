@@ -1,4 +1,4 @@
-"""The legitimacy rules L1–L12 of DESIGN.md and the lifecycle rules of the aggregates, checked on
+"""The legitimacy rules L1–L12 of docs/architecture.md and the lifecycle rules of the aggregates, checked on
 in-memory domain objects (no database). Each refusal is checked for its stable code (and field),
 and for leaving the aggregate without a new event; each rule also has its accepted counterpart."""
 
