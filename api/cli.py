@@ -276,6 +276,24 @@ def schema() -> None:
     click.echo(build_schema().as_str().rstrip("\n"))
 
 
+@main.command()
+@click.option("--writer", "writers", multiple=True, metavar="ROLE",
+              help="A PostgreSQL role (it must exist) to let run Bevoegd on these tables: add "
+                   "and read events, never change, delete or truncate them. Repeatable.")
+@click.pass_context
+def setup(ctx: click.Context, writers: tuple[str, ...]) -> None:
+    """Create the ledger's tables, owned by the role this connects as, and let writer roles use
+    them. Run it as the owner; then serve, import and project as a writer."""
+    with open_ledger(ctx) as (ledger, _):
+        for role in writers:
+            try:
+                ledger.store.admit_writer(role)
+            except LookupError as unknown:
+                raise click.BadParameter(str(unknown), param_hint="--writer") from None
+            click.echo(f"{role} may add and read events, and may not change, delete or "
+                       "truncate them.")
+
+
 @main.group()
 def tokens() -> None:
     """Create and revoke the bearer tokens of the API."""

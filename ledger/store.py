@@ -80,7 +80,10 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "answered": Identifier(f"{events_table_name}_commands_answered"),
             "chain_fn": Identifier(f"{events_table_name}_chain"),
             "freeze_fn": Identifier(f"{events_table_name}_immutable"),
+            "lock_fn": Identifier(f"{events_table_name}_lock"),
+            "sequence": Identifier(f"{events_table_name}_notification_id_seq"),
         }
+        self.names = names
         self.commands_table = SQL("{schema}.{commands}").format(**names)
         self.events_table = SQL("{schema}.{table}").format(**names)
         self.sql_create_statements.extend(
@@ -131,8 +134,22 @@ class LedgerRecorder(PostgresApplicationRecorder):
                 "CREATE OR REPLACE TRIGGER events_are_immutable"
                 " BEFORE UPDATE OR DELETE ON {schema}.{table}"
                 " FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{freeze_fn}()",
+                "CREATE OR REPLACE TRIGGER events_are_not_truncated"
+                " BEFORE TRUNCATE ON {schema}.{table}"
+                " FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{freeze_fn}()",
+                # PostgreSQL lets only a role that may UPDATE, DELETE or TRUNCATE a table lock it
+                # EXCLUSIVE; through this function a writer that may only INSERT takes the lock
+                # that keeps the log's order equal to its commit order.
+                "CREATE OR REPLACE FUNCTION {schema}.{lock_fn}() RETURNS void"
+                " LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$"
+                " BEGIN LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; END $$",
+                "REVOKE ALL ON FUNCTION {schema}.{lock_fn}() FROM PUBLIC",
             )
         )
+        self.lock_table_statements = [
+            SQL("SET LOCAL lock_timeout = '{0}s'").format(datastore.lock_timeout),
+            SQL("SELECT {schema}.{lock_fn}()").format(**names),
+        ]
 
     def create_table(self) -> None:
         """Brings the tables to this version's shape, unless they have it already. The
@@ -148,6 +165,31 @@ class LedgerRecorder(PostgresApplicationRecorder):
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(SQL("COMMENT ON TABLE {} IS {}").format(self.commands_table,
                                                                  Literal(shape)))
+
+    def admit_writer(self, role: str) -> None:
+        """Lets `role` run Bevoegd (commands, projections, tokens) on the ledger's tables as
+        they are now: add events and answers and read them, never change or remove them. The
+        tables stay this role's (the one connected), so the writer cannot alter them or their
+        triggers either; only the owner or a superuser can."""
+        grants = [
+            "GRANT SELECT, INSERT ON {schema}.{table}, {schema}.{commands} TO {role}",
+            "GRANT USAGE ON SEQUENCE {schema}.{sequence} TO {role}",
+            "GRANT EXECUTE ON FUNCTION {schema}.{lock_fn}() TO {role}",
+            "GRANT USAGE, CREATE ON SCHEMA {schema} TO {role}",  # the tokens' table
+            "GRANT CONNECT, CREATE ON DATABASE {database} TO {role}",  # the projections' schemas
+        ]
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute("SELECT current_database(), EXISTS (SELECT FROM pg_roles"
+                         " WHERE rolname = %s) AS known", (role,))
+            row = curs.fetchone()
+            assert row is not None
+            if not row["known"]:
+                raise LookupError(f"PostgreSQL has no role '{role}': create it first "
+                                  "(CREATE ROLE ... LOGIN).")
+            database = Identifier(row["current_database"])
+            for grant in grants:
+                curs.execute(SQL(grant).format(**self.names, role=Identifier(role),
+                                               database=database))
 
     def _shape_digest(self) -> str:
         statements = "\n".join(statement.as_string() for statement in self.sql_create_statements)

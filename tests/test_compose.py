@@ -24,8 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 SOURCE_PACKAGES = ("ledger", "projections", "api")
-SERVICES = ("postgres", "api", "worker")
-BEVOEGD_SERVICES = ("api", "worker")
+SERVICES = ("postgres", "setup", "api", "worker")
+BEVOEGD_SERVICES = ("setup", "api", "worker")
+WRITER_SERVICES = ("api", "worker")  # run as the writer role; setup runs as the owner
+_WRITER_ROLE = re.compile(r"CREATE ROLE (\w+) LOGIN PASSWORD '([^']*)';")
 
 
 # --- docker-compose.yml -------------------------------------------------------------------------
@@ -114,6 +116,25 @@ def environment(svc: dict[str, Any]) -> dict[str, str | None]:
         name, sep, value = str(item).partition("=")
         result[name] = value if sep else None
     return result
+
+
+def writer_role(compose: dict[str, Any]) -> tuple[str, str]:
+    """The writer role the postgres service creates on a new volume, and its password."""
+    content = ((compose.get("configs") or {}).get("writer-role") or {}).get("content", "")
+    found = _WRITER_ROLE.search(content)
+    assert found, f"the writer-role config creates no login role: {content!r}"
+    mounts = {mount.get("source"): mount.get("target")
+              for mount in service(compose, "postgres").get("configs") or []}
+    assert str(mounts.get("writer-role", "")).startswith("/docker-entrypoint-initdb.d/"), mounts
+    return found.group(1), found.group(2)
+
+
+def one_shot(compose: dict[str, Any], name: str) -> bool:
+    """A service that runs once and that the others wait for until it has completed."""
+    waited_for = {svc_name for svc_name, svc in compose["services"].items()
+                  if ((svc.get("depends_on") or {}).get(name) or {}).get("condition")
+                  == "service_completed_successfully"}
+    return str(service(compose, name).get("restart")) == "no" and bool(waited_for)
 
 
 def command_argv(command: str | list[str]) -> list[str]:
@@ -288,16 +309,21 @@ def test_database_url_points_at_the_postgres_service(name: str, env_name: str) -
     params = conninfo_to_dict(url)
     assert params.get("host") == "postgres", f"{name}'s database host is {params.get('host')!r}"
     assert str(params.get("port", "5432")) == "5432", f"{name}'s database port"
-    for key, variable in (("dbname", "POSTGRES_DB"), ("user", "POSTGRES_USER"),
-                          ("password", "POSTGRES_PASSWORD")):
-        assert params.get(key) == postgres.get(variable), (
-            f"{name}'s database {key} {params.get(key)!r} is not postgres's {variable} "
-            f"{postgres.get(variable)!r}")
+    assert params.get("dbname") == postgres.get("POSTGRES_DB"), f"{name}'s database"
+    expected = (writer_role(compose) if name in WRITER_SERVICES
+                else (postgres.get("POSTGRES_USER"), postgres.get("POSTGRES_PASSWORD")))
+    assert (params.get("user"), params.get("password")) == expected, (
+        f"{name} connects as {params.get('user')!r}, not as {expected[0]!r} with its password")
+
+
+def test_the_writer_role_is_the_one_setup_admits(compose: dict[str, Any]) -> None:
+    argv = command_argv(service(compose, "setup")["command"])
+    assert option_value(argv, "--writer") == writer_role(compose)[0]
 
 
 def test_passwords_come_from_variables_with_development_defaults() -> None:
     raw = raw_compose()
-    expression = re.compile(r"\$\{POSTGRES_PASSWORD(:?-[^}]*)?\}")
+    expression = re.compile(r"\$\{(?:POSTGRES|WRITER)_PASSWORD(:?-[^}]*)?\}")
     password = environment(service(raw, "postgres")).get("POSTGRES_PASSWORD") or ""
     assert expression.fullmatch(password), f"POSTGRES_PASSWORD is {password!r}, not a variable"
     for name in BEVOEGD_SERVICES:
@@ -312,6 +338,9 @@ def test_bevoegd_services_wait_for_a_healthy_postgres(compose: dict[str, Any]) -
         depends_on = service(compose, name).get("depends_on") or {}
         assert isinstance(depends_on, dict), f"{name}'s depends_on names no condition"
         assert (depends_on.get("postgres") or {}).get("condition") == "service_healthy", name
+        if name in WRITER_SERVICES:
+            assert (depends_on.get("setup") or {}).get("condition") == (
+                "service_completed_successfully"), f"{name} may start before the tables exist"
 
 
 def test_postgres_service(compose: dict[str, Any]) -> None:
@@ -329,12 +358,15 @@ def test_postgres_service(compose: dict[str, Any]) -> None:
 
 def test_every_service_has_a_healthcheck(compose: dict[str, Any]) -> None:
     for name, svc in compose["services"].items():
+        if one_shot(compose, name):
+            continue
         check = svc.get("healthcheck")
         assert check and not check.get("disable"), f"service {name} has no healthcheck"
         assert healthcheck_argv(svc), f"service {name}'s healthcheck runs nothing"
 
 
-@pytest.mark.parametrize("name, expected", [("api", ["serve"]), ("worker", ["project"])])
+@pytest.mark.parametrize("name, expected", [("setup", ["setup"]), ("api", ["serve"]),
+                                            ("worker", ["project"])])
 def test_service_commands_parse_against_the_cli(compose: dict[str, Any], name: str,
                                                 expected: list[str]) -> None:
     command = service(compose, name).get("command")
