@@ -8,24 +8,13 @@ known at any position. A correction keeps what it replaced in `decision_correcti
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import asyncpg
 
 from projections.events import LedgerEvent
-from projections.rows import RowSet, append
-
-COLUMNS = (
-    "record_id", "code", "title", "summary", "competence", "jurisdiction", "subject", "dossier",
-    "affected_jurisdictions", "recorded_position",
-    "proposed_by", "proposed_on", "proposed_position",
-    "body", "taken_on", "outcome", "votes", "chain", "cited_grant", "cited_publication",
-    "framework_decision", "consultation", "views_received", "documents", "taken_position",
-    "published_on", "publication", "published_position",
-    "in_force_from", "in_force_position",
-    "repealed_on", "repealed_by", "repeal_reason", "repealed_position",
-    "annulled_on", "annulled_by", "annulment_reason", "annulled_position",
-)
-
+from projections.projection import Batch, DeclaredProjection, event_names
+from projections.tables import Column, Index, Table
 
 SEARCH_VECTOR = "to_tsvector('dutch', title || ' ' || coalesce(summary, ''))"
 """What Dutch full-text search matches against (the index is on this expression)."""
@@ -34,96 +23,147 @@ SEARCH_VECTOR = "to_tsvector('dutch', title || ' ' || coalesce(summary, ''))"
 AFFECTS = "(affected_jurisdictions || jurisdiction)"
 """The jurisdictions a decision affects: its own and those it names (the index is on this)."""
 
+DECISIONS = Table(
+    "decisions", key=("record_id",), unique=("code",), columns=(
+        Column("record_id", "uuid"), Column("code", "text"), Column("title", "text"),
+        Column("summary", "text", nullable=True), Column("competence", "text"),
+        Column("jurisdiction", "text"), Column("subject", "text", nullable=True),
+        Column("dossier", "text", nullable=True), Column("affected_jurisdictions", "text[]"),
+        Column("recorded_position", "bigint"),
+        # proposed
+        Column("proposed_by", "text", nullable=True), Column("proposed_on", "date", nullable=True),
+        Column("proposed_position", "bigint", nullable=True),
+        # taken
+        Column("body", "text", nullable=True), Column("taken_on", "date", nullable=True),
+        Column("outcome", "text", nullable=True), Column("votes", "jsonb", nullable=True),
+        Column("chain", "jsonb", nullable=True), Column("cited_grant", "text", nullable=True),
+        Column("cited_publication", "text", nullable=True),
+        Column("framework_decision", "text", nullable=True),
+        Column("consultation", "text", nullable=True),
+        Column("views_received", "text[]", nullable=True),
+        Column("documents", "jsonb", nullable=True),
+        Column("taken_position", "bigint", nullable=True),
+        # published, in force
+        Column("published_on", "date", nullable=True),
+        Column("publication", "text", nullable=True),
+        Column("published_position", "bigint", nullable=True),
+        Column("in_force_from", "date", nullable=True),
+        Column("in_force_position", "bigint", nullable=True),
+        # repealed, annulled
+        Column("repealed_on", "date", nullable=True), Column("repealed_by", "text", nullable=True),
+        Column("repeal_reason", "text", nullable=True),
+        Column("repealed_position", "bigint", nullable=True),
+        Column("annulled_on", "date", nullable=True), Column("annulled_by", "text", nullable=True),
+        Column("annulment_reason", "text", nullable=True),
+        Column("annulled_position", "bigint", nullable=True)),
+    indexes=(
+        # an index on the expression, not a stored column: computed once per title, not
+        # again on every later step of the decision
+        Index("search", SEARCH_VECTOR, using="gin"),
+        Index("body", "body, recorded_position"),
+        Index("holding", "competence, jurisdiction, recorded_position"),
+        Index("jurisdiction", "jurisdiction, recorded_position"),
+        Index("affecting", AFFECTS, using="gin"),
+        Index("taken_on", "taken_on")))
+CORRECTIONS = Table(
+    "decision_corrections", key=("record_id", "position"), columns=(
+        Column("record_id", "uuid"), Column("position", "bigint"), Column("reason", "text"),
+        Column("title_before", "text"), Column("summary_before", "text", nullable=True),
+        Column("documents_before", "jsonb", nullable=True)))
 
-class Decisions:
-    name = "decisions"
-    version = 2
-    tables = ("decisions", "decision_corrections")
 
-    def create_tables(self, schema: str) -> list[str]:
-        return [
-            f"CREATE TABLE IF NOT EXISTS {schema}.decisions ("
-            " record_id uuid PRIMARY KEY, code text NOT NULL UNIQUE, title text NOT NULL,"
-            " summary text, competence text NOT NULL, jurisdiction text NOT NULL, subject text,"
-            " dossier text, affected_jurisdictions text[] NOT NULL,"
-            " recorded_position bigint NOT NULL,"
-            " proposed_by text, proposed_on date, proposed_position bigint,"
-            " body text, taken_on date, outcome text, votes jsonb, chain jsonb, cited_grant text,"
-            " cited_publication text, framework_decision text, consultation text,"
-            " views_received text[], documents jsonb, taken_position bigint,"
-            " published_on date, publication text, published_position bigint,"
-            " in_force_from date, in_force_position bigint,"
-            " repealed_on date, repealed_by text, repeal_reason text, repealed_position bigint,"
-            " annulled_on date, annulled_by text, annulment_reason text, annulled_position bigint)",
-            f"CREATE TABLE IF NOT EXISTS {schema}.decision_corrections ("
-            " record_id uuid NOT NULL, position bigint NOT NULL, reason text NOT NULL,"
-            " title_before text NOT NULL, summary_before text, documents_before jsonb,"
-            " PRIMARY KEY (record_id, position))",
-        ]
+class _Register(Batch):
+    def __init__(self, schema: str) -> None:
+        super().__init__(schema)
+        self.decisions = DECISIONS.rows(schema)
+        self.corrections: list[tuple[Any, ...]] = []
 
-    def create_indexes(self, schema: str) -> list[str]:
-        return [
-            # an index on the expression, not a stored column: computed once per title, not
-            # again on every later step of the decision
-            f"CREATE INDEX IF NOT EXISTS decisions_search ON {schema}.decisions"
-            f" USING gin ({SEARCH_VECTOR})",
-            f"CREATE INDEX IF NOT EXISTS decisions_body ON {schema}.decisions (body, recorded_position)",
-            f"CREATE INDEX IF NOT EXISTS decisions_holding ON {schema}.decisions"
-            " (competence, jurisdiction, recorded_position)",
-            f"CREATE INDEX IF NOT EXISTS decisions_jurisdiction ON {schema}.decisions"
-            " (jurisdiction, recorded_position)",
-            f"CREATE INDEX IF NOT EXISTS decisions_affecting ON {schema}.decisions"
-            f" USING gin ({AFFECTS})",
-            f"CREATE INDEX IF NOT EXISTS decisions_taken_on ON {schema}.decisions (taken_on)",
-        ]
-
-    async def apply(self, conn: asyncpg.Connection, schema: str,
-                    events: Sequence[LedgerEvent]) -> None:
-        decisions = RowSet(schema, "decisions", ["record_id"], COLUMNS)
+    async def load(self, conn: asyncpg.Connection, events: Sequence[LedgerEvent]) -> None:
+        """The decisions the batch goes on with."""
         known = {e.record_id for e in events if e.record == "Decision" and e.version > 1}
         if known:
-            await decisions.load(conn, "record_id = ANY($1)", list(known))
-        corrections: list[tuple[object, ...]] = []
-        for e in events:
-            if e.record != "Decision":
-                continue
-            d, at = e.data, e.position
-            if e.type == "Registered":
-                decisions.add(
-                    record_id=e.record_id, code=d["code"], title=d["title"], summary=d["summary"],
-                    competence=d["competence"], jurisdiction=d["jurisdiction"],
-                    subject=d["subject"], dossier=d["dossier"],
-                    affected_jurisdictions=d["affected_jurisdictions"], recorded_position=at)
-                continue
-            row = decisions.get(e.record_id)
-            if e.type == "Proposed":
-                row.update(proposed_by=d["by"], proposed_on=d["on"], proposed_position=at)
-            elif e.type == "Taken":
-                row.update(
-                    body=d["body"], taken_on=d["on"], outcome=d["outcome"], votes=d["votes"],
-                    chain=d["chain"], cited_grant=d["cited_grant"],
-                    cited_publication=d["cited_publication"],
-                    framework_decision=d["framework_decision"], consultation=d["consultation"],
-                    views_received=d["views_received"], documents=d["documents"],
-                    taken_position=at)
-            elif e.type == "Published":
-                row.update(published_on=d["on"], publication=d["publication"],
-                           published_position=at)
-            elif e.type == "EnteredIntoForce":
-                row.update(in_force_from=d["retroactive_from"] or d["on"], in_force_position=at)
-            elif e.type == "Repealed":
-                row.update(repealed_on=d["on"], repealed_by=d["repealed_by"],
-                           repeal_reason=d["reason"], repealed_position=at)
-            elif e.type == "Annulled":
-                row.update(annulled_on=d["on"], annulled_by=d["annulled_by"],
-                           annulment_reason=d["reason"], annulled_position=at)
-            elif e.type == "Corrected":
-                corrections.append((e.record_id, at, d["reason"], row["title"], row["summary"],
-                                    row["documents"]))
-                for field in ("title", "summary", "documents"):
-                    if d[field] is not None:
-                        row[field] = d[field]
-        await decisions.save(conn)
-        await append(conn, schema, "decision_corrections",
-                     ("record_id", "position", "reason", "title_before", "summary_before",
-                      "documents_before"), corrections)
+            await self.decisions.load(conn, "record_id = ANY($1)", list(known))
+
+    def registered(self, e: LedgerEvent) -> None:
+        d = e.data
+        self.decisions.add(
+            record_id=e.record_id, code=d["code"], title=d["title"], summary=d["summary"],
+            competence=d["competence"], jurisdiction=d["jurisdiction"], subject=d["subject"],
+            dossier=d["dossier"], affected_jurisdictions=d["affected_jurisdictions"],
+            recorded_position=e.position)
+
+    def proposed(self, e: LedgerEvent) -> None:
+        d = e.data
+        self.decisions.get(e.record_id).update(proposed_by=d["by"], proposed_on=d["on"],
+                                               proposed_position=e.position)
+
+    def taken(self, e: LedgerEvent) -> None:
+        d = e.data
+        self.decisions.get(e.record_id).update(
+            body=d["body"], taken_on=d["on"], outcome=d["outcome"], votes=d["votes"],
+            chain=d["chain"], cited_grant=d["cited_grant"],
+            cited_publication=d["cited_publication"], framework_decision=d["framework_decision"],
+            consultation=d["consultation"], views_received=d["views_received"],
+            documents=d["documents"], taken_position=e.position)
+
+    def published(self, e: LedgerEvent) -> None:
+        d = e.data
+        self.decisions.get(e.record_id).update(published_on=d["on"], publication=d["publication"],
+                                               published_position=e.position)
+
+    def entered_into_force(self, e: LedgerEvent) -> None:
+        d = e.data
+        self.decisions.get(e.record_id).update(in_force_from=d["retroactive_from"] or d["on"],
+                                               in_force_position=e.position)
+
+    def repealed(self, e: LedgerEvent) -> None:
+        d = e.data
+        self.decisions.get(e.record_id).update(repealed_on=d["on"], repealed_by=d["repealed_by"],
+                                               repeal_reason=d["reason"],
+                                               repealed_position=e.position)
+
+    def annulled(self, e: LedgerEvent) -> None:
+        d = e.data
+        self.decisions.get(e.record_id).update(annulled_on=d["on"], annulled_by=d["annulled_by"],
+                                               annulment_reason=d["reason"],
+                                               annulled_position=e.position)
+
+    def corrected(self, e: LedgerEvent) -> None:
+        d = e.data
+        row = self.decisions.get(e.record_id)
+        self.corrections.append((e.record_id, e.position, d["reason"], row["title"],
+                                 row["summary"], row["documents"]))
+        for field in ("title", "summary", "documents"):
+            if d[field] is not None:
+                row[field] = d[field]
+
+    async def save(self, conn: asyncpg.Connection) -> None:
+        await self.decisions.save(conn)
+        await CORRECTIONS.append(conn, self.schema, self.corrections)
+
+
+class Decisions(DeclaredProjection[_Register]):
+    name = "decisions"
+    version = 2
+    declared = (DECISIONS, CORRECTIONS)
+    batch = _Register
+    handles = {
+        ("Decision", "Registered"): _Register.registered,
+        ("Decision", "Proposed"): _Register.proposed,
+        ("Decision", "Taken"): _Register.taken,
+        ("Decision", "Published"): _Register.published,
+        ("Decision", "EnteredIntoForce"): _Register.entered_into_force,
+        ("Decision", "Repealed"): _Register.repealed,
+        ("Decision", "Annulled"): _Register.annulled,
+        ("Decision", "Corrected"): _Register.corrected,
+    }
+    ignores = event_names(
+        Jurisdiction=("Established", "MemberJoined", "MemberLeft"),
+        Body=("Established", "Renamed", "Abolished", "SeatFilled", "SeatVacated"),
+        Competence=("Defined",),
+        CompetenceHolding=("Opened", "Attributed", "AttributionEnded", "GrantRecorded",
+                           "GrantRevoked", "Exercised"),
+        Commission=("Issued", "Accepted", "ProgressReported", "Fulfilled", "Withdrawn"),
+        Consultation=("Opened", "ViewSubmitted", "Closed"),
+        Dossier=("Opened",),
+    )

@@ -3,29 +3,35 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 
 import asyncpg
 
 from projections.events import LedgerEvent
+from projections.projection import Batch, DeclaredProjection
+from projections.tables import Column, Table
+
+LEDGER_INFO = Table("ledger_info", key=("event_type",), columns=(
+    Column("event_type", "text"), Column("events", "bigint")))
 
 
-class LedgerInfo:
+class _Counts(Batch):
+    def __init__(self, schema: str) -> None:
+        super().__init__(schema)
+        self.counts: Counter[str] = Counter()
+
+    def count(self, e: LedgerEvent) -> None:
+        self.counts[f"{e.record}.{e.type}"] += 1
+
+    async def save(self, conn: asyncpg.Connection) -> None:
+        await conn.executemany(
+            f"INSERT INTO {self.schema}.ledger_info (event_type, events) VALUES ($1, $2)"
+            " ON CONFLICT (event_type) DO UPDATE SET events = ledger_info.events + EXCLUDED.events",
+            list(self.counts.items()))
+
+
+class LedgerInfo(DeclaredProjection[_Counts]):
     name = "ledger_info"
     version = 2
-    tables = ("ledger_info",)
-
-    def create_tables(self, schema: str) -> list[str]:
-        return [f"CREATE TABLE IF NOT EXISTS {schema}.ledger_info ("
-                " event_type text PRIMARY KEY, events bigint NOT NULL)"]
-
-    def create_indexes(self, schema: str) -> list[str]:
-        return []
-
-    async def apply(self, conn: asyncpg.Connection, schema: str,
-                    events: Sequence[LedgerEvent]) -> None:
-        counts = Counter(f"{event.record}.{event.type}" for event in events)
-        await conn.executemany(
-            f"INSERT INTO {schema}.ledger_info (event_type, events) VALUES ($1, $2)"
-            " ON CONFLICT (event_type) DO UPDATE SET events = ledger_info.events + EXCLUDED.events",
-            list(counts.items()))
+    declared = (LEDGER_INFO,)
+    batch = _Counts
+    handles_every_event = _Counts.count

@@ -148,8 +148,7 @@ async def _replay(pool: asyncpg.Pool, projections: Sequence[Projection], head: i
         raise ValueError(f"A rebuild of {len(projections)} projections needs a pool of at least "
                          f"{connections_needed(len(projections))} connections.")
     queues = [asyncio.Queue[list[LedgerEvent] | None](READ_AHEAD) for _ in projections]
-    reached = [0] * len(projections)
-    reported = 0
+    reached = _Reached(len(projections), head, progress)
 
     async def read() -> None:
         position = 0
@@ -162,7 +161,6 @@ async def _replay(pool: asyncpg.Pool, projections: Sequence[Projection], head: i
             await queue.put(None)
 
     async def project(index: int) -> None:
-        nonlocal reported
         projection, queue = projections[index], queues[index]
         batches, next_analyze = 0, 1
         async with pool.acquire() as conn:
@@ -177,17 +175,33 @@ async def _replay(pool: asyncpg.Pool, projections: Sequence[Projection], head: i
                     # tables for the batch's lookups, and the replay slows down as they grow.
                     await _analyze(conn, [projection])
                     next_analyze *= 4
-                reached[index] = events[-1].position
-                if progress is not None and min(reached) > reported:
-                    reported = min(reached)
-                    progress(reported, head)
+                reached.update(index, events[-1].position)
 
     with _cycles_collected_afterwards():
         async with asyncio.TaskGroup() as group:
             group.create_task(read())
             for index in range(len(projections)):
                 group.create_task(project(index))
-    return min(reached, default=0)
+    return reached.least
+
+
+class _Reached:
+    """How far the replay of each projection got; the progress reported is the least of them."""
+
+    def __init__(self, projections: int, head: int, progress: Progress | None) -> None:
+        self.positions = [0] * projections
+        self.head = head
+        self.progress = progress
+
+    @property
+    def least(self) -> int:
+        return min(self.positions, default=0)
+
+    def update(self, index: int, position: int) -> None:
+        before = self.least
+        self.positions[index] = position
+        if self.progress is not None and self.least > before:
+            self.progress(self.least, self.head)
 
 
 @contextmanager

@@ -5,125 +5,158 @@ it became known, and every end the position at which the end became known (bitem
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import asyncpg
 
 from projections.events import LedgerEvent
-from projections.rows import RowSet, append
+from projections.projection import Batch, DeclaredProjection, event_names
+from projections.tables import Column, Index, Table
 
-STRUCTURE_RECORDS = frozenset({"Jurisdiction", "Body", "Dossier"})
+JURISDICTIONS = Table(
+    "jurisdictions", key=("record_id",), unique=("code",), columns=(
+        Column("record_id", "uuid"), Column("code", "text"), Column("name", "text"),
+        Column("kind", "text"), Column("recorded_position", "bigint")))
+MEMBERSHIPS = Table(
+    "memberships", key=("region", "member", "joined_on"), columns=(
+        Column("region", "text"), Column("member", "text"), Column("joined_on", "date"),
+        Column("left_on", "date", nullable=True), Column("recorded_position", "bigint"),
+        Column("left_position", "bigint", nullable=True)),
+    indexes=(Index("member", "member"),))
+BODIES = Table(
+    "bodies", key=("record_id",), unique=("code",), columns=(
+        Column("record_id", "uuid"), Column("code", "text"), Column("name", "text"),
+        Column("kind", "text"), Column("jurisdiction", "text"),
+        Column("jurisdiction_kind", "text"), Column("established_on", "date"),
+        Column("subordinate_to", "text", nullable=True),
+        Column("abolished_on", "date", nullable=True),
+        Column("abolition_reason", "text", nullable=True),
+        Column("successor", "text", nullable=True), Column("recorded_position", "bigint"),
+        Column("abolished_position", "bigint", nullable=True)),
+    indexes=(Index("jurisdiction", "jurisdiction"),))
+BODY_NAMES = Table(
+    "body_names", key=("body", "recorded_position"), columns=(
+        Column("body", "text"), Column("valid_from", "date"), Column("name", "text"),
+        Column("recorded_position", "bigint")))
+SEATS = Table(
+    "seats", key=("body", "seat", "valid_from"), columns=(
+        Column("body", "text"), Column("seat", "text"), Column("valid_from", "date"),
+        Column("holder", "text"), Column("political_group", "text", nullable=True),
+        Column("valid_until", "date", nullable=True), Column("end_reason", "text", nullable=True),
+        Column("recorded_position", "bigint"), Column("ended_position", "bigint", nullable=True)))
+DOSSIERS = Table(
+    "dossiers", key=("record_id",), unique=("code",), columns=(
+        Column("record_id", "uuid"), Column("code", "text"), Column("title", "text"),
+        Column("description", "text", nullable=True), Column("recorded_position", "bigint")))
 
 
-class Structure:
+class _Structure(Batch):
+    def __init__(self, schema: str) -> None:
+        super().__init__(schema)
+        self.jurisdictions = JURISDICTIONS.rows(schema)
+        self.memberships = MEMBERSHIPS.rows(schema, group=("region", "member"))
+        self.bodies = BODIES.rows(schema)
+        self.seats = SEATS.rows(schema, group=("body", "seat"))
+        self.names: list[tuple[Any, ...]] = []
+        self.dossiers: list[tuple[Any, ...]] = []
+
+    async def load(self, conn: asyncpg.Connection, events: Sequence[LedgerEvent]) -> None:
+        """The jurisdictions and bodies the batch goes on with, their current members and seats."""
+        ids = list({e.record_id for e in events
+                    if e.record in ("Jurisdiction", "Body") and e.version > 1})
+        if not ids:
+            return
+        await self.jurisdictions.load(conn, "record_id = ANY($1)", ids)
+        await self.bodies.load(conn, "record_id = ANY($1)", ids)
+        regions = [row["code"] for row in self.jurisdictions.rows.values()]
+        await self.memberships.load(conn, "region = ANY($1) AND left_on IS NULL", regions)
+        bodies = [row["code"] for row in self.bodies.rows.values()]
+        await self.seats.load(conn, "body = ANY($1) AND valid_until IS NULL", bodies)
+
+    def jurisdiction_established(self, e: LedgerEvent) -> None:
+        d = e.data
+        self.jurisdictions.add(record_id=e.record_id, code=d["code"], name=d["name"],
+                               kind=d["kind"], recorded_position=e.position)
+
+    def member_joined(self, e: LedgerEvent) -> None:
+        d = e.data
+        self.memberships.add(region=self.jurisdictions.rows[(e.record_id,)]["code"],
+                             member=d["member"], joined_on=d["on"], recorded_position=e.position)
+
+    def member_left(self, e: LedgerEvent) -> None:
+        d = e.data
+        region = self.jurisdictions.rows[(e.record_id,)]["code"]
+        for row in self.memberships.in_group(region, d["member"]):
+            if row["left_on"] is None:
+                row.update(left_on=d["on"], left_position=e.position)
+                self.memberships.mark(row)
+
+    def body_established(self, e: LedgerEvent) -> None:
+        d = e.data
+        self.bodies.add(record_id=e.record_id, code=d["code"], name=d["name"], kind=d["kind"],
+                        jurisdiction=d["jurisdiction"], jurisdiction_kind=d["jurisdiction_kind"],
+                        established_on=d["established_on"], subordinate_to=d["subordinate_to"],
+                        recorded_position=e.position)
+        self.names.append((d["code"], d["established_on"], d["name"], e.position))
+
+    def body_renamed(self, e: LedgerEvent) -> None:
+        d = e.data
+        body = self.bodies.get(e.record_id)
+        body["name"] = d["name"]
+        self.names.append((body["code"], d["on"], d["name"], e.position))
+
+    def body_abolished(self, e: LedgerEvent) -> None:
+        d = e.data
+        self.bodies.get(e.record_id).update(abolished_on=d["on"], abolition_reason=d["reason"],
+                                            successor=d["successor"], abolished_position=e.position)
+
+    def seat_filled(self, e: LedgerEvent) -> None:
+        d = e.data
+        self.seats.add(body=self.bodies.rows[(e.record_id,)]["code"], seat=d["seat"],
+                       valid_from=d["on"], holder=d["holder"], political_group=d["group"],
+                       recorded_position=e.position)
+
+    def seat_vacated(self, e: LedgerEvent) -> None:
+        d = e.data
+        body = self.bodies.rows[(e.record_id,)]["code"]
+        for row in self.seats.in_group(body, d["seat"]):
+            if row["valid_until"] is None:
+                row.update(valid_until=d["on"], end_reason=d["reason"], ended_position=e.position)
+                self.seats.mark(row)
+
+    def dossier_opened(self, e: LedgerEvent) -> None:
+        d = e.data
+        self.dossiers.append((e.record_id, d["code"], d["title"], d["description"], e.position))
+
+    async def save(self, conn: asyncpg.Connection) -> None:
+        for rows in (self.jurisdictions, self.memberships, self.bodies, self.seats):
+            await rows.save(conn)
+        await BODY_NAMES.append(conn, self.schema, self.names)
+        await DOSSIERS.append(conn, self.schema, self.dossiers)
+
+
+class Structure(DeclaredProjection[_Structure]):
     name = "structure"
     version = 1
-    tables = ("jurisdictions", "memberships", "bodies", "body_names", "seats", "dossiers")
-
-    def create_tables(self, schema: str) -> list[str]:
-        return [
-            f"CREATE TABLE IF NOT EXISTS {schema}.jurisdictions ("
-            " record_id uuid PRIMARY KEY, code text NOT NULL UNIQUE, name text NOT NULL,"
-            " kind text NOT NULL, recorded_position bigint NOT NULL)",
-            f"CREATE TABLE IF NOT EXISTS {schema}.memberships ("
-            " region text NOT NULL, member text NOT NULL, joined_on date NOT NULL,"
-            " left_on date, recorded_position bigint NOT NULL, left_position bigint,"
-            " PRIMARY KEY (region, member, joined_on))",
-            f"CREATE TABLE IF NOT EXISTS {schema}.bodies ("
-            " record_id uuid PRIMARY KEY, code text NOT NULL UNIQUE, name text NOT NULL,"
-            " kind text NOT NULL, jurisdiction text NOT NULL, jurisdiction_kind text NOT NULL,"
-            " established_on date NOT NULL, subordinate_to text, abolished_on date,"
-            " abolition_reason text, successor text, recorded_position bigint NOT NULL,"
-            " abolished_position bigint)",
-            f"CREATE TABLE IF NOT EXISTS {schema}.body_names ("
-            " body text NOT NULL, valid_from date NOT NULL, name text NOT NULL,"
-            " recorded_position bigint NOT NULL, PRIMARY KEY (body, recorded_position))",
-            f"CREATE TABLE IF NOT EXISTS {schema}.seats ("
-            " body text NOT NULL, seat text NOT NULL, valid_from date NOT NULL,"
-            " holder text NOT NULL, political_group text, valid_until date, end_reason text,"
-            " recorded_position bigint NOT NULL, ended_position bigint,"
-            " PRIMARY KEY (body, seat, valid_from))",
-            f"CREATE TABLE IF NOT EXISTS {schema}.dossiers ("
-            " record_id uuid PRIMARY KEY, code text NOT NULL UNIQUE, title text NOT NULL,"
-            " description text, recorded_position bigint NOT NULL)",
-        ]
-
-    def create_indexes(self, schema: str) -> list[str]:
-        return [
-            f"CREATE INDEX IF NOT EXISTS memberships_member ON {schema}.memberships (member)",
-            f"CREATE INDEX IF NOT EXISTS bodies_jurisdiction ON {schema}.bodies (jurisdiction)",
-        ]
-
-    async def apply(self, conn: asyncpg.Connection, schema: str,
-                    events: Sequence[LedgerEvent]) -> None:
-        jurisdictions = RowSet(schema, "jurisdictions", ["record_id"],
-                               ["record_id", "code", "name", "kind", "recorded_position"])
-        memberships = RowSet(schema, "memberships", ["region", "member", "joined_on"],
-                             ["region", "member", "joined_on", "left_on", "recorded_position",
-                              "left_position"], group=["region", "member"])
-        bodies = RowSet(schema, "bodies", ["record_id"], [
-            "record_id", "code", "name", "kind", "jurisdiction", "jurisdiction_kind",
-            "established_on", "subordinate_to", "abolished_on", "abolition_reason", "successor",
-            "recorded_position", "abolished_position"])
-        seats = RowSet(schema, "seats", ["body", "seat", "valid_from"], [
-            "body", "seat", "valid_from", "holder", "political_group", "valid_until",
-            "end_reason", "recorded_position", "ended_position"], group=["body", "seat"])
-        ids = {e.record_id for e in events if e.record in ("Jurisdiction", "Body") and e.version > 1}
-        if ids:
-            await jurisdictions.load(conn, "record_id = ANY($1)", list(ids))
-            await bodies.load(conn, "record_id = ANY($1)", list(ids))
-            regions = [row["code"] for row in jurisdictions.rows.values()]
-            await memberships.load(conn, "region = ANY($1) AND left_on IS NULL", regions)
-            body_codes = [row["code"] for row in bodies.rows.values()]
-            await seats.load(conn, "body = ANY($1) AND valid_until IS NULL", body_codes)
-        names: list[tuple[object, ...]] = []
-        dossiers: list[tuple[object, ...]] = []
-        for e in events:
-            if e.record not in STRUCTURE_RECORDS:
-                continue
-            d, at = e.data, e.position
-            if e.is_("Jurisdiction", "Established"):
-                jurisdictions.add(record_id=e.record_id, code=d["code"], name=d["name"],
-                                  kind=d["kind"], recorded_position=at)
-            elif e.is_("Jurisdiction", "MemberJoined"):
-                region = jurisdictions.rows[(e.record_id,)]["code"]
-                memberships.add(region=region, member=d["member"], joined_on=d["on"],
-                                recorded_position=at)
-            elif e.is_("Jurisdiction", "MemberLeft"):
-                region = jurisdictions.rows[(e.record_id,)]["code"]
-                for row in memberships.in_group(region, d["member"]):
-                    if row["left_on"] is None:
-                        row.update(left_on=d["on"], left_position=at)
-                        memberships.mark(row)
-            elif e.is_("Body", "Established"):
-                bodies.add(record_id=e.record_id, code=d["code"], name=d["name"], kind=d["kind"],
-                           jurisdiction=d["jurisdiction"],
-                           jurisdiction_kind=d["jurisdiction_kind"],
-                           established_on=d["established_on"],
-                           subordinate_to=d["subordinate_to"], recorded_position=at)
-                names.append((d["code"], d["established_on"], d["name"], at))
-            elif e.is_("Body", "Renamed"):
-                body = bodies.get(e.record_id)
-                body["name"] = d["name"]
-                names.append((body["code"], d["on"], d["name"], at))
-            elif e.is_("Body", "Abolished"):
-                bodies.get(e.record_id).update(abolished_on=d["on"], abolition_reason=d["reason"],
-                                               successor=d["successor"], abolished_position=at)
-            elif e.is_("Body", "SeatFilled"):
-                seats.add(body=bodies.rows[(e.record_id,)]["code"], seat=d["seat"],
-                          valid_from=d["on"], holder=d["holder"], political_group=d["group"],
-                          recorded_position=at)
-            elif e.is_("Body", "SeatVacated"):
-                body = bodies.rows[(e.record_id,)]["code"]
-                for row in seats.in_group(body, d["seat"]):
-                    if row["valid_until"] is None:
-                        row.update(valid_until=d["on"], end_reason=d["reason"],
-                                   ended_position=at)
-                        seats.mark(row)
-            elif e.is_("Dossier", "Opened"):
-                dossiers.append((e.record_id, d["code"], d["title"], d["description"], at))
-        for rows in (jurisdictions, memberships, bodies, seats):
-            await rows.save(conn)
-        await append(conn, schema, "body_names",
-                     ("body", "valid_from", "name", "recorded_position"), names)
-        await append(conn, schema, "dossiers",
-                     ("record_id", "code", "title", "description", "recorded_position"), dossiers)
+    declared = (JURISDICTIONS, MEMBERSHIPS, BODIES, BODY_NAMES, SEATS, DOSSIERS)
+    batch = _Structure
+    handles = {
+        ("Jurisdiction", "Established"): _Structure.jurisdiction_established,
+        ("Jurisdiction", "MemberJoined"): _Structure.member_joined,
+        ("Jurisdiction", "MemberLeft"): _Structure.member_left,
+        ("Body", "Established"): _Structure.body_established,
+        ("Body", "Renamed"): _Structure.body_renamed,
+        ("Body", "Abolished"): _Structure.body_abolished,
+        ("Body", "SeatFilled"): _Structure.seat_filled,
+        ("Body", "SeatVacated"): _Structure.seat_vacated,
+        ("Dossier", "Opened"): _Structure.dossier_opened,
+    }
+    ignores = event_names(
+        Competence=("Defined",),
+        CompetenceHolding=("Opened", "Attributed", "AttributionEnded", "GrantRecorded",
+                           "GrantRevoked", "Exercised"),
+        Decision=("Registered", "Proposed", "Taken", "Published", "EnteredIntoForce", "Repealed",
+                  "Annulled", "Corrected"),
+        Commission=("Issued", "Accepted", "ProgressReported", "Fulfilled", "Withdrawn"),
+        Consultation=("Opened", "ViewSubmitted", "Closed"),
+    )
