@@ -295,6 +295,40 @@ def setup(ctx: click.Context, writers: tuple[str, ...]) -> None:
 
 
 @main.group()
+def keys() -> None:
+    """Signing keys of the transparency log's checkpoints."""
+
+
+@keys.command("create")
+@click.option("--name", required=True,
+              help="The key's name, which is also the log's origin: the first line of every "
+                   "checkpoint, e.g. ledger.example.nl/bevoegd.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="File for the signing key (created readable by you only; never overwritten). "
+                   "Give it to the server as BEVOEGD_SIGNING_KEY_FILE, or its text as "
+                   "BEVOEGD_SIGNING_KEY.")
+def keys_create(name: str, out: Path) -> None:
+    """Make a signing key and print its verifier key (signed-note form: name+keyhash+base64),
+    which auditors use to check checkpoints. Publish the verifier key where the operator of the
+    database cannot change it."""
+    from ledger.transparency import TransparencyError
+    from ledger.transparency.keys import write_signing_key
+    from ledger.transparency.note import Signer
+
+    try:
+        signer = Signer.generate(name)
+    except TransparencyError as error:
+        raise click.BadParameter(str(error), param_hint="--name") from None
+    try:
+        write_signing_key(out, signer)
+    except FileExistsError:
+        raise click.BadParameter(f"{out} exists; it is never overwritten.",
+                                 param_hint="--out") from None
+    click.echo(f"Signing key written to {out}.", err=True)
+    click.echo(signer.verifier.text())
+
+
+@main.group()
 def tokens() -> None:
     """Create and revoke the bearer tokens of the API."""
 

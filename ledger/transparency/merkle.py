@@ -203,6 +203,14 @@ def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: 
     path = list(proof)
     if old_size & (old_size - 1) == 0:
         path.insert(0, old_root)
+    fr, sr = _consistency_heads(old_size, new_size, path)
+    if fr != old_root or sr != new_root:
+        raise ProofFailed(f"the tree of {old_size} leaves is not a prefix of the tree of {new_size}")
+
+
+def _consistency_heads(old_size: int, new_size: int, path: list[bytes]) -> tuple[bytes, bytes]:
+    """The old and the new tree head that a consistency path leads to (RFC 9162 §2.1.4.2,
+    steps 3 to 6)."""
     fn, sn = old_size - 1, new_size - 1
     while fn & 1:
         fn >>= 1
@@ -223,5 +231,4 @@ def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: 
         sn >>= 1
     if sn != 0:
         raise ProofFailed("the consistency proof is shorter than the path to the root")
-    if fr != old_root or sr != new_root:
-        raise ProofFailed(f"the tree of {old_size} leaves is not a prefix of the tree of {new_size}")
+    return fr, sr

@@ -227,9 +227,8 @@ def _parse_signature(line: str) -> Signature:
     return Signature(name, int.from_bytes(raw[:4], "big"), raw[4:])
 
 
-def open_note(message: bytes, verifiers: Iterable[Verifier]) -> Note:
-    """Parses a signed note and verifies the signatures of the given keys. Raises MalformedNote,
-    InvalidSignature (a given key's signature fails), or UnverifiedNote (no given key signed)."""
+def _split_note(message: bytes) -> tuple[str, list[str]]:
+    """The note's text (with its final newline) and its signature lines."""
     try:
         decoded = message.decode()
     except UnicodeDecodeError:
@@ -245,6 +244,13 @@ def open_note(message: bytes, verifiers: Iterable[Verifier]) -> Note:
     lines = block[:-1].split("\n")
     if len(lines) > MAX_SIGNATURES:
         raise MalformedNote(f"a note has at most {MAX_SIGNATURES} signatures")
+    return text, lines
+
+
+def open_note(message: bytes, verifiers: Iterable[Verifier]) -> Note:
+    """Parses a signed note and verifies the signatures of the given keys. Raises MalformedNote,
+    InvalidSignature (a given key's signature fails), or UnverifiedNote (no given key signed)."""
+    text, lines = _split_note(message)
     known = _by_key(verifiers)
     signatures: dict[tuple[str, int], Signature] = {}
     unverified: dict[Signature, None] = {}
