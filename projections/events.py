@@ -35,6 +35,8 @@ class LedgerEvent(NamedTuple):
     record: str  # the aggregate class, e.g. "Decision"
     type: str  # the event, e.g. "Taken"
     data: dict[str, Any]
+    topic: str  # as stored, with the state's bytes: what the transparency log's leaf hashes
+    state: bytes
 
     @property
     def kind(self) -> str:
@@ -86,7 +88,8 @@ def _record_and_type(topic: str) -> tuple[str, str]:
 def decode(row: asyncpg.Record) -> LedgerEvent:
     return LedgerEvent(row["notification_id"], row["originator_id"], row["originator_version"],
                        *_record_and_type(row["topic"]),
-                       _plain(_without_envelope(orjson.loads(row["state"]))))
+                       _plain(_without_envelope(orjson.loads(row["state"]))),
+                       row["topic"], row["state"])
 
 
 async def read_events(conn: asyncpg.Connection, after: int, limit: int,

@@ -6,6 +6,7 @@ attempts fail in between."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from dataclasses import dataclass
@@ -102,3 +103,11 @@ def retry_delay(attempts: int) -> float:
     together (the database restarted under them) from all coming back at the same moment."""
     doublings = min(attempts - 1, 30)  # past the last wait anyway; no huge powers in long outages
     return min(LAST_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2**doublings) * random.uniform(0.5, 1.0)
+
+
+async def first_of(*events: asyncio.Event, timeout: float) -> None:
+    """Returns once one of `events` is set, or after `timeout` seconds."""
+    waiters = [asyncio.create_task(event.wait()) for event in events]
+    await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    for waiter in waiters:
+        waiter.cancel()

@@ -24,7 +24,7 @@ from projections.commissions import Commissions
 from projections.competences import Competences
 from projections.decisions import Decisions
 from projections.events import read_events
-from projections.health import Failure, Health, describe, retry_delay
+from projections.health import Failure, Health, describe, first_of, retry_delay
 from projections.ledger_info import LedgerInfo
 from projections.projection import Projection
 from projections.structure import Structure
@@ -36,6 +36,7 @@ from projections.tracking import (
     record_failure,
     setup_tracking,
 )
+from projections.transparency_log import TransparencyLog
 
 POLL_SECONDS = 1.0
 STALL_SECONDS = 10.0
@@ -46,7 +47,8 @@ CATCH_UP_BATCH = 5000
 
 
 def all_projections() -> list[Projection]:
-    return [LedgerInfo(), AuditTrail(), Structure(), Competences(), Decisions(), Commissions()]
+    return [LedgerInfo(), AuditTrail(), Structure(), Competences(), Decisions(), Commissions(),
+            TransparencyLog()]
 
 
 def projection_named(name: str) -> Projection:
@@ -111,7 +113,7 @@ class Runner:
             except Exception as error:
                 failure = self.health.failed(error)
                 await self._report(failure)
-                await _first_of(stop, timeout=retry_delay(failure.attempts))
+                await first_of(stop, timeout=retry_delay(failure.attempts))
 
     async def _lead_and_project(self, stop: asyncio.Event) -> None:
         """Stands by until this runner holds every projection's lock, then projects until `stop`
@@ -139,7 +141,7 @@ class Runner:
                     applied = await self.catch_up()
                     self.health.succeeded()
                     if applied == 0:
-                        await _first_of(wake, stop, timeout=POLL_SECONDS)
+                        await first_of(wake, stop, timeout=POLL_SECONDS)
             finally:
                 # A connection that died went back to the pool by itself (InterfaceError: released),
                 # its session's locks and LISTEN gone with it; the pool resets a live one on release
@@ -211,7 +213,7 @@ class Runner:
                 if got:
                     await conn.fetchval("SELECT pg_advisory_unlock($1)", key)
             self.health.succeeded()  # another runner leads: nothing fails here while it does
-            await _first_of(stop, timeout=POLL_SECONDS)
+            await first_of(stop, timeout=POLL_SECONDS)
         return False
 
 
@@ -239,11 +241,3 @@ async def statuses(pool: asyncpg.Pool, projections: Sequence[Projection]
 
 def lock_key(name: str) -> int:
     return zlib.crc32(f"bevoegd-projection:{name}".encode())
-
-
-async def _first_of(*events: asyncio.Event, timeout: float) -> None:
-    """Returns once one of `events` is set, or after `timeout` seconds."""
-    waiters = [asyncio.create_task(event.wait()) for event in events]
-    await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    for waiter in waiters:
-        waiter.cancel()

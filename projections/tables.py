@@ -13,7 +13,7 @@ import asyncpg
 
 from projections.rows import RowSet, append
 
-SqlType = Literal["bigint", "boolean", "date", "integer", "jsonb", "text", "text[]", "timestamptz",
+SqlType = Literal["bigint", "boolean", "bytea", "date", "integer", "jsonb", "text", "text[]", "timestamptz",
                   "uuid"]
 
 
@@ -80,3 +80,18 @@ class Table:
                      records: list[tuple[Any, ...]]) -> None:
         """Copies in rows that are only ever added, each a tuple in the order of the columns."""
         await append(conn, schema, self.name, self.column_names, records)
+
+    async def upsert(self, conn: asyncpg.Connection, schema: str,
+                     records: list[tuple[Any, ...]]) -> None:
+        """Writes rows in one statement, each a tuple in the order of the columns; a row whose
+        key is stored already replaces it."""
+        if not records:
+            return
+        arrays = ", ".join(f"${n}::{column.type}[]" for n, column in enumerate(self.columns, 1))
+        updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in self.column_names
+                            if name not in self.key)
+        await conn.execute(
+            f"INSERT INTO {schema}.{self.name} ({', '.join(self.column_names)})"
+            f" SELECT * FROM unnest({arrays})"
+            f" ON CONFLICT ({', '.join(self.key)}) DO UPDATE SET {updates}",
+            *(list(values) for values in zip(*records, strict=True)))

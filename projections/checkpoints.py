@@ -1,0 +1,105 @@
+"""Signed checkpoints of the transparency log (C2SP tlog-checkpoint in a C2SP signed note): the
+tree's size and root hash, signed with the log's key whenever the tree has grown, at most once
+per SIGN_SECONDS. Every checkpoint signed is kept: a verifier checks each against the tree and
+each against the one before it (consistency), and anyone who kept one can hold the log to it.
+
+The signing key is given by configuration, never read from the database (ledger/transparency/
+keys.py). Several processes may sign: they sign the same tree, and a size is kept once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from ledger.transparency.checkpoint import Checkpoint, sign_checkpoint
+from ledger.transparency.note import Signer
+from projections.health import Health, first_of, retry_delay
+from projections.queries.log import tree_head
+from projections.waiting import ProjectionWatch
+
+CHECKPOINTS_TABLE = "bevoegd_checkpoints"
+SIGN_SECONDS = 1.0
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SignedCheckpoint:
+    size: int
+    root_hash: bytes
+    note: str  # the signed note, as served
+    signed_at: datetime
+
+
+async def setup_checkpoints(conn: asyncpg.Connection) -> None:
+    await conn.execute(
+        f"CREATE TABLE IF NOT EXISTS {CHECKPOINTS_TABLE} ("
+        " size bigint PRIMARY KEY, root_hash bytea NOT NULL, note text NOT NULL,"
+        " signed_at timestamptz NOT NULL DEFAULT now())")
+
+
+async def latest_checkpoint(db: asyncpg.Pool | asyncpg.Connection,
+                            size: int | None = None) -> SignedCheckpoint | None:
+    """The latest checkpoint signed, or the one of this tree size; None if there is none."""
+    row = await db.fetchrow(
+        f"SELECT size, root_hash, note, signed_at FROM {CHECKPOINTS_TABLE}"
+        " WHERE size = coalesce($1, size) ORDER BY size DESC LIMIT 1", size)
+    return None if row is None else SignedCheckpoint(**row)
+
+
+async def all_checkpoints(db: asyncpg.Pool | asyncpg.Connection) -> list[SignedCheckpoint]:
+    rows = await db.fetch(f"SELECT size, root_hash, note, signed_at FROM {CHECKPOINTS_TABLE}"
+                          " ORDER BY size")
+    return [SignedCheckpoint(**row) for row in rows]
+
+
+async def sign_if_grown(pool: asyncpg.Pool, signer: Signer) -> SignedCheckpoint | None:
+    """Signs the current tree if no checkpoint has its size yet; returns what it signed."""
+    async with pool.acquire() as conn:
+        size, root = await tree_head(conn)
+        latest = await latest_checkpoint(conn)
+        if size == 0 or (latest is not None and latest.size >= size):
+            return None
+        note = sign_checkpoint(Checkpoint(signer.name, size, root), signer).decode()
+        row = await conn.fetchrow(
+            f"INSERT INTO {CHECKPOINTS_TABLE} (size, root_hash, note) VALUES ($1, $2, $3)"
+            " ON CONFLICT (size) DO NOTHING RETURNING size, root_hash, note, signed_at",
+            size, root, note)
+    return None if row is None else SignedCheckpoint(**row)
+
+
+class Checkpointer:
+    """Signs checkpoints as the projections move, until stopped; outlives database failures as
+    the runner does."""
+
+    def __init__(self, pool: asyncpg.Pool, signer: Signer) -> None:
+        self.pool = pool
+        self.signer = signer
+        self.health = Health("Signing checkpoints", log)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        watch = ProjectionWatch(self.pool)
+        await watch.start()
+        try:
+            set_up = False
+            while not stop.is_set():
+                began = time.monotonic()
+                try:
+                    if not set_up:
+                        async with self.pool.acquire() as conn:
+                            await setup_checkpoints(conn)
+                        set_up = True
+                    await sign_if_grown(self.pool, self.signer)
+                    self.health.succeeded()
+                except Exception as error:  # whatever failed, signing goes on once it can
+                    failure = self.health.failed(error)
+                    await first_of(stop, timeout=retry_delay(failure.attempts))
+                    continue
+                await watch.next_change(timeout=SIGN_SECONDS)
+                await first_of(stop, timeout=max(0.0, SIGN_SECONDS - (time.monotonic() - began)))
+        finally:
+            await watch.stop()

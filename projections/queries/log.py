@@ -1,0 +1,137 @@
+"""The transparency log read from its tiles: tree heads, inclusion and consistency proofs, the
+tiles and entry bundles as C2SP tlog-tiles serves them, and the leaf of a ledger position. Every
+answer comes from a few rows, whatever the tree's size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ledger.transparency.leaf import EventLeaf
+from ledger.transparency.merkle import (
+    HASH_SIZE,
+    LeafRange,
+    consistency_path,
+    consistency_proof,
+    inclusion_path,
+    inclusion_proof,
+    tree_hash,
+)
+from ledger.transparency.tiles import (
+    TILE_WIDTH,
+    TileSet,
+    decode_entry_bundle,
+    encode_entry_bundle,
+    tiles_for,
+)
+from projections.errors import InvalidArgument
+from projections.queries.sql import Db
+from projections.tracking import SCHEMA
+from projections.transparency_log import read_tiles, tree_size
+
+
+class NotInLog(InvalidArgument):
+    """A position that is no event of the log, or a tree size it has not reached."""
+
+    code = "NOT_IN_LOG"
+
+
+@dataclass(frozen=True)
+class Inclusion:
+    """Where an event's leaf is in the tree of `size` leaves, and the proof of it."""
+
+    position: int
+    leaf_index: int
+    size: int
+    leaf: EventLeaf
+    leaf_data: bytes
+    hashes: list[bytes]
+
+
+async def current_size(db: Db) -> int:
+    return await tree_size(db, SCHEMA)
+
+
+async def _tiles(db: Db, ranges: list[LeafRange]) -> TileSet:
+    return TileSet(await read_tiles(db, SCHEMA, sorted(tiles_for(ranges))))
+
+
+async def _checked_size(db: Db, size: int | None, field: str) -> int:
+    """The tree size asked for (the current one if None), which the tree must have reached."""
+    current = await current_size(db)
+    if size is None:
+        return current
+    if not 0 <= size <= current:
+        raise NotInLog(f"The log has {current} leaves; a tree of {size} is not among its "
+                       "trees.", field=field)
+    return size
+
+
+async def tree_head(db: Db, size: int | None = None) -> tuple[int, bytes]:
+    """The size and the RFC 9162 root hash of the tree of `size` leaves (the current tree if
+    None)."""
+    size = await _checked_size(db, size, "size")
+    whole = [LeafRange(0, size)]
+    return size, tree_hash(size, (await _tiles(db, whole)).subtree_hash)
+
+
+async def leaf_index(db: Db, position: int) -> int:
+    """The leaf index of the event at this ledger position."""
+    offset = await db.fetchrow(
+        f"SELECT first_position, first_leaf FROM {SCHEMA}.log_offsets"
+        " WHERE first_position <= $1 ORDER BY first_position DESC LIMIT 1", position)
+    index = None if offset is None else offset["first_leaf"] + position - offset["first_position"]
+    if index is None or index >= await current_size(db) or (
+            (await leaf_at(db, index)).position != position):
+        raise NotInLog(f"Position {position} is no event in the log (yet).", field="position")
+    return index
+
+
+async def leaf_at(db: Db, index: int) -> EventLeaf:
+    return EventLeaf.parse(await _leaf_data(db, index))
+
+
+async def _leaf_data(db: Db, index: int) -> bytes:
+    entries = await db.fetchval(f"SELECT entries FROM {SCHEMA}.log_bundles WHERE index = $1",
+                                index // TILE_WIDTH)
+    return decode_entry_bundle(entries)[index % TILE_WIDTH]
+
+
+async def inclusion(db: Db, position: int, size: int | None = None) -> Inclusion:
+    """The proof that the event at `position` is in the tree of `size` leaves (the current tree
+    if None)."""
+    index = await leaf_index(db, position)
+    size = await _checked_size(db, size, "treeSize")
+    if index >= size:
+        raise NotInLog(f"Position {position} is leaf {index}, not in a tree of {size} leaves.",
+                       field="treeSize")
+    tiles = await _tiles(db, inclusion_path(index, size))
+    data = await _leaf_data(db, index)
+    return Inclusion(position, index, size, EventLeaf.parse(data), data,
+                     inclusion_proof(index, size, tiles.subtree_hash))
+
+
+async def consistency(db: Db, old_size: int, new_size: int) -> list[bytes]:
+    """The proof that the tree of `old_size` leaves is a prefix of the tree of `new_size`."""
+    new_size = await _checked_size(db, new_size, "to")
+    if not 0 < old_size <= new_size:
+        raise NotInLog(f"A consistency proof runs from a tree of 1 or more leaves to one at least "
+                       f"as large, not from {old_size} to {new_size}.", field="from")
+    tiles = await _tiles(db, consistency_path(old_size, new_size))
+    return consistency_proof(old_size, new_size, tiles.subtree_hash)
+
+
+async def tile(db: Db, level: int, index: int, width: int) -> bytes | None:
+    """The hashes of a tile as served at `width` (a prefix of the stored, maybe wider, tile);
+    None if the log has not grown that far."""
+    hashes = await db.fetchval(
+        f"SELECT hashes FROM {SCHEMA}.log_tiles WHERE level = $1 AND index = $2 AND width >= $3",
+        level, index, width)
+    return None if hashes is None else hashes[:width * HASH_SIZE]
+
+
+async def bundle(db: Db, index: int, width: int) -> bytes | None:
+    """The entry bundle as served at `width`; None if the log has not grown that far."""
+    entries = await db.fetchval(
+        f"SELECT entries FROM {SCHEMA}.log_bundles WHERE index = $1 AND width >= $2",
+        index, width)
+    return None if entries is None else encode_entry_bundle(decode_entry_bundle(entries)[:width])

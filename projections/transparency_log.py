@@ -1,0 +1,104 @@
+"""The transparency log: a Merkle tree (RFC 9162) with one leaf per stored event in ledger order,
+the leaf's bytes as ledger/transparency/leaf.py lays them out, kept as C2SP tlog-tiles.
+
+A row holds the widest version of a hash tile or an entry bundle: a tile that is not full yet
+grows in place as the log grows, and a narrower version of it (the partial tile of an older tree
+size) is a prefix of its bytes. Positions (notification ids) map to leaf indexes through the
+offsets, one row where the ids skip numbers, so the position of any leaf is found in one row.
+
+The tree is drawn by the read side, like every projection, so that a command's transaction does
+not grow: a rebuild draws the same tiles again from the same events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import asyncpg
+
+from ledger.transparency.leaf import EventLeaf
+from ledger.transparency.merkle import leaf_hash
+from ledger.transparency.tiles import (
+    TILE_WIDTH,
+    BundleBuilder,
+    EntryBundle,
+    Tile,
+    TileBuilder,
+    edge_of,
+)
+from projections.events import LedgerEvent
+from projections.projection import Batch, DeclaredProjection
+from projections.tables import Column, Table
+
+LOG_TILES = Table("log_tiles", key=("level", "index"), columns=(
+    Column("level", "integer"), Column("index", "bigint"), Column("width", "integer"),
+    Column("hashes", "bytea")))
+LOG_BUNDLES = Table("log_bundles", key=("index",), columns=(
+    Column("index", "bigint"), Column("width", "integer"), Column("entries", "bytea")))
+LOG_OFFSETS = Table("log_offsets", key=("first_position",), columns=(
+    Column("first_position", "bigint"), Column("first_leaf", "bigint")))
+
+
+async def tree_size(conn: asyncpg.Connection | asyncpg.Pool, schema: str) -> int:
+    """How many leaves the tree has: the last level-0 tile says."""
+    size = await conn.fetchval(f"SELECT index * {TILE_WIDTH} + width FROM {schema}.log_tiles"
+                               " WHERE level = 0 ORDER BY index DESC LIMIT 1")
+    return size or 0
+
+
+async def read_tiles(conn: asyncpg.Connection | asyncpg.Pool, schema: str,
+                     wanted: Sequence[tuple[int, int]]) -> list[Tile]:
+    """The stored tiles at these (level, index), as wide as they are."""
+    rows = await conn.fetch(
+        f"SELECT level, index, width, hashes FROM {schema}.log_tiles"
+        " WHERE (level, index) IN (SELECT * FROM unnest($1::integer[], $2::bigint[]))",
+        [level for level, _ in wanted], [index for _, index in wanted])
+    return [Tile(row["level"], row["index"], row["width"], row["hashes"]) for row in rows]
+
+
+class _Tree(Batch):
+    def __init__(self, schema: str) -> None:
+        super().__init__(schema)
+        self.leaves: list[bytes] = []
+        self.offsets: list[tuple[int, int]] = []
+        self.tiles = TileBuilder()
+        self.bundles = BundleBuilder()
+        self.next_position = 0  # the position that continues the last offset's run
+
+    async def load(self, conn: asyncpg.Connection, events: Sequence[LedgerEvent]) -> None:
+        """The tree's right edge, from which this batch grows it."""
+        size = await tree_size(conn, self.schema)
+        edge = [(level, index) for level, index, _ in edge_of(size)]
+        self.tiles = TileBuilder(size, await read_tiles(conn, self.schema, edge))
+        partial = await conn.fetchrow(
+            f"SELECT index, width, entries FROM {self.schema}.log_bundles WHERE index = $1"
+            f" AND width < {TILE_WIDTH}", size // TILE_WIDTH)
+        self.bundles = BundleBuilder(size, partial and EntryBundle(*partial))
+        last = await conn.fetchrow(f"SELECT first_position, first_leaf FROM {self.schema}"
+                                   ".log_offsets ORDER BY first_position DESC LIMIT 1")
+        if last is not None:
+            self.next_position = last["first_position"] + size - last["first_leaf"]
+
+    def add_leaf(self, e: LedgerEvent) -> None:
+        index = self.tiles.size + len(self.leaves)
+        if e.position != self.next_position:
+            self.offsets.append((e.position, index))
+        self.next_position = e.position + 1
+        self.leaves.append(
+            EventLeaf.of_event(e.position, e.record_id, e.version, e.topic, e.state).data())
+
+    async def save(self, conn: asyncpg.Connection) -> None:
+        tiles = self.tiles.append([leaf_hash(leaf) for leaf in self.leaves])
+        bundles = self.bundles.append(self.leaves)
+        # the widest version of each tile is the one kept
+        await LOG_TILES.upsert(conn, self.schema,
+                               [(t.level, t.index, t.width, t.hashes) for t in tiles])
+        await LOG_BUNDLES.upsert(conn, self.schema, [(b.index, b.width, b.data) for b in bundles])
+        await LOG_OFFSETS.append(conn, self.schema, self.offsets)
+
+
+class TransparencyLog(DeclaredProjection[_Tree]):
+    name = "transparency_log"
+    version = 1
+    declared = (LOG_TILES, LOG_BUNDLES, LOG_OFFSETS)
+    batch = _Tree
+    handles_every_event = _Tree.add_leaf
