@@ -8,8 +8,10 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+import graphql
 import pytest
 
+from api.schema import build_schema
 from ledger import commands as c
 from ledger.application import Ledger
 from ledger.commands import COMMANDS
@@ -159,6 +161,13 @@ NODE = """query($id: ID!) { node(id: $id) { __typename id
   ... on Jurisdiction { code } ... on Body { code } ... on Decision { code } ... on Grant { code }
   ... on Commission { code } ... on Consultation { code } ... on LedgerEvent { position }
 } }"""
+
+
+def test_the_round_trips_cover_every_type_with_a_global_id() -> None:
+    schema = graphql.build_schema(build_schema().as_str())
+    node = schema.get_type("Node")
+    assert isinstance(node, graphql.GraphQLInterfaceType)
+    assert {t.name for t in schema.get_possible_types(node)} == set(CONNECTIONS)
 
 
 def listed(api: Api, token: str | None, type_name: str, position: int) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from api.schema.mutation import Mutation
 from api.schema.query import Query
 from api.schema.relay import Node
 from api.schema.subscription import Subscription
-from api.schema.types import Body, Commission, Consultation, Decision, Grant, Jurisdiction, LedgerEvent
+from api.schema.types import NODE_TYPES
 from api.switches import switch
 
 FAST_EXECUTION_VARIABLE = "BEVOEGD_FAST_EXECUTION"
@@ -30,7 +30,7 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[Body, Commission, Consultation, Decision, Grant, Jurisdiction, LedgerEvent, Node],
+        types=[*NODE_TYPES, Node],
         config=StrawberryConfig(),
         execution_context_class=execution_context(),
         # factories: a fresh extension per request (the documents they keep are shared)

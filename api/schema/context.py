@@ -1,5 +1,6 @@
-"""What every resolver gets: the read pool, the ledger, who is asking, and per-request loaders
-(one set query per kind of record, however many of them an answer names: no N+1)."""
+"""What every resolver gets: the read pool, the ledger, who is asking, the moment a read asks
+about, and per-request loaders (one set query per kind of record, however many of them an answer
+names: no N+1)."""
 
 from __future__ import annotations
 
@@ -11,27 +12,45 @@ from typing import Any
 
 import asyncpg
 from strawberry.dataloader import DataLoader
+from strawberry.types import Info
 
 from api.auth import Principal, TrustedTokens
 from api.availability import DatabaseAvailability
 from ledger.application import Ledger
+from projections.errors import InvalidArgument
 from projections.queries import audit
 from projections.queries.pagination import Page, PageRequest
 from projections.queries.structure import bodies_by_code
 from projections.waiting import ProjectionWatch
 
-AsOf = tuple[date, int | None]
-"""A valid date and the position to read as known at (None: everything known)."""
+READ_WAIT_SECONDS = 5.0
+"""How long a read with `atLeast` waits for the projections before it gives up."""
 
 
-async def _load_bodies(pool: asyncpg.Pool, keys: Sequence[tuple[str, date, int | None]]
+@dataclass(frozen=True)
+class Moment:
+    """What a read asks about: the date its answer is valid on (valid time) and the ledger
+    position it reads as known at (record time; None: everything known)."""
+
+    on: date
+    known_at: int | None = None
+
+
+def ledger_position(value: int | None, argument: str) -> int | None:
+    """The value of an argument that is a ledger position, or a clear error."""
+    if value is not None and value < 0:
+        raise InvalidArgument(f"`{argument}` is a ledger position, 0 or more.", field=argument)
+    return value
+
+
+async def _load_bodies(pool: asyncpg.Pool, keys: Sequence[tuple[str, Moment]]
                        ) -> list[dict[str, Any] | None]:
-    wanted: dict[AsOf, set[str]] = defaultdict(set)
-    for code, on, known_at in keys:
-        wanted[(on, known_at)].add(code)
-    found = {as_of: await bodies_by_code(pool, sorted(codes), *as_of)
-             for as_of, codes in wanted.items()}
-    return [found[(on, known_at)].get(code) for code, on, known_at in keys]
+    wanted: dict[Moment, set[str]] = defaultdict(set)
+    for code, moment in keys:
+        wanted[moment].add(code)
+    found = {moment: await bodies_by_code(pool, sorted(codes), moment.on, moment.known_at)
+             for moment, codes in wanted.items()}
+    return [found[moment].get(code) for code, moment in keys]
 
 
 async def _load_histories(pool: asyncpg.Pool, keys: Sequence[tuple[str, PageRequest]]
@@ -54,10 +73,40 @@ class Context:
     availability: DatabaseAvailability
     authorization: str | None = None  # the bearer token's header, checked again on a WebSocket
     connection_params: dict[str, Any] | None = None  # a WebSocket's connection_init payload
-    bodies: DataLoader[tuple[str, date, int | None], dict[str, Any] | None] = field(init=False)
+    bodies: DataLoader[tuple[str, Moment], dict[str, Any] | None] = field(init=False)
     decision_histories: DataLoader[tuple[str, PageRequest], Page[dict[str, Any]]] = field(
         init=False)
 
     def __post_init__(self) -> None:
         self.bodies = DataLoader(lambda keys: _load_bodies(self.pool, keys))
         self.decision_histories = DataLoader(lambda keys: _load_histories(self.pool, keys))
+
+    @property
+    def published_only(self) -> bool:
+        """Whether the asker sees published records only: everyone but auditors and admins."""
+        return not self.principal.reads_everything
+
+    @property
+    def own_bodies(self) -> tuple[str, ...]:
+        """The bodies whose unpublished decisions the asker sees all the same (a clerk's)."""
+        return tuple(sorted(self.principal.bodies))
+
+    async def moment(self, on: date | None = None, known_at: int | None = None,
+                     at_least: int | None = None) -> Moment:
+        """The moment a read asks about, once the projections applied `atLeast`: valid on `on`,
+        today if left out, as known at `knownAt`."""
+        await self.caught_up(at_least)
+        return Moment(on or date.today(), ledger_position(known_at, "knownAt"))
+
+    async def caught_up(self, at_least: int | None) -> None:
+        """Waits until the projections applied `atLeast`, so a client reads its own writes."""
+        if at_least is None:
+            return
+        if ledger_position(at_least, "atLeast") > await audit.ledger_head(self.pool):
+            raise InvalidArgument(f"Position {at_least} is beyond the ledger's last event: it "
+                                  "will not be reached by waiting.", field="atLeast")
+        await self.watch.wait_for(at_least, READ_WAIT_SECONDS)
+
+
+ContextInfo = Info[Context, None]
+"""What a resolver's `info` is: strawberry's, with the context typed."""

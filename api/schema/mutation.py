@@ -10,8 +10,8 @@ from typing import Annotated, Any
 import strawberry
 from pydantic import ValidationError
 from strawberry.scalars import JSON
-from strawberry.types import Info
 
+from api.schema.context import ContextInfo
 from api.schema.errors import Forbidden, Unauthenticated
 from api.schema.inputs import camel, input_type, pascal, plain
 from api.schema.types import UserError
@@ -67,7 +67,7 @@ def _argument(field: str | None) -> str | None:
     return f"input.{camel(field)}"
 
 
-async def run_command(info: Info, command_type: type[Command], idempotency_key: str,
+async def run_command(info: ContextInfo, command_type: type[Command], idempotency_key: str,
                       raw_input: Any, correlation_id: str | None) -> CommandPayload:
     principal = info.context.principal
     if not principal.may_write:
@@ -101,12 +101,12 @@ async def run_command(info: Info, command_type: type[Command], idempotency_key: 
 def _mutation_field(command_type: type[Command]) -> Any:
     argument = input_type(command_type, f"{pascal(command_type.name)}Input")
 
-    async def resolve(info: Info, idempotency_key: str, input: Any,
+    async def resolve(info: ContextInfo, idempotency_key: str, input: Any,
                       correlation_id: str | None = None) -> CommandPayload:
         return await run_command(info, command_type, idempotency_key, input, correlation_id)
 
     # the input's type is made at run time, so it is set here rather than in the signature
-    resolve.__annotations__ = {"info": Info, "idempotency_key": IdempotencyKey,
+    resolve.__annotations__ = {"info": ContextInfo, "idempotency_key": IdempotencyKey,
                                "input": Annotated[argument, strawberry.argument(
                                    description="The command's input.")],
                                "correlation_id": CorrelationId, "return": CommandPayload}

@@ -6,10 +6,12 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 
+from api.schema.context import ContextInfo
 from projections.errors import InvalidArgument
 from projections.queries.pagination import Page, PageRequest
 
@@ -21,24 +23,45 @@ After = Annotated[str | None, strawberry.argument(
     description="Start after this cursor: the previous page's `pageInfo.endCursor`.")]
 
 
-def global_id(type_name: str, key: str) -> strawberry.ID:
-    return strawberry.ID(base64.urlsafe_b64encode(f"{type_name}:{key}".encode()).decode())
+@dataclass(frozen=True)
+class GlobalId:
+    """A global id as given, and what it holds: the name of the object's type and the key that
+    type finds the object by."""
 
+    text: str
+    type_name: str
+    key: str
 
-def parse_global_id(value: str) -> tuple[str, str]:
-    """The type name and key inside a global id, or a clear error."""
-    try:
-        type_name, _, key = base64.urlsafe_b64decode(value.encode()).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        type_name, key = "", ""
-    if not type_name or not key:
-        raise InvalidArgument(f"'{value}' is not an id of this API.", field="id")
-    return type_name, key
+    @staticmethod
+    def parse(text: str) -> GlobalId:
+        try:
+            type_name, _, key = base64.urlsafe_b64decode(text.encode()).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            type_name, key = "", ""
+        found = GlobalId(text, type_name, key)
+        if not type_name or not key:
+            raise found.not_ours()
+        return found
+
+    def not_ours(self) -> InvalidArgument:
+        """The error for an id that no object of this API has or had."""
+        return InvalidArgument(f"'{self.text}' is not an id of this API.", field="id")
 
 
 @strawberry.interface(description="An object with a global id (Relay's Node).")
 class Node:
     id: strawberry.ID = strawberry.field(description="The object's global id, for `node(id:)`.")
+
+    @classmethod
+    def global_id(cls, key: str) -> strawberry.ID:
+        """The global id of the object of this type with this key."""
+        return strawberry.ID(base64.urlsafe_b64encode(f"{cls.__name__}:{key}".encode()).decode())
+
+    @classmethod
+    async def resolve_node(cls, info: ContextInfo, id: GlobalId) -> Node | None:
+        """The object of this type with this id as it is today, or None if there is none (for
+        `node(id:)`); raises `id.not_ours()` for a key this type never gives out."""
+        raise NotImplementedError
 
 
 @strawberry.type(description="Where a page of a list starts and ends (Relay's PageInfo).")

@@ -1,5 +1,6 @@
-"""The object types of the API, made from the query layer's rows. Descriptions carry the Dutch
-term where there is one, so that clerks and frontend developers speak of the same thing."""
+"""The object types of the API, made from the query layer's rows; each type with a global id
+finds its object by it (`resolve_node`, for `node(id:)`). Descriptions carry the Dutch term where
+there is one, so that clerks and frontend developers speak of the same thing."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from enum import Enum
 from typing import Any
 
 import strawberry
-from strawberry.types import Info
 
-from api.schema.relay import After, Connection, First, Node, connection, global_id
-from projections.competence_map import MapEntry
-from projections.queries.pagination import PageRequest
+from api.schema.context import Context, ContextInfo, Moment
+from api.schema.relay import After, Connection, First, GlobalId, Node, connection
+from projections.queries import audit, commissions, competences, decisions, structure
+from projections.queries.pagination import PageRequest, is_position
 
 
 @strawberry.enum(description="Where a body got the competence from (the last link of its chain).")
@@ -121,9 +122,10 @@ class Competent:
     chain: list[ChainLink] = strawberry.field(description="From the attribution to this body.")
 
     @staticmethod
-    def of(competence: str, jurisdiction: str, entry: MapEntry) -> Competent:
-        return Competent(competence=competence, jurisdiction=jurisdiction, body=entry.body,
-                         via=Via(entry.via), subjects=entry.subjects,
+    def of(found: competences.Competent) -> Competent:
+        entry = found.entry
+        return Competent(competence=found.competence, jurisdiction=found.jurisdiction,
+                         body=entry.body, via=Via(entry.via), subjects=entry.subjects,
                          excluded_subjects=entry.excluded_subjects,
                          valid_from=entry.valid_from, valid_until=entry.valid_until,
                          chain=[ChainLink.of(link) for link in entry.chain])
@@ -157,7 +159,7 @@ class Grant(Node):
     @staticmethod
     def of(row: dict[str, Any]) -> Grant:
         return Grant(
-            id=global_id("Grant", f"{row['competence']}@{row['jurisdiction']}/{row['code']}"),
+            id=Grant.global_id(f"{row['competence']}@{row['jurisdiction']}/{row['code']}"),
             code=row["code"], kind=Via(row["kind"]), competence=row["competence"],
             jurisdiction=row["jurisdiction"], grantor=row["grantor"], grantee=row["grantee"],
             legal_basis=row["legal_basis"], source_decision=row["source_decision"],
@@ -166,6 +168,17 @@ class Grant(Node):
             framework_body=row["framework_body"], status=GrantStatus(row["status"]),
             revoked_on=row["revoked_on"], revocation_reason=row["revocation_reason"],
             recorded_position=row["recorded_position"])
+
+    @classmethod
+    async def resolve_node(cls, info: ContextInfo, id: GlobalId) -> Grant | None:
+        # the key as `of` makes it: a grant's code is unique within its holding only
+        holding, _, code = id.key.partition("/")
+        competence, _, jurisdiction = holding.partition("@")
+        moment = await info.context.moment()
+        found = await competences.grants(
+            info.context.pool, PageRequest(1), moment.on, moment.known_at,
+            competences.GrantFilter(jurisdiction=jurisdiction, competence=competence, code=code))
+        return next((cls.of(row) for row in found.items), None)
 
 
 @strawberry.type(description="A document referenced by title, address and SHA-256 of its "
@@ -228,7 +241,7 @@ class LedgerEvent(Node):
     @staticmethod
     def of(row: dict[str, Any], with_metadata: bool) -> LedgerEvent:
         return LedgerEvent(
-            id=global_id("LedgerEvent", str(row["position"])), position=row["position"],
+            id=LedgerEvent.global_id(str(row["position"])), position=row["position"],
             record_kind=row["kind"], record_code=row["code"], version=row["version"],
             type=row["event_type"],
             recorded_at=row["recorded_at"] if with_metadata else None,
@@ -236,6 +249,16 @@ class LedgerEvent(Node):
             command_id=row["command_id"] if with_metadata else None,
             correlation_id=row["correlation_id"] if with_metadata else None,
             reason=row["reason"])
+
+    @classmethod
+    async def resolve_node(cls, info: ContextInfo, id: GlobalId) -> LedgerEvent | None:
+        if not is_position(id.key):
+            raise id.not_ours()
+        context = info.context
+        found = await audit.audit_trail(context.pool, PageRequest(1), audit.AuditFilter(
+            position=int(id.key), published_only=context.published_only))
+        return next((cls.of(row, context.principal.reads_everything) for row in found.items),
+                    None)
 
 
 @strawberry.type(description="A decision (besluit): taken by a body on a date under a competence, "
@@ -284,7 +307,7 @@ class Decision(Node):
         description="The ledger position at which it was first recorded.")
 
     @strawberry.field(description="Every event of this decision, in order (its history).")
-    async def history(self, info: Info, first: First, after: After = None
+    async def history(self, info: ContextInfo, first: First, after: After = None
                       ) -> Connection[LedgerEvent]:
         page = PageRequest(first, after)
         found = await info.context.decision_histories.load((self.code, page))
@@ -295,7 +318,7 @@ class Decision(Node):
     def of(row: dict[str, Any]) -> Decision:
         votes = row["votes"]
         return Decision(
-            id=global_id("Decision", row["code"]), code=row["code"], title=row["title"],
+            id=Decision.global_id(row["code"]), code=row["code"], title=row["title"],
             summary=row["summary"], competence=row["competence"],
             jurisdiction=row["jurisdiction"], subject=row["subject"], dossier=row["dossier"],
             affected_jurisdictions=row["affected_jurisdictions"],
@@ -318,6 +341,17 @@ class Decision(Node):
                             differs_later=row["verdict_differs_later"])
             if row["legitimate"] is not None else None,
             recorded_position=row["recorded_position"])
+
+    @classmethod
+    async def find(cls, context: Context, code: str, moment: Moment) -> Decision | None:
+        row = await decisions.decision(context.pool, code, moment.on, moment.known_at,
+                                       published_only=context.published_only,
+                                       own_bodies=context.own_bodies)
+        return cls.of(row) if row is not None else None
+
+    @classmethod
+    async def resolve_node(cls, info: ContextInfo, id: GlobalId) -> Decision | None:
+        return await cls.find(info.context, id.key, await info.context.moment())
 
 
 @strawberry.type(description="A commission (opdracht): one body asks another to do something by "
@@ -343,13 +377,21 @@ class Commission(Node):
     @staticmethod
     def of(row: dict[str, Any]) -> Commission:
         return Commission(
-            id=global_id("Commission", row["code"]), code=row["code"], subject=row["subject"],
+            id=Commission.global_id(row["code"]), code=row["code"], subject=row["subject"],
             issued_by=row["issued_by"], issued_to=row["issued_to"], dossier=row["dossier"],
             issued_on=row["issued_on"], due_on=row["due_on"], binding=row["binding"],
             source_decision=row["source_decision"], state=CommissionState(row["state"]),
             accepted_on=row["accepted_on"], progress_reports=row["progress_reports"],
             fulfilled_on=row["fulfilled_on"], fulfilled_by_decision=row["fulfilled_by_decision"],
             withdrawn_on=row["withdrawn_on"], withdrawal_reason=row["withdrawal_reason"])
+
+    @classmethod
+    async def resolve_node(cls, info: ContextInfo, id: GlobalId) -> Commission | None:
+        moment = await info.context.moment()
+        found = await commissions.commissions(info.context.pool, PageRequest(1), moment.on,
+                                              moment.known_at,
+                                              commissions.CommissionFilter(code=id.key))
+        return next((cls.of(row) for row in found.items), None)
 
 
 @strawberry.type(description="A council's view (zienswijze) in a consultation.")
@@ -379,7 +421,7 @@ class Consultation(Node):
     @staticmethod
     def of(row: dict[str, Any]) -> Consultation:
         return Consultation(
-            id=global_id("Consultation", row["code"]), code=row["code"], subject=row["subject"],
+            id=Consultation.global_id(row["code"]), code=row["code"], subject=row["subject"],
             opened_by=row["opened_by"], draft_decision=row["draft_decision"],
             consulted=row["consulted"], opened_on=row["opened_on"],
             respond_by=row["respond_by"], closed=row["closed"], closed_on=row["closed_on"],
@@ -388,6 +430,14 @@ class Consultation(Node):
                         document=Document(**v["document"]) if v["document"] else None)
                    for v in row["views"]],
             not_responded=row["not_responded"])
+
+    @classmethod
+    async def resolve_node(cls, info: ContextInfo, id: GlobalId) -> Consultation | None:
+        moment = await info.context.moment()
+        found = await commissions.consultations(info.context.pool, PageRequest(1), moment.on,
+                                                moment.known_at,
+                                                commissions.ConsultationFilter(code=id.key))
+        return next((cls.of(row) for row in found.items), None)
 
 
 @strawberry.type(description="A seat (zetel, portefeuille) of a body and who holds it.")
@@ -415,11 +465,20 @@ class Body(Node):
     @staticmethod
     def of(row: dict[str, Any]) -> Body:
         return Body(
-            id=global_id("Body", row["code"]), code=row["code"], name=row["name"],
+            id=Body.global_id(row["code"]), code=row["code"], name=row["name"],
             kind=row["kind"], jurisdiction=row["jurisdiction"],
             established_on=row["established_on"], abolished_on=row["abolished_on"],
             successor=row["successor"], subordinate_to=row["subordinate_to"],
             active=row["active"], seats=[Seat(**seat) for seat in row["seats"]])
+
+    @classmethod
+    async def find(cls, context: Context, code: str, moment: Moment) -> Body | None:
+        row = await context.bodies.load((code, moment))
+        return cls.of(row) if row is not None else None
+
+    @classmethod
+    async def resolve_node(cls, info: ContextInfo, id: GlobalId) -> Body | None:
+        return await cls.find(info.context, id.key, await info.context.moment())
 
 
 @strawberry.type(description="A jurisdiction: a municipality (gemeente), a region "
@@ -431,8 +490,17 @@ class Jurisdiction(Node):
 
     @staticmethod
     def of(row: dict[str, Any]) -> Jurisdiction:
-        return Jurisdiction(id=global_id("Jurisdiction", row["code"]), code=row["code"],
+        return Jurisdiction(id=Jurisdiction.global_id(row["code"]), code=row["code"],
                             name=row["name"], kind=row["kind"])
+
+    @classmethod
+    async def find(cls, context: Context, code: str) -> Jurisdiction | None:
+        row = await structure.jurisdiction(context.pool, code)
+        return cls.of(row) if row is not None else None
+
+    @classmethod
+    async def resolve_node(cls, info: ContextInfo, id: GlobalId) -> Jurisdiction | None:
+        return await cls.find(info.context, id.key)
 
 
 @strawberry.type(description="How many events of one type the ledger holds.")
@@ -455,6 +523,11 @@ class UserError:
     code: str = strawberry.field(description="A stable code, e.g. NOT_COMPETENT.")
     message: str = strawberry.field(description="What is wrong and why.")
     field: str | None = strawberry.field(description="The input field concerned, if one.")
+
+
+NODE_TYPES: tuple[type[Node], ...] = (Body, Commission, Consultation, Decision, Grant,
+                                      Jurisdiction, LedgerEvent)
+"""Every type with a global id, which `node(id:)` finds it by."""
 
 
 def _day(value: date | str | None) -> date | None:

@@ -1,0 +1,129 @@
+"""The arguments of the reads, each declared once with its description, so that a resolver's
+signature only names them (`on: DecisionsOn = None, known_at: KnownAt = None`). The descriptions
+are part of the schema (graphql/schema.graphql); an argument that means the same on several
+fields is one type here. The pages' `first` and `after` are Relay's (api/schema/relay.py)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+import strawberry
+
+from api.schema.types import CommissionState, DecisionStatus, GrantStatus, Via
+
+
+def described(description: str) -> Any:
+    return strawberry.argument(description=description)
+
+
+# The moment asked about (api/schema/context.py: Context.moment) -------------------------------
+
+KnownAt = Annotated[int | None, described(
+    "Answer as the ledger knew it at this position (bitemporal: record time).")]
+AtLeast = Annotated[int | None, described(
+    "Wait (up to 5 s) until the projections have applied this ledger position, e.g. the "
+    "`position` a mutation returned: read your own writes.")]
+On = Annotated[date | None, described(
+    "The date the answer is valid on (valid time); today if left out.")]
+DateInQuestion = Annotated[date, described(
+    "The date in question (valid time), e.g. a decision date.")]
+MapValidAt = Annotated[date, described("The date the map is valid on (valid time).")]
+BodiesOn = Annotated[date | None, described(
+    "The date the bodies are shown as they stood on (name, seats, active); today if left out.")]
+BodyOn = Annotated[date | None, described(
+    "The date the body is shown as it stood on (name, seats, active); today if left out.")]
+GrantsOn = Annotated[date | None, described(
+    "The date the status is computed on; today if left out.")]
+DecisionsOn = Annotated[date | None, described(
+    "The date status and verdict are given for; today if left out.")]
+CommissionsOn = Annotated[date | None, described(
+    "The date the state is computed on; today if left out.")]
+ConsultationsOn = Annotated[date | None, described(
+    "The date openness and views received are given for; today if left out.")]
+
+# Ids and codes --------------------------------------------------------------------------------
+
+NodeId = Annotated[strawberry.ID, described("The object's global id (its `id` field).")]
+JurisdictionCode = Annotated[str, described("The jurisdiction's code, e.g. `dordrecht`.")]
+RegionCode = Annotated[str, described(
+    "The region's code (gemeenschappelijke regeling), e.g. `drechtsteden`.")]
+BodyCode = Annotated[str, described("The body's code (bestuursorgaan), e.g. `raad-dordrecht`.")]
+DecisionCode = Annotated[str, described("The decision's code (besluit).")]
+
+# Structure of government ----------------------------------------------------------------------
+
+JurisdictionKind = Annotated[str | None, described(
+    "Only jurisdictions of this kind: municipality, region, province or water_board.")]
+BodiesOf = Annotated[str | None, described("Only the bodies of this jurisdiction.")]
+
+# Competences and grants -----------------------------------------------------------------------
+
+MapOf = Annotated[str, described("The jurisdiction's code (gemeente, regio).")]
+MapCompetence = Annotated[str | None, described("Only this competence (bevoegdheid).")]
+CompetenceAsked = Annotated[str, described("The competence's code (bevoegdheid).")]
+HeldFor = Annotated[str, described("The jurisdiction it is held for.")]
+SubjectAsked = Annotated[str | None, described(
+    "The subject within the competence; grants limited in scope count only where they cover it.")]
+GrantsHeldFor = Annotated[str | None, described(
+    "Only grants of competences held for this jurisdiction.")]
+GrantsOf = Annotated[str | None, described("Only grants of this competence (bevoegdheid).")]
+GrantedBy = Annotated[str | None, described("Only grants by this body (delegans, mandaatgever).")]
+GrantedTo = Annotated[str | None, described(
+    "Only grants to this body (gedelegeerde, gemandateerde).")]
+GrantKind = Annotated[Via | None, described("Only delegations, mandates or sub-mandates.")]
+WithGrantStatus = Annotated[GrantStatus | None, described("Only grants with this status on `on`.")]
+ExpiringWithinDays = Annotated[int | None, described(
+    "Only grants that end within this many days after `on`, to renew mandates in time.")]
+
+# Decisions ------------------------------------------------------------------------------------
+
+TakenBy = Annotated[str | None, described("Only decisions taken by this body.")]
+Exercising = Annotated[str | None, described("Only decisions exercising this competence.")]
+TakenFor = Annotated[str | None, described("Only decisions taken for this jurisdiction.")]
+Affecting = Annotated[str | None, described(
+    "Only decisions affecting this jurisdiction, e.g. what the region decided for one member.")]
+TakenFrom = Annotated[date | None, described("Only decisions taken on or after this date.")]
+TakenUntil = Annotated[date | None, described(
+    "Only decisions taken before this date (half-open period).")]
+WithDecisionStatus = Annotated[DecisionStatus | None, described(
+    "Only decisions with this status on `on`.")]
+SearchText = Annotated[str | None, described(
+    "Full-text search in Dutch over title and summary, e.g. `begroting`.")]
+RecordedLatestFirst = Annotated[bool, described("Most recently recorded first.")]
+
+# Commissions and consultations ----------------------------------------------------------------
+
+InCommissionState = Annotated[CommissionState | None, described(
+    "Only commissions in this state on `on`.")]
+IssuedBy = Annotated[str | None, described("Only commissions issued by this body (opdrachtgever).")]
+IssuedTo = Annotated[str | None, described("Only commissions issued to this body (opdrachtnemer).")]
+Binding = Annotated[bool | None, described("Only binding (true) or non-binding (false) commissions.")]
+OpenOnly = Annotated[bool, described("Only consultations still open on `on`.")]
+OpenedBy = Annotated[str | None, described("Only consultations opened by this body.")]
+Consulted = Annotated[str | None, described("Only consultations that asked this council (raad).")]
+
+# Events ---------------------------------------------------------------------------------------
+
+EventTypes = Annotated[list[str] | None, described(
+    "Only events of these types, e.g. Decision.Taken.")]
+
+
+def event_types(types: list[str] | None) -> tuple[str, ...] | None:
+    """`types` as the audit trail's filter takes it."""
+    return tuple(types) if types is not None else None
+
+
+RecordKind = Annotated[str | None, described(
+    "Only events of this kind of record: jurisdiction, body, competence, holding, decision, "
+    "dossier, commission or consultation.")]
+RecordCode = Annotated[str | None, described(
+    "Only events of the record with this code (with `recordKind`).")]
+Actor = Annotated[str | None, described("Only events recorded by this actor (auditors only).")]
+CommandId = Annotated[str | None, described(
+    "Only events of the command with this idempotency key (auditors only).")]
+CorrelatedBy = Annotated[str | None, described(
+    "Only events with this correlation id (auditors only).")]
+LatestFirst = Annotated[bool, described("The latest events first.")]
+SeenUpTo = Annotated[int, described(
+    "The last position seen: only events after it are sent (0: from the start).")]
