@@ -1,5 +1,6 @@
-"""The Starlette application: GraphQL at /graphql (GraphiQL unless in production), health at
-/healthz, readiness at /readyz; the projection runner runs in the same process unless disabled."""
+"""The Starlette application: GraphQL at /graphql (GraphiQL unless in production, its files under
+/graphiql), health at /healthz, readiness at /readyz; the projection runner runs in the same
+process unless disabled."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from api.auth import TrustedTokens, setup_tokens
 from api.availability import DatabaseAvailability, DatabaseUnavailable, both_pools_answer
 from api.body_limit import RequestSizeLimit, max_body_bytes
 from api.cache import ResponseCache
+from api.graphiql.page import ASSETS_PATH, Assets
 from api.http import GraphQLView
 from api.request_id import RequestId
 from api.switches import switch
@@ -99,10 +101,14 @@ def create_app(database_url: str, *, run_projector: bool = True, production: boo
             await app.state.pool.close()
 
     graphql = GraphQLView(production=production)
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz), Route("/readyz", readyz),
+        Route("/graphql", graphql),  # the view answers every method (405 for most)
+        WebSocketRoute("/graphql", graphql)]
+    if not production:
+        routes.append(Mount(ASSETS_PATH, Assets()))
     return Starlette(
-        routes=[Route("/healthz", healthz), Route("/readyz", readyz),
-                Route("/graphql", graphql),  # the view answers every method (405 for most)
-                WebSocketRoute("/graphql", graphql)],
+        routes=routes,
         middleware=[Middleware(RequestId),  # outermost: every answer has the id
                     Middleware(RequestTimeLimit, seconds=REQUEST_SECONDS),
                     Middleware(RequestSizeLimit, max_bytes=max_body_bytes()),

@@ -30,7 +30,7 @@ import orjson
 from cross_web import AsyncHTTPRequestAdapter
 from graphql import GraphQLError, OperationDefinitionNode
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
@@ -43,6 +43,7 @@ from strawberry.types.unset import UNSET
 
 from api.auth import InvalidToken
 from api.availability import DatabaseUnavailable
+from api.graphiql.page import page
 from api.negotiation import is_utf8_json, negotiate
 from api.schema import build_schema
 from api.schema.context import Context
@@ -119,6 +120,10 @@ class GraphQLView(GraphQL[Context, None]):
                 raise ConnectionRejectionError() from None
             context.authorization = authorization
         return UNSET
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        """Bevoegd's own GraphiQL page, whose files the server serves itself."""
+        return page()
 
     async def run(self, request: Request | WebSocket, context: Context = UNSET,
                   root_value: None = UNSET) -> Response | WebSocket:
