@@ -809,6 +809,22 @@ def test_L11_publication_mismatch(w: World, delegated, cited):
     assert (info.value.code, info.value.field) == ("PUBLICATION_MISMATCH", "cited_publication")
 
 
+def test_L11_a_holder_relies_on_its_own_name_not_on_a_mandate_back_to_it(w: World):
+    """The college holds the competence and mandates the mayor, who sub-mandates it back to the
+    college: the college still decides in its own name, so it cites nothing, and citing that
+    sub-mandate is citing a grant outside its chain."""
+    h = w.holding()
+    m1 = mandate(h, "m1", w.college, w.burgemeester, D(2010, 1, 1), allows_submandate=True,
+                 published=(D(2010, 1, 5), "Gemeenteblad 2010, 1"))
+    sm1 = mandate(h, "sm1", w.burgemeester, w.college, D(2011, 1, 1), parent="m1",
+                  published=(D(2011, 1, 5), "Gemeenteblad 2011, 3"))
+    chain = h.chain_for(w.college, D(2013, 1, 1), relied_on="sm1")
+    assert kinds(chain) == kinds(h.chain_for(w.college, D(2013, 1, 1)))
+    with pytest.raises(RuleViolation) as info:
+        check_grant_citation(chain, "sm1", "Gemeenteblad 2011, 3", D(2013, 1, 1), lookup(m1, sm1))
+    assert info.value.code == "CITED_GRANT_NOT_IN_CHAIN"
+
+
 def test_L11_correct_citation_is_accepted(w: World, delegated):
     h, source = delegated
     on = PUBLISHED[0]  # published that same day is published by then

@@ -164,11 +164,12 @@ class CompetenceHolding(Aggregate):
 
     def chain_for(self, body: Body, on: date, subject: str | None = None,
                   relied_on: str | None = None) -> list[ChainLink]:
-        """L2, L3, L5, L7: the chain from the attribution to `body` on `on`, or a refusal. Where
-        several chains reach the body (two mandates, say), the one ending in the grant the body
-        relies on is taken; otherwise the first, its own holding before any grant."""
-        chains = [chain for exerciser, chain in self.exercisers_on(on, subject)
-                  if exerciser == body.code]
+        """L2, L3, L5, L7: the chain from the attribution to `body` on `on`, or a refusal. A
+        body that holds the competence in its own name (attributed or delegated) exercises it in
+        its own name: a mandate that comes back to it adds nothing. Where several chains reach
+        the body (two mandates, say), the one ending in the grant the body relies on is taken;
+        otherwise the first."""
+        chains = self._chains_of(body.code, on, subject)
         for chain in chains:
             if relied_on is not None and chain[-1].grant == relied_on:
                 return chain
@@ -206,6 +207,11 @@ class CompetenceHolding(Aggregate):
             code="NOT_COMPETENT",
             field="body",
         )
+
+    def _chains_of(self, body: str, on: date, subject: str | None) -> list[list[ChainLink]]:
+        holds = [chain for holder, chain in self.holders_on(on, subject)[0] if holder == body]
+        return holds or [chain for exerciser, chain in self.exercisers_on(on, subject)
+                         if exerciser == body]
 
     def _explain_unusable_grant(
         self, body: Body, on: date, subject: str | None, holders: set[str]
