@@ -1,6 +1,7 @@
 """The Starlette application: GraphQL at /graphql (GraphiQL unless in production, its files under
-/graphiql), health at /healthz, readiness at /readyz; the projection runner runs in the same
-process unless disabled."""
+/graphiql), the transparency log under /log, health at /healthz, readiness at /readyz; the
+projection runner (and, given a signing key, the checkpoint signer) runs in the same process
+unless disabled."""
 
 from __future__ import annotations
 
@@ -22,11 +23,15 @@ from api.body_limit import RequestSizeLimit, max_body_bytes
 from api.cache import ResponseCache
 from api.graphiql.page import ASSETS_PATH, Assets
 from api.http import GraphQLView
+from api.log_http import ROUTES as LOG_ROUTES
 from api.request_id import RequestId
 from api.switches import switch
 from api.timeout import RequestTimeLimit
 from ledger.application import Ledger
 from ledger.database import DATABASE_URL_VARIABLE, eventsourcing_env
+from ledger.transparency.keys import configured_signer
+from ledger.transparency.note import Signer
+from projections.checkpoints import Checkpointer, setup_checkpoints
 from projections.connection import create_pool
 from projections.health import DATABASE_ERRORS, describe
 from projections.runner import Runner, all_projections, statuses
@@ -68,8 +73,9 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 def create_app(database_url: str, *, run_projector: bool = True, production: bool = False,
-               ledger: Ledger | None = None) -> Starlette:
-    """The app on `database_url`; it opens its own ledger unless given one."""
+               ledger: Ledger | None = None, signer: Signer | None = None) -> Starlette:
+    """The app on `database_url`; it opens its own ledger unless given one. With a signing key,
+    the process that runs the projections also signs the log's checkpoints."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -81,20 +87,24 @@ def create_app(database_url: str, *, run_projector: bool = True, production: boo
         async with app.state.pool.acquire() as conn:
             await setup_tokens(conn)
         app.state.tokens = TrustedTokens(app.state.pool, app.state.availability)
+        app.state.signer = signer
+        async with app.state.pool.acquire() as conn:
+            await setup_checkpoints(conn)
         runner = Runner(app.state.pool, all_projections())
         app.state.runner = runner if run_projector else None  # its health counts for /readyz
         await runner.setup()
         app.state.watch = ProjectionWatch(app.state.pool)
         await app.state.watch.start()
         stop = asyncio.Event()
-        running = asyncio.create_task(runner.run(stop)) if run_projector else None
+        running = [asyncio.create_task(runner.run(stop))] if run_projector else []
+        if run_projector and signer is not None:
+            running.append(asyncio.create_task(Checkpointer(app.state.pool, signer).run(stop)))
         try:
             yield
         finally:
             stop.set()
             await app.state.availability.close()
-            if running is not None:
-                await running
+            await asyncio.gather(*running)
             await app.state.watch.stop()
             if ledger is None:
                 app.state.ledger.close()
@@ -104,7 +114,7 @@ def create_app(database_url: str, *, run_projector: bool = True, production: boo
     routes: list[BaseRoute] = [
         Route("/healthz", healthz), Route("/readyz", readyz),
         Route("/graphql", graphql),  # the view answers every method (405 for most)
-        WebSocketRoute("/graphql", graphql)]
+        WebSocketRoute("/graphql", graphql), *LOG_ROUTES]
     if not production:
         routes.append(Mount(ASSETS_PATH, Assets()))
     return Starlette(
@@ -121,9 +131,10 @@ def app_from_environment() -> Starlette:
     """The app as the environment configures it: the factory each server process of `bevoegd
     serve` calls (`uvicorn --factory api.app:app_from_environment`). The database is
     BEVOEGD_DATABASE_URL; BEVOEGD_PRODUCTION=1 leaves GraphiQL out and BEVOEGD_PROJECTOR=0 the
-    projection runner."""
+    projection runner; the signing key is BEVOEGD_SIGNING_KEY or BEVOEGD_SIGNING_KEY_FILE's."""
     url = os.environ.get(DATABASE_URL_VARIABLE)
     if not url:
         raise RuntimeError(f"{DATABASE_URL_VARIABLE} names no database.")
     return create_app(url, run_projector=switch(PROJECTOR_VARIABLE, default=True),
-                      production=switch(PRODUCTION_VARIABLE, default=False))
+                      production=switch(PRODUCTION_VARIABLE, default=False),
+                      signer=configured_signer())

@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from ledger.application import Ledger
-from ledger.database import DATABASE_URL_VARIABLE, Database, eventsourcing_env, open_database
+from ledger.database import (
+    DATABASE_URL_VARIABLE,
+    Database,
+    default_data_dir,
+    eventsourcing_env,
+    open_database,
+)
 from ledger.demo import AFTER_ABOLITION, BEFORE_ABOLITION, DEMO_FILE, SHOWCASE
 from ledger.errors import LedgerError
 from ledger.history import history_entries
@@ -27,6 +33,8 @@ from ledger.importer import LineOutcome, import_lines
 
 if TYPE_CHECKING:
     import asyncpg
+
+    from ledger.transparency.note import Signer
 
 T = TypeVar("T")
 EXIT_REFUSED = 1
@@ -242,6 +250,9 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, demo: bool, pr
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with listening, database_of(ctx) as database:
         _prepare(database.url, demo=demo)
+        if demo:
+            _use_demo_key(ctx.obj["data_dir"] or default_data_dir())
+        configured_signer_or_exit()
         # the server processes build the app from these (api.app.app_from_environment); the
         # embedded database, if any, is started here once for all of them
         os.environ.update({DATABASE_URL_VARIABLE: database.url,
@@ -250,6 +261,41 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, demo: bool, pr
         click.echo(f"GraphQL at http://{host}:{port}/graphql", err=True)
         if not serve_on(listening, workers):
             sys.exit(EXIT_NOT_SERVED)
+
+
+DEMO_KEY_NAME = "demo.bevoegd.local/log"
+
+
+def _use_demo_key(data_dir: Path) -> None:
+    """Unless a signing key is configured, signs with the demo key in the data folder, made on
+    the first start; the server processes find it through the environment."""
+    from ledger.transparency.keys import (
+        SIGNING_KEY_FILE_VARIABLE,
+        SIGNING_KEY_VARIABLE,
+        write_signing_key,
+    )
+    from ledger.transparency.note import Signer
+
+    if os.environ.get(SIGNING_KEY_VARIABLE) or os.environ.get(SIGNING_KEY_FILE_VARIABLE):
+        return
+    path = data_dir / "demo-signing-key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        signer = Signer.generate(DEMO_KEY_NAME)
+        write_signing_key(path, signer)
+        click.echo(f"Made a demo signing key for the log's checkpoints in {path}; its verifier "
+                   f"key: {signer.verifier.text()}", err=True)
+    os.environ[SIGNING_KEY_FILE_VARIABLE] = str(path)
+
+
+def configured_signer_or_exit() -> Signer | None:
+    """The configured signing key of the checkpoints; a usage error if it cannot be read."""
+    from ledger.transparency.keys import SigningKeyUnavailable, configured_signer
+
+    try:
+        return configured_signer()
+    except SigningKeyUnavailable as unavailable:
+        raise click.UsageError(str(unavailable)) from None
 
 
 def _prepare(url: str, *, demo: bool) -> None:
@@ -328,6 +374,60 @@ def keys_create(name: str, out: Path) -> None:
     click.echo(signer.verifier.text())
 
 
+@main.command()
+@click.option("--size", type=click.IntRange(1), default=None,
+              help="The checkpoint of this tree size; the latest if left out.")
+@click.pass_context
+def head(ctx: click.Context, size: int | None) -> None:
+    """Print a signed checkpoint of the transparency log (C2SP tlog-checkpoint, signed note)."""
+    from projections.checkpoints import latest_checkpoint, setup_checkpoints
+
+    async def find(conn: asyncpg.Connection) -> Any:
+        await setup_checkpoints(conn)
+        return await latest_checkpoint(conn, size)
+
+    with database_of(ctx) as database:
+        found = on_connection(database.url, find)
+    if found is None:
+        click.echo("No checkpoint has been signed" + (f" at size {size}." if size else " yet."),
+                   err=True)
+        sys.exit(EXIT_REFUSED)
+    click.echo(found.note, nl=False)
+
+
+@main.command()
+@click.option("--position", type=click.IntRange(1), default=None,
+              help="Prove that the event at this ledger position is in the log.")
+@click.option("--size", type=click.IntRange(1), default=None,
+              help="The tree to prove it in; that of the latest checkpoint if left out.")
+@click.option("--from", "old", type=click.IntRange(1), default=None,
+              help="Prove that the tree of this size ...")
+@click.option("--to", "new", type=click.IntRange(1), default=None,
+              help="... is a prefix of the tree of this size (the latest checkpoint's if left out).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.pass_context
+def prove(ctx: click.Context, position: int | None, size: int | None, old: int | None,
+          new: int | None, as_json: bool) -> None:
+    """An inclusion proof (--position) or a consistency proof (--from, --to) of the transparency
+    log, with the tree heads it leads to (RFC 9162; hashes in base64, as in checkpoints)."""
+    from api.proofs import as_text, consistency_answer, inclusion_answer
+    from projections.errors import ReadError
+
+    if (position is None) == (old is None):
+        raise click.UsageError("Give --position (inclusion) or --from (consistency).")
+    if position is None and size is not None or position is not None and new is not None:
+        raise click.UsageError("--size goes with --position, --to with --from.")
+    with database_of(ctx) as database:
+        try:
+            answer = on_connection(database.url, lambda conn: (
+                inclusion_answer(conn, position, size) if position is not None
+                else consistency_answer(conn, old or 0, new)))
+        except ReadError as refused:
+            click.echo(refused.message, err=True)
+            sys.exit(EXIT_REFUSED)
+    click.echo(json.dumps(answer, indent=2) if as_json else as_text(answer))
+
+
 @main.group()
 def tokens() -> None:
     """Create and revoke the bearer tokens of the API."""
@@ -382,8 +482,9 @@ def project(ctx: click.Context) -> None:
     workers may run; one is active per projection, the others wait as standbys."""
     from projections.worker import run_worker
 
+    signer = configured_signer_or_exit()
     with open_ledger(ctx) as (ledger, url):
-        asyncio.run(run_worker(url))
+        asyncio.run(run_worker(url, signer))
 
 
 @main.group()

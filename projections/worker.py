@@ -7,6 +7,8 @@ import asyncio
 import signal
 from collections.abc import Sequence
 
+from ledger.transparency.note import Signer
+from projections.checkpoints import Checkpointer
 from projections.connection import create_pool
 from projections.projection import Projection
 from projections.rebuild import Progress, connections_needed, rebuild
@@ -14,15 +16,18 @@ from projections.runner import ProjectionStatus, Runner, all_projections, status
 from projections.tracking import setup_tracking
 
 
-async def run_worker(database_url: str) -> None:
-    """Runs the projections until SIGINT or SIGTERM."""
+async def run_worker(database_url: str, signer: Signer | None = None) -> None:
+    """Runs the projections, and signs checkpoints if given a key, until SIGINT or SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     pool = await create_pool(database_url, max_size=4)
     try:
-        await Runner(pool, all_projections()).run(stop)
+        work = [Runner(pool, all_projections()).run(stop)]
+        if signer is not None:
+            work.append(Checkpointer(pool, signer).run(stop))
+        await asyncio.gather(*work)
     finally:
         await pool.close()
 

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 from uuid import UUID
 
@@ -23,27 +20,15 @@ from ledger.transparency.leaf import EventLeaf
 from ledger.transparency.merkle import consistency_proof, inclusion_proof, leaf_hash
 from ledger.transparency.note import Signer, Verifier, open_note, sign_note
 from ledger.transparency.tiles import BundleBuilder, Tile, TileBuilder, TileSet
+from tests.tlogcheck import built_tlogcheck, run
 
-GOPATH = Path("/usr/share/gocode")
-SOURCE = Path(__file__).parent / "interop" / "tlogcheck.go"
 ORIGIN = "example.org/bevoegd"
 BATCHES = [1, 2, 5, 120, 128, 1, 255, 88]  # tree sizes 1, 3, 8, 128, 256, 257, 512, 600
 
 
 @pytest.fixture(scope="module")
 def tlogcheck(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if shutil.which("go") is None:
-        pytest.skip("Go is not installed, so the log formats are not checked against Go's tlog")
-    if not (GOPATH / "src" / "golang.org" / "x" / "mod" / "sumdb" / "tlog").is_dir():
-        pytest.skip(f"golang.org/x/mod is not in {GOPATH} (Debian: golang-golang-x-mod-dev)")
-    binary = tmp_path_factory.mktemp("tlogcheck") / "tlogcheck"
-    subprocess.run(["go", "build", "-o", str(binary), str(SOURCE)], check=True, capture_output=True,
-                   env={**os.environ, "GO111MODULE": "off", "GOPATH": str(GOPATH), "GOFLAGS": ""})
-    return binary
-
-
-def run(*args: str | Path, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([str(arg) for arg in args], input=stdin, capture_output=True, timeout=60)
+    return built_tlogcheck(tmp_path_factory.mktemp("tlogcheck"))
 
 
 def write(path: Path, data: bytes) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from ledger.transparency.leaf import EventLeaf
 from ledger.transparency.merkle import (
+    EMPTY_ROOT,
     HASH_SIZE,
     LeafRange,
     consistency_path,
@@ -70,6 +71,8 @@ async def tree_head(db: Db, size: int | None = None) -> tuple[int, bytes]:
     """The size and the RFC 9162 root hash of the tree of `size` leaves (the current tree if
     None)."""
     size = await _checked_size(db, size, "size")
+    if size == 0:
+        return 0, EMPTY_ROOT
     whole = [LeafRange(0, size)]
     return size, tree_hash(size, (await _tiles(db, whole)).subtree_hash)
 

@@ -1,0 +1,187 @@
+"""The transparency log as a server publishes it (C2SP tlog-tiles under /log), and as the CLI
+proves it: a client mirrors the log with plain GETs and Go's sumdb tlog and note packages, none
+of Bevoegd's code, verify every entry, tree and signature of it; the CLI's proofs verify against
+the signed checkpoint; the signing key stays out of the database."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from starlette.testclient import TestClient
+
+from api.app import create_app
+from api.cli import main
+from ledger.application import EVENTS_TABLE, Ledger
+from ledger.database import DATABASE_URL_VARIABLE
+from ledger.transparency.checkpoint import open_checkpoint
+from ledger.transparency.keys import SIGNING_KEY_FILE_VARIABLE, SIGNING_KEY_VARIABLE
+from ledger.transparency.merkle import leaf_hash, verify_consistency, verify_inclusion
+from ledger.transparency.note import Signer, Verifier
+from tests.graphql_client import eventually
+from tests.ledger_setup import build_world
+from tests.read_models import import_history
+from tests.tlogcheck import built_tlogcheck, run
+
+pytestmark = pytest.mark.database
+
+ORIGIN = "bevoegd.test/log"
+
+
+def tile_paths(size: int) -> list[str]:
+    """Every tile and entry bundle of a tree of `size` leaves, written from C2SP tlog-tiles."""
+    def index(n: int) -> str:
+        digits = str(n).zfill(-(-len(str(n)) // 3) * 3)
+        groups = [digits[i:i + 3] for i in range(0, len(digits), 3)]
+        return "/".join([f"x{g}" for g in groups[:-1]] + groups[-1:])
+
+    paths, level = [], 0
+    while hashes := size // 256 ** level:
+        for n in range(-(-hashes // 256)):
+            width = min(256, hashes - n * 256)
+            suffix = "" if width == 256 else f".p/{width}"
+            paths.append(f"tile/{level}/{index(n)}{suffix}")
+            if level == 0:
+                paths.append(f"tile/entries/{index(n)}{suffix}")
+        level += 1
+    return paths
+
+
+@pytest.fixture(scope="module")
+def signer() -> Signer:
+    return Signer.generate(ORIGIN)
+
+
+@pytest.fixture
+def client(ledger: Ledger, database_url: str, signer: Signer) -> Iterator[TestClient]:
+    """A server of a ledger of some 1,500 events that has signed a checkpoint of all of them."""
+    build_world(ledger)
+    head = import_history(ledger, events=1200)
+    events = ledger.store.max_notification_id()
+    assert events == head
+    with TestClient(create_app(database_url, ledger=ledger, signer=signer)) as client:
+        def signed_all() -> bool:
+            answer = client.get("/log/checkpoint")
+            return answer.status_code == 200 and answer.text.split("\n")[1] == str(events)
+        eventually(signed_all, "a checkpoint of every event", seconds=30)
+        yield client
+
+
+def test_the_checkpoint_opens_with_the_published_key(client: TestClient, signer: Signer) -> None:
+    answer = client.get("/log/checkpoint")
+    assert answer.headers["content-type"] == "text/plain; charset=utf-8"
+    assert answer.headers["cache-control"] == "no-cache"
+    key = client.get("/log/verifier-key")
+    assert Verifier.from_text(key.text.strip()) == signer.verifier
+    checkpoint = open_checkpoint(answer.content, ORIGIN, [Verifier.from_text(key.text.strip())])
+    assert checkpoint.size > 1000
+
+
+def test_go_verifies_the_log_mirrored_with_plain_gets(client: TestClient, tmp_path: Path) -> None:
+    tlogcheck = built_tlogcheck(tmp_path)
+    mirror = tmp_path / "mirror"
+    checkpoint = client.get("/log/checkpoint").content
+    size = int(checkpoint.split(b"\n")[1])
+    for path in tile_paths(size):
+        answer = client.get(f"/log/{path}")
+        assert answer.status_code == 200, path
+        assert answer.headers["cache-control"] == "public, max-age=31536000, immutable"
+        (mirror / path).parent.mkdir(parents=True, exist_ok=True)
+        (mirror / path).write_bytes(answer.content)
+    (tmp_path / "checkpoint").write_bytes(checkpoint)
+    (tmp_path / "vkey").write_text(client.get("/log/verifier-key").text)
+    result = run(tlogcheck, "verify", mirror, tmp_path / "vkey", tmp_path / "checkpoint")
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode() == f"1 checkpoints, {size} entries, 0 proofs of ours checked\n"
+
+
+def test_tiles_the_log_has_not_reached_are_not_found(client: TestClient) -> None:
+    size = int(client.get("/log/checkpoint").text.split("\n")[1])
+    beyond = size // 256 + 1
+    for path in (f"tile/0/{beyond:03d}", f"tile/entries/{beyond:03d}", "tile/0/000.p/0",
+                 "tile/0/0", "tile/64/000", "tile/0/000.p/256"):
+        answer = client.get(f"/log/{path}")
+        assert answer.status_code == 404, path
+        assert answer.headers["cache-control"] == "no-store", path
+
+
+def test_entry_bundles_are_compressed_for_clients_that_accept_it(client: TestClient) -> None:
+    plain = client.get("/log/tile/entries/000", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    zipped = client.get("/log/tile/entries/000", headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped.content == plain.content  # the client undid the compression
+    assert len(gzip.compress(plain.content)) < len(plain.content)
+
+
+def test_the_cli_proves_inclusion_and_consistency(client: TestClient, database_url: str,
+                                                  signer: Signer) -> None:
+    cli = CliRunner()
+    env = {DATABASE_URL_VARIABLE: database_url}
+    head = cli.invoke(main, ["head"], env=env)
+    assert head.exit_code == 0, head.output
+    checkpoint = open_checkpoint(head.stdout.encode(), ORIGIN, [signer.verifier])
+    for position in (1, 2, 257, checkpoint.size):
+        proved = cli.invoke(main, ["prove", "--position", str(position), "--json"], env=env)
+        assert proved.exit_code == 0, proved.output
+        answer = json.loads(proved.stdout)
+        assert answer["treeSize"] == checkpoint.size and answer["checkpoint"] == head.stdout
+        verify_inclusion(leaf_hash(base64.b64decode(answer["leafData"])), answer["leafIndex"],
+                         checkpoint.size, [base64.b64decode(h) for h in answer["proof"]],
+                         checkpoint.root_hash)
+    proved = cli.invoke(main, ["prove", "--from", "100", "--json"], env=env)
+    answer = json.loads(proved.stdout)
+    verify_consistency(100, checkpoint.size, base64.b64decode(answer["fromRootHash"]),
+                       checkpoint.root_hash, [base64.b64decode(h) for h in answer["proof"]])
+    for wrong in (["prove", "--position", "999999"], ["head", "--size", "3"]):
+        refused = cli.invoke(main, wrong, env=env)
+        assert refused.exit_code == 1, refused.output
+    for usage in (["prove"], ["prove", "--position", "1", "--from", "2"],
+                  ["prove", "--from", "2", "--size", "3"]):
+        assert cli.invoke(main, usage, env=env).exit_code == 2, usage
+
+
+def test_the_signing_key_is_kept_out_of_the_database(client: TestClient, database_url: str,
+                                                     signer: Signer) -> None:
+    import psycopg
+
+    secret = base64.b64encode(signer.seed).decode()
+    with psycopg.connect(database_url) as conn:
+        tables = [row[0] for row in conn.execute(
+            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables"
+            " WHERE schemaname NOT IN ('pg_catalog', 'information_schema')")]
+        for table in tables:
+            dumped = conn.execute(f"SELECT string_agg(t::text, '') FROM {table} t").fetchone()
+            assert secret not in str(dumped[0] or ""), table
+    assert EVENTS_TABLE in " ".join(tables)
+
+
+def test_keys_create_writes_a_key_for_its_owner_and_prints_the_verifier(tmp_path: Path) -> None:
+    out = tmp_path / "log.key"
+    made = CliRunner().invoke(main, ["keys", "create", "--name", ORIGIN, "--out", str(out)])
+    assert made.exit_code == 0, made.output
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+    signer = Signer.from_text(out.read_text().strip())
+    assert made.stdout.strip() == signer.verifier.text()
+    again = CliRunner().invoke(main, ["keys", "create", "--name", ORIGIN, "--out", str(out)])
+    assert again.exit_code == 2 and Signer.from_text(out.read_text().strip()) == signer
+    bad_name = CliRunner().invoke(main, ["keys", "create", "--name", "a b", "--out",
+                                         str(tmp_path / "other")])
+    assert bad_name.exit_code == 2 and not (tmp_path / "other").exists()
+
+
+@pytest.mark.parametrize("variable", [SIGNING_KEY_VARIABLE, SIGNING_KEY_FILE_VARIABLE])
+def test_a_signing_key_that_cannot_be_read_stops_the_worker(variable: str, tmp_path: Path,
+                                                            database_url: str) -> None:
+    value = "PRIVATE+KEY+broken" if variable == SIGNING_KEY_VARIABLE else str(tmp_path / "none")
+    result = CliRunner().invoke(main, ["project"],
+                                env={DATABASE_URL_VARIABLE: database_url, variable: value})
+    assert result.exit_code == 2, result.output
+    assert variable in result.output
