@@ -1,58 +1,39 @@
-"""Proofs of the transparency log as `bevoegd prove` gives them: the proof, the tree heads it
-leads to and the signed checkpoints of those trees, hashes in base64 as checkpoints write them.
-A proof is made for a signed tree unless another size is asked for, since a verifier holds the
-log to its checkpoints, not to a size."""
+"""Proofs of the transparency log as `bevoegd prove` prints them: the API's proofs
+(api/schema/transparency.py) as JSON, or as text with one field a line."""
 
 from __future__ import annotations
 
-import base64
+import dataclasses
 from typing import Any
 
 import asyncpg
 
-from ledger.transparency.merkle import leaf_hash
-from projections.checkpoints import latest_checkpoint, setup_checkpoints
-from projections.queries import log
+from api.schema import transparency
+from projections.checkpoints import setup_checkpoints
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(word.title() for word in rest)
 
 
-async def _signed_size(conn: asyncpg.Connection, size: int | None) -> int:
-    """The size asked for, else the latest checkpoint's, else the tree's as it is."""
-    await setup_checkpoints(conn)  # none may have been signed on this database yet
-    if size is not None:
-        return size
-    latest = await latest_checkpoint(conn)
-    return latest.size if latest is not None else await log.current_size(conn)
-
-
-async def _checkpoint_note(conn: asyncpg.Connection, size: int) -> str | None:
-    signed = await latest_checkpoint(conn, size)
-    return signed.note if signed is not None else None
+def _plain(found: Any) -> dict[str, Any]:
+    """A proof's fields by their GraphQL names; a checkpoint by its signed note."""
+    return {_camel(field.name): value.signed_note if isinstance(value, transparency.Checkpoint)
+            else value for field in dataclasses.fields(found)
+            if (value := getattr(found, field.name)) is not None or field.name == "checkpoint"}
 
 
 async def inclusion_answer(conn: asyncpg.Connection, position: int,
                            size: int | None) -> dict[str, Any]:
-    proof = await log.inclusion(conn, position, await _signed_size(conn, size))
-    _, root = await log.tree_head(conn, proof.size)
-    return {"position": position, "leafIndex": proof.leaf_index, "treeSize": proof.size,
-            "leafData": _b64(proof.leaf_data), "leafHash": _b64(leaf_hash(proof.leaf_data)),
-            "rootHash": _b64(root), "proof": [_b64(h) for h in proof.hashes],
-            "checkpoint": await _checkpoint_note(conn, proof.size)}
+    await setup_checkpoints(conn)  # none may have been signed on this database yet
+    return _plain(await transparency.inclusion_proof(conn, position, size, published_only=False))
 
 
 async def consistency_answer(conn: asyncpg.Connection, old_size: int,
                              new_size: int | None) -> dict[str, Any]:
-    new_size = await _signed_size(conn, new_size)
-    proof = await log.consistency(conn, old_size, new_size)
-    _, old_root = await log.tree_head(conn, old_size)
-    _, new_root = await log.tree_head(conn, new_size)
-    return {"fromSize": old_size, "toSize": new_size, "fromRootHash": _b64(old_root),
-            "toRootHash": _b64(new_root), "proof": [_b64(h) for h in proof],
-            "fromCheckpoint": await _checkpoint_note(conn, old_size),
-            "toCheckpoint": await _checkpoint_note(conn, new_size)}
+    await setup_checkpoints(conn)
+    return _plain(await transparency.consistency_proof(conn, old_size, new_size))
 
 
 def as_text(answer: dict[str, Any]) -> str:

@@ -20,6 +20,7 @@ from ledger.transparency.checkpoint import Checkpoint, sign_checkpoint
 from ledger.transparency.note import Signer
 from projections.health import Health, first_of, retry_delay
 from projections.queries.log import tree_head
+from projections.tracking import PROJECTED_CHANNEL
 from projections.waiting import ProjectionWatch
 
 CHECKPOINTS_TABLE = "bevoegd_checkpoints"
@@ -69,6 +70,8 @@ async def sign_if_grown(pool: asyncpg.Pool, signer: Signer) -> SignedCheckpoint 
             f"INSERT INTO {CHECKPOINTS_TABLE} (size, root_hash, note) VALUES ($1, $2, $3)"
             " ON CONFLICT (size) DO NOTHING RETURNING size, root_hash, note, signed_at",
             size, root, note)
+        if row is not None:  # answers that name the latest checkpoint are out of date now
+            await conn.execute("SELECT pg_notify($1, $2)", PROJECTED_CHANNEL, str(size))
     return None if row is None else SignedCheckpoint(**row)
 
 

@@ -27,6 +27,7 @@ from api.app import create_app
 from api.auth import Principal, Role, create_token, revoke_tokens
 from ledger import commands as c
 from ledger.application import Ledger
+from ledger.transparency.note import Signer
 from projections.connection import connect_kwargs
 from tests.ledger_setup import build_world, run
 
@@ -150,11 +151,11 @@ class Api:
 
 @contextmanager
 def serving(database_url: str, ledger: Ledger | None = None, *,
-            run_projector: bool = True) -> Iterator[Api]:
+            run_projector: bool = True, signer: Signer | None = None) -> Iterator[Api]:
     """The app, by default with its in-process projection runner, for the duration of the
-    block."""
-    with TestClient(create_app(database_url, ledger=ledger,
-                               run_projector=run_projector)) as client:
+    block; with a signing key, it signs checkpoints."""
+    with TestClient(create_app(database_url, ledger=ledger, run_projector=run_projector,
+                               signer=signer)) as client:
         yield Api(client)
 
 

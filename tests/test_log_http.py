@@ -25,7 +25,7 @@ from ledger.transparency.checkpoint import open_checkpoint
 from ledger.transparency.keys import SIGNING_KEY_FILE_VARIABLE, SIGNING_KEY_VARIABLE
 from ledger.transparency.merkle import leaf_hash, verify_consistency, verify_inclusion
 from ledger.transparency.note import Signer, Verifier
-from tests.graphql_client import eventually
+from tests.graphql_client import UNPUBLISHED, eventually, issue_token, load_world, serving
 from tests.ledger_setup import build_world
 from tests.read_models import import_history
 from tests.tlogcheck import built_tlogcheck, run
@@ -134,12 +134,12 @@ def test_the_cli_proves_inclusion_and_consistency(client: TestClient, database_u
         answer = json.loads(proved.stdout)
         assert answer["treeSize"] == checkpoint.size and answer["checkpoint"] == head.stdout
         verify_inclusion(leaf_hash(base64.b64decode(answer["leafData"])), answer["leafIndex"],
-                         checkpoint.size, [base64.b64decode(h) for h in answer["proof"]],
+                         checkpoint.size, [base64.b64decode(h) for h in answer["hashes"]],
                          checkpoint.root_hash)
     proved = cli.invoke(main, ["prove", "--from", "100", "--json"], env=env)
     answer = json.loads(proved.stdout)
     verify_consistency(100, checkpoint.size, base64.b64decode(answer["fromRootHash"]),
-                       checkpoint.root_hash, [base64.b64decode(h) for h in answer["proof"]])
+                       checkpoint.root_hash, [base64.b64decode(h) for h in answer["hashes"]])
     for wrong in (["prove", "--position", "999999"], ["head", "--size", "3"]):
         refused = cli.invoke(main, wrong, env=env)
         assert refused.exit_code == 1, refused.output
@@ -185,3 +185,51 @@ def test_a_signing_key_that_cannot_be_read_stops_the_worker(variable: str, tmp_p
                                 env={DATABASE_URL_VARIABLE: database_url, variable: value})
     assert result.exit_code == 2, result.output
     assert variable in result.output
+
+
+PROOFS = """query($position: Int!, $from: Int!) {
+  ledger { checkpoint { origin size rootHash signedNote } }
+  inclusionProof(position: $position) {
+    position leafIndex treeSize leafHash leafData rootHash hashes checkpoint { size } }
+  consistencyProof(from: $from) { fromSize toSize fromRootHash toRootHash hashes }
+}"""
+DECISION_PROOF = """query($code: String!) {
+  decision(code: $code) { proof { position leafIndex treeSize leafHash rootHash hashes } } }"""
+
+
+def _bytes(text: str) -> bytes:
+    return base64.b64decode(text)
+
+
+def test_graphql_proves_what_the_checkpoint_holds(ledger: Ledger, database_url: str,
+                                                  signer: Signer) -> None:
+    position = load_world(ledger)
+    auditor = issue_token(database_url, "auditor", name="rekenkamer")
+    with serving(database_url, ledger, signer=signer) as api:
+        eventually(lambda: (api.data("{ ledger { checkpoint { size } } }")["ledger"]["checkpoint"]
+                            or {}).get("size") == position, "a checkpoint of every event")
+        hidden = next(e["position"] for e in api.data(
+            "query($at: Int!) { auditTrail(first: 100, atLeast: $at) { nodes { position"
+            " recordCode } } }", {"at": position}, token=auditor)["auditTrail"]["nodes"]
+            if e["recordCode"] == UNPUBLISHED)
+        for token, sees in ((None, False), (auditor, True)):
+            data = api.data(PROOFS, {"position": hidden, "from": 3}, token=token)
+            signed = data["ledger"]["checkpoint"]
+            checkpoint = open_checkpoint(signed["signedNote"].encode(), ORIGIN, [signer.verifier])
+            assert (signed["size"], _bytes(signed["rootHash"])) == (checkpoint.size,
+                                                                    checkpoint.root_hash)
+            proof = data["inclusionProof"]
+            assert proof["treeSize"] == checkpoint.size == proof["checkpoint"]["size"]
+            assert (proof["leafData"] is not None) == sees  # the public sees only its hash
+            verify_inclusion(_bytes(proof["leafHash"]), proof["leafIndex"], checkpoint.size,
+                             [_bytes(h) for h in proof["hashes"]], checkpoint.root_hash)
+            consistency = data["consistencyProof"]
+            verify_consistency(3, checkpoint.size, _bytes(consistency["fromRootHash"]),
+                               checkpoint.root_hash, [_bytes(h) for h in consistency["hashes"]])
+        proofs = api.data(DECISION_PROOF, {"code": "college-delegeert"})["decision"]["proof"]
+        assert len(proofs) >= 2
+        for proof in proofs:
+            verify_inclusion(_bytes(proof["leafHash"]), proof["leafIndex"], proof["treeSize"],
+                             [_bytes(h) for h in proof["hashes"]], _bytes(proof["rootHash"]))
+        refused = api.post("{ inclusionProof(position: 99999) { position } }").json()
+        assert [e["extensions"]["code"] for e in refused["errors"]] == ["NOT_IN_LOG"]

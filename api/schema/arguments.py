@@ -127,3 +127,14 @@ CorrelatedBy = Annotated[str | None, described(
 LatestFirst = Annotated[bool, described("The latest events first.")]
 SeenUpTo = Annotated[int, described(
     "The last position seen: only events after it are sent (0: from the start).")]
+
+# The transparency log -------------------------------------------------------------------------
+
+Position = Annotated[int, described("The event's ledger position.")]
+TreeSize = Annotated[int | None, described(
+    "The size of the tree to prove it in; the latest signed checkpoint's if left out.")]
+FromSize = Annotated[int, strawberry.argument(
+    name="from", description="The size of the earlier tree (1 or more).")]
+ToSize = Annotated[int | None, strawberry.argument(
+    name="to", description="The size of the later tree; the latest signed checkpoint's if left "
+                           "out.")]

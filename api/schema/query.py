@@ -8,6 +8,7 @@ from enum import Enum
 
 import strawberry
 
+from api.schema import transparency
 from api.schema.arguments import (
     Actor,
     Affecting,
@@ -29,6 +30,7 @@ from api.schema.arguments import (
     EventTypes,
     Exercising,
     ExpiringWithinDays,
+    FromSize,
     GrantedBy,
     GrantedTo,
     GrantKind,
@@ -50,6 +52,7 @@ from api.schema.arguments import (
     On,
     OpenedBy,
     OpenOnly,
+    Position,
     RecordCode,
     RecordedLatestFirst,
     RecordKind,
@@ -60,6 +63,8 @@ from api.schema.arguments import (
     TakenFor,
     TakenFrom,
     TakenUntil,
+    ToSize,
+    TreeSize,
     WithDecisionStatus,
     WithGrantStatus,
     event_types,
@@ -67,6 +72,7 @@ from api.schema.arguments import (
 from api.schema.context import ContextInfo
 from api.schema.errors import Forbidden
 from api.schema.relay import After, Connection, First, GlobalId, Node, connection
+from api.schema.transparency import ConsistencyProof, InclusionProof
 from api.schema.types import (
     NODE_TYPES,
     Body,
@@ -103,7 +109,22 @@ class Query:
             position=await audit.ledger_head(pool),
             projected_position=await audit.projected_position(
                 pool, [p.name for p in all_projections()]),
-            events_by_type=[EventCount(type=t, events=n) for t, n in sorted(counts.items())])
+            events_by_type=[EventCount(type=t, events=n) for t, n in sorted(counts.items())],
+            checkpoint=await transparency.latest(pool))
+
+    @strawberry.field(description="The proof that the event at `position` is in the "
+                                  "transparency log (RFC 9162), for a signed tree.")
+    async def inclusion_proof(self, info: ContextInfo, position: Position,
+                              tree_size: TreeSize = None) -> InclusionProof:
+        return await transparency.inclusion_proof(
+            info.context.pool, position, tree_size,
+            published_only=info.context.published_only)
+
+    @strawberry.field(description="The proof that the log's tree of size `from` is a prefix of "
+                                  "the tree of size `to`: nothing in it was rewritten.")
+    async def consistency_proof(self, info: ContextInfo, from_: FromSize,
+                                to: ToSize = None) -> ConsistencyProof:
+        return await transparency.consistency_proof(info.context.pool, from_, to)
 
     @strawberry.field(description="Any object by its global id (Relay).")
     async def node(self, info: ContextInfo, id: NodeId) -> Node | None:

@@ -12,8 +12,9 @@ import strawberry
 
 from api.schema.context import Context, ContextInfo, Moment
 from api.schema.relay import After, Connection, First, GlobalId, Node, connection
+from api.schema.transparency import Checkpoint, InclusionProof, inclusion_proof
 from projections.queries import audit, commissions, competences, decisions, structure
-from projections.queries.pagination import PageRequest, is_position
+from projections.queries.pagination import MAX_PAGE, PageRequest, is_position
 
 
 @strawberry.enum(description="Where a body got the competence from (the last link of its chain).")
@@ -314,6 +315,17 @@ class Decision(Node):
         metadata = info.context.principal.reads_everything
         return connection(found, page, lambda row: LedgerEvent.of(row, metadata))
 
+    @strawberry.field(description="The inclusion proof of each of its events in the "
+                                  "transparency log, against the latest signed checkpoint (the "
+                                  "tree as it is for events not signed for yet).")
+    async def proof(self, info: ContextInfo) -> list[InclusionProof]:
+        # a decision has a handful of events (proposed, taken, published, corrected, ...)
+        events = await audit.audit_trail(info.context.pool, PageRequest(MAX_PAGE),
+                                         audit.AuditFilter(kind="decision", code=self.code))
+        return [await inclusion_proof(info.context.pool, event["position"], None,
+                                      published_only=info.context.published_only)
+                for event in events.items]
+
     @staticmethod
     def of(row: dict[str, Any]) -> Decision:
         votes = row["votes"]
@@ -515,6 +527,9 @@ class LedgerInfo:
     projected_position: int = strawberry.field(
         description="The position every projection has applied: reads are complete up to here.")
     events_by_type: list[EventCount] = strawberry.field(description="Events per type.")
+    checkpoint: Checkpoint | None = strawberry.field(
+        description="The latest signed checkpoint of the transparency log; null until one is "
+                    "signed (the server signs when a signing key is configured).")
 
 
 @strawberry.type(description="A refusal of a command: the rule's code, an explanation a clerk "
