@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from merkle_reference import mth
 
 from ledger.transparency.merkle import (
     EMPTY_ROOT,
@@ -29,6 +28,7 @@ from ledger.transparency.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from tests.merkle_reference import mth
 
 # The inputs and tree heads every RFC 6962 implementation is tested with (index = tree size).
 CT_ENTRIES = [bytes.fromhex(h) for h in (

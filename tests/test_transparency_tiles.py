@@ -9,7 +9,6 @@ import hashlib
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from merkle_reference import mth
 
 from ledger.transparency.merkle import (
     LeafRange,
@@ -41,6 +40,7 @@ from ledger.transparency.tiles import (
     tiles_for,
     tiles_of,
 )
+from tests.merkle_reference import mth
 
 ENTRIES = [f"entry {i}".encode() for i in range(600)]
 LEAVES = [leaf_hash(entry) for entry in ENTRIES]
