@@ -428,6 +428,37 @@ def prove(ctx: click.Context, position: int | None, size: int | None, old: int |
     click.echo(json.dumps(answer, indent=2) if as_json else as_text(answer))
 
 
+@main.command()
+@click.option("--out", required=True, type=click.File("w", encoding="utf-8", lazy=True),
+              help="The file to write (- for standard output).")
+@click.option("--until", type=click.IntRange(1), default=None,
+              help="Export the latest signed tree whose events lie at or before this position; "
+                   "the latest signed tree if left out.")
+@click.pass_context
+def export(ctx: click.Context, out: Any, until: int | None) -> None:
+    """Export the ledger for auditors as JSON Lines: every event of a signed tree with its
+    position, hashes and stored content, then the signed checkpoint (docs/verification.md)."""
+    from api.export import export_lines
+    from projections.checkpoints import checkpoint_until, setup_checkpoints
+
+    async def find(conn: asyncpg.Connection) -> Any:
+        await setup_checkpoints(conn)
+        return await checkpoint_until(conn, until)
+
+    with open_ledger(ctx) as (ledger, url):
+        checkpoint = on_connection(url, find)
+        if checkpoint is None:
+            click.echo("No signed checkpoint covers those events: there is nothing to export "
+                       "with a signature yet.", err=True)
+            sys.exit(EXIT_REFUSED)
+        with click.progressbar(length=checkpoint.size + 1, label="Exporting", file=sys.stderr,
+                               show_pos=True) as progress:
+            for line in export_lines(ledger, checkpoint):
+                out.write(line + "\n")
+                progress.update(1)
+    click.echo(f"Exported {checkpoint.size} events and their signed checkpoint.", err=True)
+
+
 @main.group()
 def tokens() -> None:
     """Create and revoke the bearer tokens of the API."""

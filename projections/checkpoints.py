@@ -16,10 +16,12 @@ from datetime import datetime
 
 import asyncpg
 
+from ledger.application import EVENTS_TABLE
 from ledger.transparency.checkpoint import Checkpoint, sign_checkpoint
 from ledger.transparency.note import Signer
 from projections.health import Health, first_of, retry_delay
 from projections.queries.log import tree_head
+from projections.queries.sql import NEVER
 from projections.tracking import PROJECTED_CHANNEL
 from projections.waiting import ProjectionWatch
 
@@ -49,6 +51,17 @@ async def latest_checkpoint(db: asyncpg.Pool | asyncpg.Connection,
     row = await db.fetchrow(
         f"SELECT size, root_hash, note, signed_at FROM {CHECKPOINTS_TABLE}"
         " WHERE size = coalesce($1, size) ORDER BY size DESC LIMIT 1", size)
+    return None if row is None else SignedCheckpoint(**row)
+
+
+async def checkpoint_until(db: asyncpg.Pool | asyncpg.Connection,
+                           position: int | None) -> SignedCheckpoint | None:
+    """The latest checkpoint of a tree whose events all lie at or before `position` (the latest
+    of all if None)."""
+    row = await db.fetchrow(
+        f"SELECT size, root_hash, note, signed_at FROM {CHECKPOINTS_TABLE} WHERE size <= ("
+        f" SELECT count(*) FROM {EVENTS_TABLE} WHERE notification_id <= coalesce($1, {NEVER}))"
+        " ORDER BY size DESC LIMIT 1", position)
     return None if row is None else SignedCheckpoint(**row)
 
 
