@@ -459,6 +459,45 @@ def export(ctx: click.Context, out: Any, until: int | None) -> None:
     click.echo(f"Exported {checkpoint.size} events and their signed checkpoint.", err=True)
 
 
+@main.command("verify-export")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--key", "keys", multiple=True, required=True, metavar="VERIFIER_KEY",
+              help="The log's verifier key (name+keyhash+base64), from a source you trust; "
+                   "repeatable.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def verify_export(file: Any, keys: tuple[str, ...], as_json: bool) -> None:
+    """Check an export offline, without a database: every event's chain hash and leaf, the tree
+    head against the signed checkpoint at its end and the signature; then replay the events
+    through the ledger's rules and name every decision whose chain does not hold. Exits 1 if
+    anything does not hold."""
+    from api.export import check_export
+    from ledger.transparency import TransparencyError
+    from ledger.transparency.note import Verifier
+
+    try:
+        verifiers = [Verifier.from_text(key.strip()) for key in keys]
+    except TransparencyError as error:
+        raise click.BadParameter(str(error), param_hint="--key") from None
+    try:
+        found = check_export(file, verifiers)
+    except (ValueError, KeyError, TypeError) as error:
+        click.echo(f"{file.name} is not an export of Bevoegd: {error!r}", err=True)
+        sys.exit(EXIT_REFUSED)
+    if as_json:
+        click.echo(json.dumps(found.as_json(), indent=2))
+    else:
+        head = found.root_hash.hex() if found.root_hash else "none"
+        click.echo(f"{found.events} events, tree head {head}")
+        if found.problem is not None:
+            at = f" (position {found.position})" if found.position is not None else ""
+            click.echo(f"Does not hold{at}: {found.problem}")
+        for doubt in found.doubts:
+            click.echo(f"Decision {doubt.decision} (position {doubt.position}): {doubt.problem}")
+        if found.holds:
+            click.echo("Holds: chain, tree, signature, and every decision's chain.")
+    sys.exit(0 if found.holds else EXIT_REFUSED)
+
+
 @main.group()
 def tokens() -> None:
     """Create and revoke the bearer tokens of the API."""

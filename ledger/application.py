@@ -47,7 +47,6 @@ class Ledger(Application[UUID]):
                                         CommandHandlers(self.vault).handle, self._save)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
-        super().register_transcodings(transcoder)
         register_ledger_transcodings(transcoder)
 
     @property

@@ -35,6 +35,17 @@ from psycopg.sql import SQL, Identifier, Literal
 GENESIS_HASH = bytes(32)
 
 
+def event_hash(previous: bytes, position: int, originator_id: UUID, originator_version: int,
+               topic: str, state: bytes) -> bytes:
+    """The chain's hash of an event, as the trigger computes it (the module's docstring), for
+    checking a chain outside the database."""
+    encoded = topic.encode()
+    return hashlib.sha256(
+        previous + position.to_bytes(8, "big") + originator_id.bytes
+        + originator_version.to_bytes(8, "big") + len(encoded).to_bytes(4, "big") + encoded
+        + len(state).to_bytes(4, "big") + state).digest()
+
+
 @dataclass(frozen=True)
 class CommandRecord:
     """A command answered, kept so a repeat of its idempotency key returns the first answer:

@@ -6,7 +6,14 @@ import dataclasses
 from datetime import date
 from typing import Any
 
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    DecimalAsStr,
+    JSONTranscoder,
+    Mapper,
+    Transcoding,
+    UUIDAsHex,
+)
 
 from ledger.personal_data import SealedPersonalData
 from ledger.values import ChainLink, Document, MemberVote, Meta, Votes
@@ -38,6 +45,16 @@ class ValueObjectAsDict(Transcoding):
 
 
 def register_ledger_transcodings(transcoder: JSONTranscoder) -> None:
+    """The library's own (UUIDs, decimals, datetimes) and the ledger's value objects."""
+    for library in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO()):
+        transcoder.register(library)
     transcoder.register(DateAsISO())
     for cls in (Meta, ChainLink, Document, MemberVote, Votes, SealedPersonalData):
         transcoder.register(ValueObjectAsDict(cls))
+
+
+def ledger_mapper() -> Mapper:
+    """Stored events to domain events and back, as the ledger maps them, without a database."""
+    transcoder = JSONTranscoder()
+    register_ledger_transcodings(transcoder)
+    return Mapper(transcoder=transcoder)

@@ -13,6 +13,7 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -23,9 +24,11 @@ from api.app import create_app
 from api.cli import main
 from ledger.application import EVENTS_TABLE, Ledger
 from ledger.database import DATABASE_URL_VARIABLE
-from ledger.transparency.checkpoint import open_checkpoint
+from ledger.store import event_hash
+from ledger.transparency.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from ledger.transparency.keys import SIGNING_KEY_FILE_VARIABLE, SIGNING_KEY_VARIABLE
-from ledger.transparency.merkle import leaf_hash, verify_consistency, verify_inclusion
+from ledger.transparency.leaf import EventLeaf
+from ledger.transparency.merkle import leaf_hash, root_of, verify_consistency, verify_inclusion
 from ledger.transparency.note import Signer, Verifier
 from tests.graphql_client import UNPUBLISHED, eventually, issue_token, load_world, serving
 from tests.ledger_setup import build_world
@@ -263,3 +266,57 @@ def test_an_export_checks_out_by_the_documented_algorithms(client: TestClient, d
                           + state).digest())
         assert event["leaf_index"] == index
     assert mth(leaves) == checkpoint.root_hash
+
+
+def _resealed(events: list[dict[str, Any]], signer: Signer) -> list[str]:
+    """The export as one who holds the signing key would forge it: every hash recomputed after
+    the change, and the checkpoint signed anew."""
+    previous, leaves = bytes(32), []
+    for event in events:
+        aggregate_id, state = UUID(event["aggregate_id"]), event["state"].encode()
+        previous = event_hash(previous, event["position"], aggregate_id, event["version"],
+                              event["topic"], state)
+        leaves.append(leaf_hash(EventLeaf.of_event(event["position"], aggregate_id,
+                                                   event["version"], event["topic"],
+                                                   state).data()))
+        event.update(event_hash=previous.hex(), leaf_hash=leaves[-1].hex())
+    note = sign_checkpoint(Checkpoint(ORIGIN, len(leaves), root_of(leaves)), signer).decode()
+    return [json.dumps(event) for event in events] + [json.dumps({"checkpoint": note})]
+
+
+def test_verify_export_checks_chain_tree_signature_and_every_decision(
+    client: TestClient, database_url: str, signer: Signer, tmp_path: Path
+) -> None:
+    cli, key = CliRunner(), signer.verifier.text()
+    out = tmp_path / "ledger.jsonl"
+    assert cli.invoke(main, ["export", "--out", str(out)],
+                      env={DATABASE_URL_VARIABLE: database_url}).exit_code == 0
+    held = cli.invoke(main, ["verify-export", str(out), "--key", key, "--json"])
+    assert held.exit_code == 0, held.output
+    assert json.loads(held.stdout)["ok"] is True
+
+    lines = out.read_text().splitlines()
+    events = [json.loads(line) for line in lines[:-1]]
+    edited = tmp_path / "edited.jsonl"
+    taken = next(e for e in events if e["topic"].endswith("Decision.Taken"))
+    edited.write_text("\n".join(lines).replace(taken["state"].replace('"', '\\"'), taken[
+        "state"].replace("2", "3", 1).replace('"', '\\"'), 1) + "\n")
+    found = json.loads(cli.invoke(main, ["verify-export", str(edited), "--key", key,
+                                         "--json"]).stdout)
+    assert found["ok"] is False and found["first_difference"]["position"] == taken["position"]
+
+    other = Signer.generate(ORIGIN).verifier.text()
+    refused = cli.invoke(main, ["verify-export", str(out), "--key", other, "--json"])
+    assert refused.exit_code == 1 and "does not open" in refused.stdout
+
+    # one who holds the key rewrites a decision to a body that was never competent for it
+    state = json.loads(taken["state"])
+    state["body"] = "directeur-sdd" if state["body"] != "directeur-sdd" else "raad-dordrecht"
+    taken["state"] = json.dumps(state, separators=(",", ":"))
+    forged = tmp_path / "forged.jsonl"
+    forged.write_text("\n".join(_resealed(events, signer)) + "\n")
+    doubted = cli.invoke(main, ["verify-export", str(forged), "--key", key, "--json"])
+    assert doubted.exit_code == 1, doubted.output
+    answer = json.loads(doubted.stdout)
+    assert answer["first_difference"] is None  # chain, tree and signature hold: it was resealed
+    assert [d["position"] for d in answer["decisions_in_doubt"]] == [taken["position"]]
