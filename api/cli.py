@@ -498,6 +498,69 @@ def verify_export(file: Any, keys: tuple[str, ...], as_json: bool) -> None:
     sys.exit(0 if found.holds else EXIT_REFUSED)
 
 
+@main.command()
+@click.option("--until", required=True, metavar="DATE|POSITION",
+              help="The moment: a ledger position, or a date (the events recorded by its end).")
+@click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The date the map is valid on; the --until date, or today for a position.")
+@click.option("--out", type=click.File("w", encoding="utf-8", lazy=True), default="-",
+              show_default=True, help="The file to write (- for standard output).")
+@click.pass_context
+def replay(ctx: click.Context, until: str, on: Any, out: Any) -> None:
+    """The state as the ledger knew it then, as JSON: the events up to that moment replayed in
+    memory through the ledger's own rules (not read from the projections), giving the competence
+    map, the grant register, and every decision with whether its chain held when it was taken."""
+    from eventsourcing.persistence import StoredEvent
+
+    from ledger.replay import replay as replay_events
+    from ledger.replay import state_on
+
+    moment = _moment(until)
+    with open_ledger(ctx) as (ledger, url):
+        position = moment if isinstance(moment, int) else on_connection(
+            url, lambda conn: _recorded_by(conn, moment))
+        rows = _rows_until(ledger, position)
+        state, doubts = replay_events(
+            (row["notification_id"], StoredEvent(row["originator_id"], row["originator_version"],
+                                                 row["topic"], bytes(row["state"])))
+            for row in rows)
+    valid_on = on.date() if on is not None else moment if isinstance(moment, date) \
+        else date.today()
+    out.write(json.dumps({"until": {"position": position, "recorded_by": until}}
+                         | state_on(state, doubts, valid_on), indent=1) + "\n")
+
+
+def _moment(until: str) -> int | date:
+    if until.isdigit():
+        return int(until)
+    try:
+        return date.fromisoformat(until)
+    except ValueError:
+        raise click.BadParameter(f"{until!r} is neither a position nor a date (YYYY-MM-DD).",
+                                 param_hint="--until") from None
+
+
+async def _recorded_by(conn: asyncpg.Connection, day: date) -> int:
+    """The last position recorded by the end of `day`, by the audit trail's recording times."""
+    from projections.tracking import SCHEMA
+
+    found = await conn.fetchval(
+        f"SELECT coalesce(max(position), 0) FROM {SCHEMA}.audit_trail"
+        " WHERE recorded_at < ($1::date + 1)::timestamptz", day)
+    return int(found)
+
+
+def _rows_until(ledger: Ledger, position: int) -> Iterator[dict[str, Any]]:
+    """The stored events up to `position`, read in batches."""
+    after = 0
+    while rows := ledger.store.chain_rows(after, 5000):
+        for row in rows:
+            if row["notification_id"] > position:
+                return
+            yield row
+        after = rows[-1]["notification_id"]
+
+
 @main.group()
 def tokens() -> None:
     """Create and revoke the bearer tokens of the API."""

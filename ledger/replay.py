@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -83,3 +84,38 @@ def _chain_problem(state: Replay, decision: Any, taken: Any) -> str | None:
     if list(chain) != list(taken.chain):
         return "the chain it carries is not the chain the grants gave on its date"
     return None
+
+
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def state_on(state: Replay, doubts: list[Doubt], on: date) -> dict[str, Any]:
+    """What the replayed records say on `on`: who may exercise each competence and through
+    which chain (the competence map), every grant (the grant register), and every decision with
+    its status and whether its chain held when it was taken."""
+    holdings = sorted((r for r in state.records.values() if isinstance(r, CompetenceHolding)),
+                      key=lambda h: (h.competence, h.jurisdiction))
+    decisions = sorted((r for r in state.records.values() if isinstance(r, Decision)),
+                       key=lambda d: d.code)
+    doubted = {doubt.decision: doubt.problem for doubt in doubts}
+    return {
+        "on": on.isoformat(),
+        "competence_map": [
+            {"competence": h.competence, "jurisdiction": h.jurisdiction, "body": body,
+             "capacity": chain[-1].kind, "chain": [link.as_json() for link in chain]}
+            for h in holdings for body, chain in h.exercisers_on(on)],
+        "grants": [
+            {"competence": h.competence, "jurisdiction": h.jurisdiction, "code": g.code,
+             "kind": g.kind, "grantor": g.grantor, "grantee": g.grantee,
+             "valid_from": _day(g.period.valid_from), "valid_until": _day(g.period.valid_until),
+             "revoked_on": _day(g.revoked_on), "parent": g.parent,
+             "scope": list(g.scope) if g.scope is not None else None}
+            for h in holdings for g in sorted(h.grants.values(), key=lambda g: g.code)],
+        "decisions": [
+            {"code": d.code, "competence": d.competence, "jurisdiction": d.jurisdiction,
+             "body": d.body, "taken_on": _day(d.taken_on), "published_on": _day(d.published_on),
+             "annulled_on": _day(d.annulled_on), "repealed_on": _day(d.repealed_on),
+             "chain_held": d.code not in doubted, "doubt": doubted.get(d.code)}
+            for d in decisions],
+    }
