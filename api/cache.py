@@ -3,8 +3,9 @@
 The ledger only grows, so an answer changes only when the projections apply new events. The
 cache key holds everything an answer depends on: the request itself (body or query string),
 what the client accepts, today's date (reads default to it) and the projections' generation,
-which moves with every batch they apply and every checkpoint signed. A write therefore makes
-every older answer unreachable; no answer is served from before it once it is projected.
+which moves with every batch they apply, every checkpoint signed and every person forgotten
+(ledger/vault.py). A write therefore makes every older answer unreachable; no answer is served
+from before it once it is projected.
 
 Who asks is part of the key (the Authorization header), and a token is checked (as every
 request's, see `TrustedTokens`) before a cached answer is given: a revoked token gets nothing,

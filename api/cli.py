@@ -5,6 +5,7 @@ service. Exit codes: 0 success, 1 some commands were refused, 2 usage error (bad
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
 import os
 import signal
@@ -30,6 +31,7 @@ from ledger.demo import AFTER_ABOLITION, BEFORE_ABOLITION, DEMO_FILE, SHOWCASE
 from ledger.errors import LedgerError
 from ledger.history import history_entries
 from ledger.importer import LineOutcome, import_lines
+from ledger.vault import VAULT_VARIABLE
 
 if TYPE_CHECKING:
     import asyncpg
@@ -249,9 +251,10 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, demo: bool, pr
     # embedded database stop cleanly on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with listening, database_of(ctx) as database:
-        _prepare(database.url, demo=demo)
         if demo:
             _use_demo_key(ctx.obj["data_dir"] or default_data_dir())
+            os.environ.setdefault(VAULT_VARIABLE, "1")  # the demo takes personal data
+        _prepare(database.url, demo=demo)
         configured_signer_or_exit()
         # the server processes build the app from these (api.app.app_from_environment); the
         # embedded database, if any, is started here once for all of them
@@ -559,6 +562,28 @@ def _rows_until(ledger: Ledger, position: int) -> Iterator[dict[str, Any]]:
                 return
             yield row
         after = rows[-1]["notification_id"]
+
+
+@main.command()
+@click.argument("person")
+@click.option("--reason", required=True, help="Why (e.g. the request under the GDPR); recorded.")
+@click.option("--actor", default=lambda: getpass.getuser(), show_default="your user name",
+              help="Who has the person forgotten; recorded.")
+@click.pass_context
+def forget(ctx: click.Context, person: str, reason: str, actor: str) -> None:
+    """Forget a private person: delete the key their data is sealed with (crypto-shredding).
+    Their data is unreadable from then on; the events stay, and every hash and proof holds.
+    Exits 1 if the vault holds no key for PERSON."""
+    from ledger.personal_data import NoVault
+
+    with open_ledger(ctx) as (ledger, _):
+        if isinstance(ledger.vault, NoVault):
+            raise click.UsageError("No vault is configured (BEVOEGD_VAULT=1): there is no "
+                                   "personal data to forget.")
+        if not ledger.vault.forget(person, reason, actor):
+            click.echo(f"The vault holds no key for {person}: nothing to forget.", err=True)
+            sys.exit(EXIT_REFUSED)
+    click.echo(f"Forgot {person}: their key is deleted and their data erased.", err=True)
 
 
 @main.group()

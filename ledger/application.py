@@ -23,6 +23,7 @@ from ledger.store import LedgerRecorder, command_positions
 from ledger.transcoding import register_ledger_transcodings
 from ledger.unit_of_work import UnitOfWork
 from ledger.values import ChainLink
+from ledger.vault import VAULT_VARIABLE, DatabaseVault, vault_wanted
 
 EVENTS_TABLE = "bevoegd_events"  # eventsourcing names it after the application: "<name>_events"
 
@@ -43,6 +44,8 @@ class Ledger(Application[UUID]):
 
     def __init__(self, env: EnvType | None = None) -> None:
         super().__init__(env)
+        if vault_wanted(self.env.get(VAULT_VARIABLE)):
+            self.vault = DatabaseVault(self.store.datastore)
         self.pipeline = CommandPipeline(self.repository, self.store,
                                         CommandHandlers(self.vault).handle, self._save)
 

@@ -28,7 +28,9 @@ class PersonalDataVault(Protocol):
         """The data, or None once the person has been forgotten."""
         ...
 
-    def forget(self, person: str) -> None: ...
+    def forget(self, person: str, reason: str, actor: str) -> bool:
+        """Deletes the person's key for good; False if the vault held none."""
+        ...
 
 
 class NoVault:
@@ -38,11 +40,11 @@ class NoVault:
         raise RuleViolation(
             "This ledger has no vault for personal data configured, and personal data of "
             "private persons is never stored in plain events. Record the decision without the "
-            "addressee's details, or configure a vault.",
+            "addressee's details, or configure a vault (BEVOEGD_VAULT=1).",
             code="PERSONAL_DATA_NOT_ACCEPTED", field="addressee")
 
     def unseal(self, sealed: SealedPersonalData) -> dict[str, str] | None:
         return None
 
-    def forget(self, person: str) -> None:
-        return None
+    def forget(self, person: str, reason: str, actor: str) -> bool:
+        return False

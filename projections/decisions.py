@@ -55,7 +55,11 @@ DECISIONS = Table(
         Column("repealed_position", "bigint", nullable=True),
         Column("annulled_on", "date", nullable=True), Column("annulled_by", "text", nullable=True),
         Column("annulment_reason", "text", nullable=True),
-        Column("annulled_position", "bigint", nullable=True)),
+        Column("annulled_position", "bigint", nullable=True),
+        # the private person addressed, sealed (ledger/vault.py): readable while the vault
+        # keeps the person's key
+        Column("addressee_person", "text", nullable=True),
+        Column("addressee_sealed", "text", nullable=True)),
     indexes=(
         # an index on the expression, not a stored column: computed once per title, not
         # again on every later step of the decision
@@ -90,6 +94,8 @@ class _Register(Batch):
             record_id=e.record_id, code=d["code"], title=d["title"], summary=d["summary"],
             competence=d["competence"], jurisdiction=d["jurisdiction"], subject=d["subject"],
             dossier=d["dossier"], affected_jurisdictions=d["affected_jurisdictions"],
+            addressee_person=(d.get("addressee") or {}).get("person"),
+            addressee_sealed=(d.get("addressee") or {}).get("sealed"),
             recorded_position=e.position)
 
     def proposed(self, e: LedgerEvent) -> None:
@@ -144,7 +150,7 @@ class _Register(Batch):
 
 class Decisions(DeclaredProjection[_Register]):
     name = "decisions"
-    version = 2
+    version = 3
     declared = (DECISIONS, CORRECTIONS)
     batch = _Register
     handles = {

@@ -13,6 +13,7 @@ import logging
 
 import asyncpg
 
+from ledger.vault import FORGOTTEN_CHANNEL
 from projections.errors import NotProjectedYet
 from projections.health import DATABASE_ERRORS, Health, retry_delay
 from projections.queries.audit import projected_position
@@ -29,13 +30,18 @@ class ListenerLost(ConnectionError):
     """The connection listening for the projections' notifications closed."""
 
 
+CHANNELS = (PROJECTED_CHANNEL, FORGOTTEN_CHANNEL)
+"""What changes answers: the projections moving (or a checkpoint signed), a person forgotten."""
+
+
 class ProjectionWatch:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
         self.names = [p.name for p in all_projections()]
         self._changed = asyncio.Event()  # replaced by a fresh one at every notification
         self.generation = 0
-        """Moves whenever the projections apply events: answers of an older generation are old."""
+        """Moves whenever the projections apply events, a checkpoint is signed or a person is
+        forgotten: answers of an older generation are old."""
         self.health = Health("Listening for the projections' progress", log)
         self._listener: asyncpg.pool.PoolConnectionProxy | None = None
         self._relistening: asyncio.Task[None] | None = None
@@ -55,13 +61,15 @@ class ProjectionWatch:
             # InterfaceError: it died just now and went back to the pool by itself.
             with contextlib.suppress(asyncpg.InterfaceError):
                 listener.remove_termination_listener(self._lost)
-                await listener.remove_listener(PROJECTED_CHANNEL, self._notified)
+                for channel in CHANNELS:
+                    await listener.remove_listener(channel, self._notified)
             await self.pool.release(listener)
 
     async def _listen(self) -> None:
         listener = await self.pool.acquire()
         try:
-            await listener.add_listener(PROJECTED_CHANNEL, self._notified)
+            for channel in CHANNELS:
+                await listener.add_listener(channel, self._notified)
             listener.add_termination_listener(self._lost)
         except BaseException:
             await self.pool.release(listener)

@@ -13,6 +13,7 @@ import strawberry
 from api.schema.context import Context, ContextInfo, Moment
 from api.schema.relay import After, Connection, First, GlobalId, Node, connection
 from api.schema.transparency import Checkpoint, InclusionProof, inclusion_proof
+from ledger.personal_data import SealedPersonalData
 from projections.queries import audit, commissions, competences, decisions, structure
 from projections.queries.pagination import MAX_PAGE, PageRequest, is_position
 
@@ -306,6 +307,17 @@ class Decision(Node):
         description="Its legitimacy verdict; none until it is taken.")
     recorded_position: int = strawberry.field(
         description="The ledger position at which it was first recorded.")
+    sealed_addressee: strawberry.Private[SealedPersonalData | None] = None
+
+    @strawberry.field(description="The private person it is addressed to (a beschikking's "
+                                  "addressee), for auditors only; erased once forgotten.")
+    async def addressee(self, info: ContextInfo) -> Addressee | None:
+        if self.sealed_addressee is None or not info.context.principal.reads_everything:
+            return None
+        vault = info.context.ledger.vault
+        data = await info.context.availability.in_thread(vault.unseal, self.sealed_addressee)
+        return Addressee(person=self.sealed_addressee.person, erased=data is None,
+                         name=(data or {}).get("name"), address=(data or {}).get("address"))
 
     @strawberry.field(description="Every event of this decision, in order (its history).")
     async def history(self, info: ContextInfo, first: First, after: After = None
@@ -352,7 +364,9 @@ class Decision(Node):
                             explanation=row["verdict_explanation"],
                             differs_later=row["verdict_differs_later"])
             if row["legitimate"] is not None else None,
-            recorded_position=row["recorded_position"])
+            recorded_position=row["recorded_position"],
+            sealed_addressee=SealedPersonalData(row["addressee_person"], row["addressee_sealed"])
+            if row["addressee_person"] is not None else None)
 
     @classmethod
     async def find(cls, context: Context, code: str, moment: Moment) -> Decision | None:
@@ -513,6 +527,16 @@ class Jurisdiction(Node):
     @classmethod
     async def resolve_node(cls, info: ContextInfo, id: GlobalId) -> Jurisdiction | None:
         return await cls.find(info.context, id.key)
+
+
+@strawberry.type(description="A private person a decision is addressed to. Their data is "
+                             "sealed with a key of their own; once they are forgotten the key "
+                             "is gone and the data erased, while every hash still holds.")
+class Addressee:
+    person: str = strawberry.field(description="The person's reference, never their name.")
+    erased: bool = strawberry.field(description="Whether the person was forgotten.")
+    name: str | None = strawberry.field(description="Their name; null once erased.")
+    address: str | None = strawberry.field(description="Their address; null once erased.")
 
 
 @strawberry.type(description="How many events of one type the ledger holds.")
