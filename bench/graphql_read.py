@@ -223,8 +223,13 @@ def audit_trail_page(c: Catalogue, rng: random.Random) -> Variables:
     return {"first": first, **after}
 
 
+def inclusion_proof(c: Catalogue, rng: random.Random) -> Variables:
+    return {"position": rng.randint(1, c.head)}
+
+
 DRAWS: dict[str, Draw] = {
     "AuditTrailPage": audit_trail_page,
+    "InclusionProof": inclusion_proof,
     "CompetenceMap": competence_map,
     "DecisionHistory": decision_history,
     "DecisionRegister": decision_register,
