@@ -21,6 +21,7 @@ from bench.machine import describe_machine
 from bench.memory import rss_api, rss_worker
 from bench.metrics import Metric, markdown, missing
 from bench.projection_rates import rebuild_rate, visible_latency
+from bench.proof_latency import proof_tiles
 from bench.query_latency import query_latency
 from bench.throughput import command_throughput
 from ledger.database import open_database
@@ -72,6 +73,8 @@ def main(events: int, rounds: int, commands: int, seed: int, json_file: Any) -> 
             click.echo("graphql_read_<operation>_cold, _warm ...", err=True)
             metrics.extend(graphql_read(url, rounds, SMOKE_READ_SECONDS if events < SMOKE_EVENTS
                                         else READ_SECONDS))
+            click.echo("proof_tiles_p99 ...", err=True)
+            metrics.append(proof_tiles(url, rounds))
             metrics.extend(not_built_yet())
             click.echo("rss_api_mb, rss_worker_mb ...", err=True)
             metrics.append(rss_api(url, 500))
