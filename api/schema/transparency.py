@@ -66,19 +66,14 @@ class ConsistencyProof:
     hashes: list[str] = strawberry.field(description="The proof's hashes, base64, in order.")
 
 
-async def _signed_size(db: Db, size: int | None, leaves: int = 1) -> int:
-    """The size asked for, else the latest checkpoint's if its tree has the first `leaves`
-    leaves, else the tree's as it is (an event is signed for within a second or so)."""
+async def _signed_size(db: Db, size: int | None, at_least: int) -> int:
+    """The size asked for, else the latest checkpoint's if its tree has `at_least` leaves, else
+    the tree's as it is."""
     if size is not None:
         return size
     latest = await latest_checkpoint(db)
-    return latest.size if latest is not None and latest.size >= leaves \
+    return latest.size if latest is not None and latest.size >= at_least \
         else await log.current_size(db)
-
-
-async def _checkpoint(db: Db, size: int) -> Checkpoint | None:
-    signed = await latest_checkpoint(db, size)
-    return Checkpoint.of(signed) if signed is not None else None
 
 
 async def _visible(db: Db, position: int, published_only: bool) -> bool:
@@ -91,15 +86,16 @@ async def _visible(db: Db, position: int, published_only: bool) -> bool:
 
 async def inclusion_proof(db: Db, position: int, size: int | None, *,
                           published_only: bool) -> InclusionProof:
-    leaves = await log.leaf_index(db, position) + 1
-    proof = await log.inclusion(db, position, await _signed_size(db, size, leaves))
-    _, root = await log.tree_head(db, proof.size)
+    latest = await latest_checkpoint(db) if size is None else None
+    proof = await log.inclusion(db, position, size, latest.size if latest else None)
+    signed = latest if latest is not None and latest.size == proof.size \
+        else await latest_checkpoint(db, proof.size)
     return InclusionProof(
         position=position, leaf_index=proof.leaf_index, tree_size=proof.size,
         leaf_hash=_b64(leaf_hash(proof.leaf_data)),
         leaf_data=_b64(proof.leaf_data) if await _visible(db, position, published_only) else None,
-        root_hash=_b64(root), hashes=[_b64(h) for h in proof.hashes],
-        checkpoint=await _checkpoint(db, proof.size))
+        root_hash=_b64(proof.root_hash), hashes=[_b64(h) for h in proof.hashes],
+        checkpoint=Checkpoint.of(signed) if signed is not None else None)
 
 
 async def consistency_proof(db: Db, old_size: int, new_size: int | None) -> ConsistencyProof:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ledger.transparency.leaf import EventLeaf
+from ledger.transparency.leaf import LEAF_SIZE, EventLeaf
 from ledger.transparency.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
@@ -46,6 +46,7 @@ class Inclusion:
     leaf: EventLeaf
     leaf_data: bytes
     hashes: list[bytes]
+    root_hash: bytes
 
 
 async def current_size(db: Db) -> int:
@@ -77,40 +78,57 @@ async def tree_head(db: Db, size: int | None = None) -> tuple[int, bytes]:
     return size, tree_hash(size, (await _tiles(db, whole)).subtree_hash)
 
 
-async def leaf_index(db: Db, position: int) -> int:
-    """The leaf index of the event at this ledger position."""
+async def _located(db: Db, position: int, current: int) -> tuple[int, bytes]:
+    """The leaf index and the leaf data of the event at this ledger position."""
     offset = await db.fetchrow(
         f"SELECT first_position, first_leaf FROM {SCHEMA}.log_offsets"
         " WHERE first_position <= $1 ORDER BY first_position DESC LIMIT 1", position)
     index = None if offset is None else offset["first_leaf"] + position - offset["first_position"]
-    if index is None or index >= await current_size(db) or (
-            (await leaf_at(db, index)).position != position):
+    data = None if index is None or index >= current else await _leaf_data(db, index)
+    if index is None or data is None or EventLeaf.parse(data).position != position:
         raise NotInLog(f"Position {position} is no event in the log (yet).", field="position")
-    return index
+    return index, data
+
+
+async def leaf_index(db: Db, position: int) -> int:
+    """The leaf index of the event at this ledger position."""
+    return (await _located(db, position, await current_size(db)))[0]
 
 
 async def leaf_at(db: Db, index: int) -> EventLeaf:
     return EventLeaf.parse(await _leaf_data(db, index))
 
 
+ENTRY_SIZE = 2 + LEAF_SIZE  # every leaf of the log is of one size, so its place in a bundle is known
+
+
 async def _leaf_data(db: Db, index: int) -> bytes:
-    entries = await db.fetchval(f"SELECT entries FROM {SCHEMA}.log_bundles WHERE index = $1",
-                                index // TILE_WIDTH)
-    return decode_entry_bundle(entries)[index % TILE_WIDTH]
+    """One leaf's data, read out of its bundle in the database."""
+    entry = await db.fetchval(
+        f"SELECT substring(entries FROM $2 FOR {ENTRY_SIZE}) FROM {SCHEMA}.log_bundles"
+        " WHERE index = $1", index // TILE_WIDTH, index % TILE_WIDTH * ENTRY_SIZE + 1)
+    if entry is None or len(entry) != ENTRY_SIZE or int.from_bytes(entry[:2], "big") != LEAF_SIZE:
+        raise NotInLog(f"Leaf {index} is not in the log's bundles.", field="position")
+    return bytes(entry[2:])
 
 
-async def inclusion(db: Db, position: int, size: int | None = None) -> Inclusion:
-    """The proof that the event at `position` is in the tree of `size` leaves (the current tree
-    if None)."""
-    index = await leaf_index(db, position)
-    size = await _checked_size(db, size, "treeSize")
-    if index >= size:
-        raise NotInLog(f"Position {position} is leaf {index}, not in a tree of {size} leaves.",
-                       field="treeSize")
-    tiles = await _tiles(db, inclusion_path(index, size))
-    data = await _leaf_data(db, index)
+async def inclusion(db: Db, position: int, size: int | None = None,
+                    signed_size: int | None = None) -> Inclusion:
+    """The proof that the event at `position` is in the tree of `size` leaves; without a size,
+    in the tree of `signed_size` if that holds the event, else in the current tree."""
+    current = await current_size(db)
+    index, data = await _located(db, position, current)
+    if size is None:
+        size = signed_size if signed_size is not None and index < signed_size <= current \
+            else current
+    elif not index < size <= current:
+        raise NotInLog(f"Position {position} is leaf {index}, which is not in a tree of {size} "
+                       f"leaves (the log has {current}).", field="treeSize")
+    path = inclusion_path(index, size)
+    tiles = await _tiles(db, [*path, LeafRange(0, size)])
     return Inclusion(position, index, size, EventLeaf.parse(data), data,
-                     inclusion_proof(index, size, tiles.subtree_hash))
+                     inclusion_proof(index, size, tiles.subtree_hash),
+                     tree_hash(size, tiles.subtree_hash))
 
 
 async def consistency(db: Db, old_size: int, new_size: int) -> list[bytes]:
