@@ -29,7 +29,7 @@ from projections.events import LedgerEvent
 from projections.rebuild import rebuild
 from projections.runner import CATCH_UP_BATCH, STALL_SECONDS, Runner, all_projections
 from projections.tracking import SCHEMA
-from projections.waiting import ProjectionWatch
+from projections.waiting import CHANNELS, ProjectionWatch
 from tests.ledger_setup import build_world
 from tests.read_models import (
     assert_every_event_once,
@@ -389,9 +389,10 @@ async def test_the_projection_watch_listens_again_after_its_connection_dies(
 
 
 async def _watch_listeners(conn: asyncpg.Connection) -> set[int]:
+    """The sessions whose last statement was a LISTEN on one of the watch's channels."""
     rows = await conn.fetch(
         "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-        " AND query LIKE 'LISTEN %bevoegd_projected%'")
+        " AND query LIKE ANY($1)", [f"LISTEN %{channel}%" for channel in CHANNELS])
     return {row["pid"] for row in rows}
 
 
