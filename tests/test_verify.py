@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,12 +114,11 @@ def event(url: str, position: int) -> dict[str, Any]:
 
 
 def change_one_byte(url: str, position: int) -> None:
-    """The first "test" in the event (its correlation id) becomes "Test": still JSON, still an
-    event."""
+    """The first letter of the event's actor changes case: still JSON, still an event."""
     state = event(url, position)["state"]
-    at = state.index(b'"test"') + 1
+    at = state.index(b'"actor":"') + len(b'"actor":"')
     tamper(url, f"UPDATE {EVENTS_TABLE} SET state = set_byte(state, %s, %s)"
-                " WHERE notification_id = %s", at, ord("T"), position)
+                " WHERE notification_id = %s", at, state[at] ^ 0x20, position)
 
 
 def rechain(url: str, after: int) -> None:
@@ -207,16 +206,25 @@ def test_without_a_key_the_signatures_are_not_checked(cli_env: Signed,
 # Events tampered with -------------------------------------------------------------------------
 
 
-def test_an_event_with_one_byte_changed_is_named(cli_env: Signed) -> None:
-    position = cli_env.early + 300
+EDITED = {"the first": lambda s: 1, "the last of a tile": lambda s: 256,
+          "the first of a tile": lambda s: 257, "one in the middle": lambda s: s.early + 300,
+          "the last, after a gap": lambda s: s.late + 1}
+
+
+@pytest.mark.parametrize("edited", EDITED.values(), ids=EDITED.keys())
+def test_an_event_with_one_byte_changed_is_named(cli_env: Signed,
+                                                 edited: Callable[[Signed], int]) -> None:
+    position = edited(cli_env)
     change_one_byte(cli_env.url, position)
     code, report = verified()
     assert code == 1
     first = report["first_difference"]
     assert (first["check"], first["position"]) == ("chain", position)
     assert "hash differs" in first["what"]
+    for check in ("tiles", "bundles"):
+        assert differences(report, check)[0]["position"] == position
     assert [found["position"] for found in differences(report, "projection")
-            if found["table"] == "audit_trail"] == [position]  # its correlation id
+            if found["table"] == "audit_trail"] == [position]  # its actor
 
     text = CliRunner().invoke(main, ["verify", "--no-projections"])
     assert text.exit_code == 1

@@ -32,6 +32,11 @@ class Claim:
     root_hash: bytes
     stored: bool
 
+    @property
+    def given(self) -> str | None:
+        """Where a checkpoint from elsewhere came from; None for a stored one."""
+        return None if self.stored else self.source
+
 
 def open_signed(message: bytes, verifiers: Sequence[Verifier]) -> Checkpoint:
     """The checkpoint in a signed note that one of the verifier keys, named like its origin,
@@ -98,7 +103,7 @@ def check_claims(claims: Sequence[Claim], log: LogFindings, findings: Findings) 
         if claim.size > log.events:
             findings.add(Difference(
                 "checkpoint", f"{claim.source} signs a tree of {claim.size} leaves; the ledger "
-                f"holds {log.events} events", size=claim.size))
+                f"holds {log.events} events", size=claim.size, source=claim.given))
         elif log.root(claim.size) != claim.root_hash:
             findings.add(_not_held(claim, log, max((s for s in held if s < claim.size), default=0)))
 
@@ -112,9 +117,11 @@ def _not_held(claim: Claim, log: LogFindings, held: int) -> Difference:
             f"events give {_text(log.root(claim.size))}: ")
     if first == last:
         return Difference("checkpoint", what + f"the event at position {first} is not the one "
-                          "signed", position=first, size=claim.size, leaf=held)
+                          "signed", position=first, size=claim.size, leaf=held,
+                          source=claim.given)
     return Difference("checkpoint", what + f"an event among positions {first} to {last} is not "
-                      "the one signed", size=claim.size, between=(first, last))
+                      "the one signed", size=claim.size, between=(first, last),
+                      source=claim.given)
 
 
 async def check_consistency(conn: asyncpg.Connection, claims: Sequence[Claim], log: LogFindings,
@@ -130,8 +137,8 @@ async def check_consistency(conn: asyncpg.Connection, claims: Sequence[Claim], l
                                await consistency(conn, old.size, new.size))
         except ProofFailed as failed:
             findings.add(Difference(
-                "consistency", f"{new.source} is not consistent with {old.source}: {failed}",
-                size=new.size))
+                "consistency", f"the events' tree proves no consistency from {old.source} to "
+                f"{new.source}: {failed}", size=new.size))
 
 
 def _text(root: bytes) -> str:

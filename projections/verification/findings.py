@@ -24,6 +24,7 @@ class Difference:
     between: tuple[int, int] | None = None
     """The first and last position among which an event differs, when only a range is known."""
     table: str | None = None  # of a projection
+    source: str | None = None  # the checkpoint from elsewhere (its file) that the events fail
     leaf: int | None = None  # the leaf index of `position` in the tree
 
     def as_json(self) -> dict[str, Any]:
@@ -36,20 +37,20 @@ class Difference:
 
 
 class Findings:
-    """The first difference of each check (of each table, for the projections): the first in
-    ledger order, or the one of the smallest tree size."""
+    """The first difference of each check (of each projection's table, of each checkpoint from
+    elsewhere): the first in ledger order, or the one of the smallest tree size."""
 
     def __init__(self) -> None:
-        self._first: dict[tuple[Check, str | None], Difference] = {}
+        self._first: dict[tuple[Check, str | None, str | None], Difference] = {}
 
     def add(self, difference: Difference) -> None:
-        key = (difference.check, difference.table)
+        key = (difference.check, difference.table, difference.source)
         known = self._first.get(key)
         if known is None or difference.order() < known.order():
             self._first[key] = difference
 
     def found(self, check: Check) -> bool:
-        return any(found == check for found, _ in self._first)
+        return any(found == check for found, _, _ in self._first)
 
     def differences(self) -> list[Difference]:
         return sorted(self._first.values(), key=Difference.order)
