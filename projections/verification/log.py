@@ -35,7 +35,7 @@ from ledger.transparency.tiles import (
 )
 from projections.rebuild import Progress
 from projections.tracking import SCHEMA
-from projections.transparency_log import TransparencyLog
+from projections.transparency_log import Offsets, TransparencyLog
 from projections.verification.findings import Check, Difference, Findings
 
 BATCH = 2_000
@@ -124,8 +124,7 @@ class _Stream:
         self.tiles = TileBuilder()
         self.bundles = BundleBuilder()
         self.leaves: list[bytes] = []  # leaf data not yet fed to the builders
-        self.offsets: list[tuple[int, int]] = []
-        self.next_position = 0  # the position that continues the last offset's run
+        self.offsets = Offsets()
         # the sizes still to reach, the next one last (the empty tree's head is known)
         self.sizes = sorted({size for size in sizes if size > 0}, reverse=True)
         self.roots: dict[int, bytes] = {}
@@ -147,9 +146,7 @@ class _Stream:
             self.previous = recomputed if stored is None else stored
             if self.tree_size is None and position > self.tree_position:
                 self._reach_tree()
-            if position != self.next_position:
-                self.offsets.append((position, self.events))
-            self.next_position = position + 1
+            self.offsets.add(position, self.events)
             self.leaves.append(EventLeaf.of_event(position, record, version, topic, state).data())
             self.events += 1
             if self.sizes and self.sizes[-1] == self.events:
@@ -188,8 +185,9 @@ class _Stream:
         last = min(leaf + leaves, self.events) - 1
         if not 0 <= leaf <= last:
             return Difference(check, f"{what} (leaf {leaf}, beyond the events)")
-        first_position, last_position = (_position_of(self.offsets, at) for at in (leaf, last))
-        if leaves == 1:
+        first_position, last_position = (_position_of(self.offsets.rows, at)
+                                         for at in (leaf, last))
+        if leaf == last:
             return Difference(check, f"{what} (leaf {leaf}, position {first_position})",
                               position=first_position, leaf=leaf)
         return Difference(check, f"{what} (leaves {leaf} to {last}, positions {first_position} "
@@ -262,7 +260,7 @@ class _Stream:
         if not self.stored_tree:
             return
         assert self.tree_size is not None
-        ours = [offset for offset in self.offsets if offset[1] < self.tree_size]
+        ours = [offset for offset in self.offsets.rows if offset[1] < self.tree_size]
         theirs = [(row["first_position"], row["first_leaf"]) for row in await conn.fetch(
             f"SELECT first_position, first_leaf FROM {SCHEMA}.log_offsets ORDER BY first_position")]
         if ours == theirs:
@@ -305,4 +303,5 @@ class _Stream:
     def findings(self, head: int) -> LogFindings:
         assert self.tree_size is not None
         return LogFindings(head, self.events, self.tree_position, self.tree_size,
-                           self.compared_tiles, self.compared_bundles, self.roots, self.offsets)
+                           self.compared_tiles, self.compared_bundles, self.roots,
+                           self.offsets.rows)

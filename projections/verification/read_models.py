@@ -69,7 +69,7 @@ async def check_read_models(pool: asyncpg.Pool, projections: Sequence[Projection
             findings.add(Difference("projection", f"the events cannot be replayed into the "
                                     f"projections, whose live tables were drawn from others: "
                                     f"{error}"))
-            return ReadModelFindings(None, 0)
+            return ReadModelFindings(start, 0)
         finally:
             await conn.execute(f"DROP SCHEMA IF EXISTS {SCRATCH} CASCADE")
             await conn.execute("SELECT pg_advisory_unlock($1)", _verify_key())
