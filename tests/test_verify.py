@@ -185,6 +185,18 @@ def test_a_clean_ledger_verifies(cli_env: Signed, tmp_path: Path) -> None:
     assert "Everything agrees with the stored events." in text.stdout
 
 
+def test_a_ledger_without_events_or_read_side_verifies(cli: CliRunner,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(SIGNING_KEY_VARIABLE, raising=False)
+    monkeypatch.delenv(SIGNING_KEY_FILE_VARIABLE, raising=False)
+    result = cli.invoke(main, ["verify", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["ok"], report["events"], report["tree"]["size"]) == (True, 0, 0)
+    assert report["projections"] == {"position": None, "tables": 0}  # none set up
+    assert "Projections: none set up." in cli.invoke(main, ["verify"]).stdout
+
+
 def test_without_a_key_the_signatures_are_not_checked(cli_env: Signed,
                                                       monkeypatch: pytest.MonkeyPatch,
                                                       tmp_path: Path) -> None:
@@ -242,6 +254,19 @@ def test_a_deleted_event_breaks_the_chain_at_the_next(cli_env: Signed) -> None:
     # the read side's tree still has the deleted event's leaf there
     assert differences(report, "tiles")[0]["position"] == position + 1
     assert report["events"] == cli_env.late - 1
+
+
+def test_the_last_event_deleted_is_named_by_the_tree_and_the_checkpoint(cli_env: Signed) -> None:
+    """No hash after it breaks: the read side's tree and the signed checkpoint still hold it."""
+    last = cli_env.late + 1  # one position was skipped
+    tamper(cli_env.url, f"DELETE FROM {EVENTS_TABLE} WHERE notification_id = %s", last)
+    code, report = verified("--no-projections")
+    assert code == 1
+    assert differences(report, "chain") == []
+    first = report["first_difference"]
+    assert (first["check"], first["position"], first["leaf"]) == ("bundles", last, cli_env.late - 1)
+    assert differences(report, "checkpoint")[0]["size"] == cli_env.late
+    assert differences(report, "tiles")
 
 
 def test_two_events_swapped_are_named_at_the_first(cli_env: Signed) -> None:

@@ -110,6 +110,16 @@ def _first_difference(ours: Sequence[object], theirs: Sequence[object]) -> int:
                 min(len(ours), len(theirs)))
 
 
+def _gone(bundle: str, entry: bytes, leaf: int) -> Difference:
+    """A leaf the read side holds beyond the events: the position its data names is gone."""
+    try:
+        position: int | None = EventLeaf.parse(entry).position
+    except TransparencyError:
+        position = None
+    return Difference("bundles", f"{bundle} holds leaf {leaf}, of position {position}, which no "
+                      "event gives any more", position=position, leaf=leaf)
+
+
 def _short(value: bytes) -> str:
     return base64.b64encode(value).decode()
 
@@ -249,7 +259,10 @@ class _Stream:
                 first = _first_difference(ours, theirs)
                 if first < min(len(ours), len(theirs)):
                     what = f"{name}: entry {first} is not the event's leaf"
-                elif len(ours) != len(theirs):
+                elif len(ours) < len(theirs):  # the read side has leaves of events now gone
+                    self.found.add(_gone(name, theirs[first], bundle.index * TILE_WIDTH + first))
+                    return
+                elif len(ours) > len(theirs):
                     what = f"{name} holds {len(theirs)} entries, the events give {len(ours)}"
                 else:
                     first, what = 0, f"{name} holds {len(theirs)} entries, its width says {row['width']}"
