@@ -66,9 +66,8 @@ async def check_read_models(pool: asyncpg.Pool, projections: Sequence[Projection
                             await _compare(conn, table, findings)
             return ReadModelFindings(max((p for p, _ in held.values()), default=0), tables)
         except CannotReplay as error:
-            findings.add(Difference("projection", f"the events cannot be replayed into the "
-                                    f"projections, whose live tables were drawn from others: "
-                                    f"{error}"))
+            findings.add(Difference("projection", f"the events as stored cannot be replayed "
+                                    f"into the projections, which the live ones were: {error}"))
             return ReadModelFindings(start, 0)
         finally:
             await conn.execute(f"DROP SCHEMA IF EXISTS {SCRATCH} CASCADE")
@@ -76,12 +75,11 @@ async def check_read_models(pool: asyncpg.Pool, projections: Sequence[Projection
 
 
 class CannotReplay(Exception):
-    """An event the projections cannot apply."""
+    """An event the projections cannot apply: the live ones applied the event as it was."""
 
 
 async def _replayed(work: Awaitable[T]) -> T:
-    """What the replay returns; an error of the projections' own (not the database's, nor the
-    connection's) is CannotReplay."""
+    """What the replay returns; any error but a lost connection is CannotReplay."""
     try:
         return await work
     except Exception as error:
