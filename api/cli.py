@@ -1,6 +1,7 @@
 """The `bevoegd` command line. Thin: every command opens the ledger and calls its application
-service. Exit codes: 0 success, 1 some commands were refused, 2 usage error (bad arguments),
-3 could not serve (`serve`: the address is in use or not allowed, or the app did not start)."""
+service. Exit codes: 0 success, 1 some commands were refused (or `verify` found a difference),
+2 usage error (bad arguments), 3 could not serve (`serve`: the address is in use or not allowed,
+or the app did not start)."""
 
 from __future__ import annotations
 
@@ -36,10 +37,12 @@ from ledger.vault import VAULT_VARIABLE
 if TYPE_CHECKING:
     import asyncpg
 
-    from ledger.transparency.note import Signer
+    from ledger.transparency.note import Signer, Verifier
+    from projections.verification import Report
 
 T = TypeVar("T")
 EXIT_REFUSED = 1
+EXIT_DIFFERS = 1
 EXIT_NOT_SERVED = 3
 
 
@@ -584,6 +587,120 @@ def forget(ctx: click.Context, person: str, reason: str, actor: str) -> None:
             click.echo(f"The vault holds no key for {person}: nothing to forget.", err=True)
             sys.exit(EXIT_REFUSED)
     click.echo(f"Forgot {person}: their key is deleted and their data erased.", err=True)
+
+
+@main.command()
+@click.option("--checkpoint", "checkpoint_files", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A checkpoint of this log published elsewhere (a signed note) that the ledger "
+                   "must still contain. Repeatable.")
+@click.option("--key", "key_texts", multiple=True, metavar="VERIFIER_KEY",
+              help="A verifier key of the log (name+keyhash+base64, as `keys create` prints it) "
+                   "to check the checkpoints' signatures with. Repeatable; the configured "
+                   "signing key's if left out.")
+@click.option("--no-projections", is_flag=True,
+              help="Do not replay the projections to compare them with the live ones.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@click.pass_context
+def verify(ctx: click.Context, checkpoint_files: tuple[Path, ...], key_texts: tuple[str, ...],
+           no_projections: bool, as_json: bool) -> None:
+    """Derive everything again from the stored events and compare it with what is stored: every
+    hash of the chain, every tile and entry bundle of the transparency log, every stored
+    checkpoint (signature, tree head, consistency with the one before), and every projection
+    (replayed into scratch tables). Exits with 1, naming the first position where anything
+    differs, if anything does."""
+    from ledger.transparency import TransparencyError
+    from projections.verification import verify as verify_ledger
+    from projections.verification.checkpoints import given_claim
+    from projections.verification.read_models import VerificationInProgress
+
+    verifiers = _verifiers(key_texts)
+    if checkpoint_files and not verifiers:
+        raise click.UsageError("A checkpoint from elsewhere proves something only with the log's "
+                               "verifier key: give it with --key.")
+    given = []
+    for path in checkpoint_files:
+        try:
+            given.append(given_claim(str(path), path.read_bytes(), verifiers))
+        except TransparencyError as error:
+            raise click.BadParameter(f"{path}: {error}", param_hint="--checkpoint") from None
+    with open_ledger(ctx) as (_, url), _StageBars() as progress:
+        try:
+            report = asyncio.run(verify_ledger(url, verifiers=verifiers, given=given,
+                                               read_models=not no_projections,
+                                               progress=progress))
+        except VerificationInProgress as busy:
+            raise click.ClickException(str(busy)) from None
+    click.echo(json.dumps(report.as_json(), indent=2) if as_json else _verify_text(report))
+    sys.exit(0 if report.ok else EXIT_DIFFERS)
+
+
+def _verifiers(key_texts: tuple[str, ...]) -> list[Verifier]:
+    """The verifier keys given, or else the configured signing key's, if any."""
+    from ledger.transparency import TransparencyError
+    from ledger.transparency.note import Verifier
+
+    if not key_texts:
+        signer = configured_signer_or_exit()
+        return [] if signer is None else [signer.verifier]
+    try:
+        return [Verifier.from_text(text.strip()) for text in key_texts]
+    except TransparencyError as error:
+        raise click.BadParameter(str(error), param_hint="--key") from None
+
+
+def _verify_text(report: Report) -> str:
+    log, compared = report.log, report.read_models
+    signatures = ("signatures checked" if report.signatures_checked
+                  else "signatures not checked: no verifier key given or configured")
+    lines = [
+        f"Events: {log.events} (to position {log.head}), each hash checked against its content "
+        "and the one before.",
+        f"Transparency log: {log.tiles} tiles and {log.bundles} entry bundles of the tree of "
+        f"{log.tree_size} leaves (position {log.tree_position}) compared with the events' tree.",
+        f"Checkpoints: {report.stored_checkpoints} stored, {report.given_checkpoints} given; "
+        f"{signatures}.",
+        "Projections: not compared (--no-projections)." if compared is None else
+        "Projections: none set up." if compared.position is None else
+        f"Projections: {compared.tables} tables compared with a replay to position "
+        f"{compared.position}.",
+    ]
+    if report.ok:
+        return "\n".join([*lines, "Everything agrees with the stored events."])
+    first, *others = report.differences
+    where = f"position {first.position}" if first.position is not None else (
+        f"positions {first.between[0]} to {first.between[1]}" if first.between is not None
+        else f"tree size {first.size}" if first.size is not None else "the read side")
+    lines.append(f"DIFFERS at {where}: {first.what}")
+    lines += [f"  also: {other.what}" for other in others]
+    return "\n".join(lines)
+
+
+class _StageBars:
+    """A progress bar on stderr for each stage of a long command, one after the other."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+        self.stage: str | None = None
+
+    def __enter__(self) -> _StageBars:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._close()
+
+    def __call__(self, stage: str, position: int, head: int) -> None:
+        if stage != self.stage:
+            self._close()
+            self.stage = stage
+            self.bar = click.progressbar(length=head, label=stage, file=sys.stderr,
+                                         hidden=not sys.stderr.isatty()).__enter__()
+        self.bar.update(position - self.bar.pos)
+
+    def _close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
 
 
 @main.group()

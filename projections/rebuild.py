@@ -65,7 +65,7 @@ async def rebuild(pool: asyncpg.Pool, projections: Sequence[Projection],
                 position = await _replay_in_processes(database_url, groups, head, batch_size,
                                                       progress)
             else:
-                position = await _replay(pool, projections, head, batch_size, progress)
+                position = await replay(pool, projections, SHADOW, head, batch_size, progress)
             await _finish_tables(pool, projections)
             return await _swap_in(conn, projections, position, batch_size)
         finally:
@@ -127,25 +127,26 @@ def _replay_group(database_url: str, names: list[str], head: int, batch_size: in
     from projections.connection import create_pool
     from projections.runner import projection_named
 
-    async def replay() -> None:
+    async def run() -> None:
         pool = await create_pool(database_url, max_size=connections_needed(len(names)))
         try:
-            await _replay(pool, [projection_named(n) for n in names], head, batch_size,
-                          lambda position, _: setattr(reached, "value", position))
+            await replay(pool, [projection_named(n) for n in names], SHADOW, head, batch_size,
+                         lambda position, _: setattr(reached, "value", position))
         finally:
             await pool.close()
 
-    asyncio.run(replay())
+    asyncio.run(run())
 
 
-async def _replay(pool: asyncpg.Pool, projections: Sequence[Projection], head: int,
-                  batch_size: int, progress: Progress | None) -> int:
-    """Replays the log into the shadow tables up to `head`. Each batch is read and decoded once,
-    on a connection of its own; each projection applies the batches on its own connection, in
-    its own transactions, so that Python works on one projection while the database writes
-    another's rows, and reading stays a few batches ahead of the slowest projection."""
+async def replay(pool: asyncpg.Pool, projections: Sequence[Projection], schema: str, head: int,
+                 batch_size: int, progress: Progress | None) -> int:
+    """Replays the log up to `head` into the projections' tables in `schema` (made by
+    `create_schema`). Each batch is read and decoded once, on a connection of its own; each
+    projection applies the batches on its own connection, in its own transactions, so that
+    Python works on one projection while the database writes another's rows, and reading stays
+    a few batches ahead of the slowest projection."""
     if pool.get_max_size() < connections_needed(len(projections)):
-        raise ValueError(f"A rebuild of {len(projections)} projections needs a pool of at least "
+        raise ValueError(f"A replay of {len(projections)} projections needs a pool of at least "
                          f"{connections_needed(len(projections))} connections.")
     queues = [asyncio.Queue[list[LedgerEvent] | None](READ_AHEAD) for _ in projections]
     reached = _Reached(len(projections), head, progress)
@@ -168,12 +169,12 @@ async def _replay(pool: asyncpg.Pool, projections: Sequence[Projection], head: i
                 async with conn.transaction():
                     # Nothing here is acknowledged to anyone: the swap commits durably.
                     await conn.execute("SET LOCAL synchronous_commit = off")
-                    await projection.apply(conn, SHADOW, events)
+                    await projection.apply(conn, schema, events)
                 batches += 1
                 if batches == next_analyze:
                     # New tables have no statistics: without them the planner reads whole
                     # tables for the batch's lookups, and the replay slows down as they grow.
-                    await _analyze(conn, [projection])
+                    await _analyze(conn, [projection], schema)
                     next_analyze *= 4
                 reached.update(index, events[-1].position)
 
@@ -251,10 +252,11 @@ async def _in_parallel(pool: asyncpg.Pool, statements: list[str], workers: int) 
             group.create_task(work())
 
 
-async def _analyze(conn: asyncpg.Connection, projections: Sequence[Projection]) -> None:
+async def _analyze(conn: asyncpg.Connection, projections: Sequence[Projection],
+                   schema: str) -> None:
     for projection in projections:
         for table in projection.tables:
-            await conn.execute(f"ANALYZE {SHADOW}.{table}")
+            await conn.execute(f"ANALYZE {schema}.{table}")
 
 
 async def _lock(conn: asyncpg.Connection) -> None:
@@ -265,11 +267,18 @@ async def _lock(conn: asyncpg.Connection) -> None:
 async def _prepare(conn: asyncpg.Connection, projections: Sequence[Projection]) -> None:
     async with conn.transaction():
         await setup_tracking(conn)
-        await conn.execute(f"DROP SCHEMA IF EXISTS {SHADOW} CASCADE")  # an interrupted rebuild
-        await conn.execute(f"CREATE SCHEMA {SHADOW}")
-        for projection in projections:
-            for statement in projection.create_tables(SHADOW):
-                await conn.execute(statement)
+        await create_schema(conn, projections, SHADOW)
+
+
+async def create_schema(conn: asyncpg.Connection, projections: Sequence[Projection],
+                        schema: str) -> None:
+    """The schema, with the projections' tables empty; whatever it held before (left by an
+    interrupted run) is dropped."""
+    await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    await conn.execute(f"CREATE SCHEMA {schema}")
+    for projection in projections:
+        for statement in projection.create_tables(schema):
+            await conn.execute(statement)
 
 
 async def _apply(conn: asyncpg.Connection, projections: Sequence[Projection],

@@ -55,14 +55,27 @@ async def read_tiles(conn: asyncpg.Connection | asyncpg.Pool, schema: str,
     return [Tile(row["level"], row["index"], row["width"], row["hashes"]) for row in rows]
 
 
+class Offsets:
+    """The offsets of leaves as they come: a row (first position, first leaf) wherever a leaf's
+    position does not follow the one before it."""
+
+    def __init__(self, next_position: int = 0) -> None:
+        self.rows: list[tuple[int, int]] = []
+        self.next_position = next_position  # the position that continues the last run
+
+    def add(self, position: int, leaf: int) -> None:
+        if position != self.next_position:
+            self.rows.append((position, leaf))
+        self.next_position = position + 1
+
+
 class _Tree(Batch):
     def __init__(self, schema: str) -> None:
         super().__init__(schema)
         self.leaves: list[bytes] = []
-        self.offsets: list[tuple[int, int]] = []
+        self.offsets = Offsets()
         self.tiles = TileBuilder()
         self.bundles = BundleBuilder()
-        self.next_position = 0  # the position that continues the last offset's run
 
     async def load(self, conn: asyncpg.Connection, events: Sequence[LedgerEvent]) -> None:
         """The tree's right edge, from which this batch grows it."""
@@ -76,13 +89,10 @@ class _Tree(Batch):
         last = await conn.fetchrow(f"SELECT first_position, first_leaf FROM {self.schema}"
                                    ".log_offsets ORDER BY first_position DESC LIMIT 1")
         if last is not None:
-            self.next_position = last["first_position"] + size - last["first_leaf"]
+            self.offsets = Offsets(last["first_position"] + size - last["first_leaf"])
 
     def add_leaf(self, e: LedgerEvent) -> None:
-        index = self.tiles.size + len(self.leaves)
-        if e.position != self.next_position:
-            self.offsets.append((e.position, index))
-        self.next_position = e.position + 1
+        self.offsets.add(e.position, self.tiles.size + len(self.leaves))
         self.leaves.append(
             EventLeaf.of_event(e.position, e.record_id, e.version, e.topic, e.state).data())
 
@@ -93,7 +103,7 @@ class _Tree(Batch):
         await LOG_TILES.upsert(conn, self.schema,
                                [(t.level, t.index, t.width, t.hashes) for t in tiles])
         await LOG_BUNDLES.upsert(conn, self.schema, [(b.index, b.width, b.data) for b in bundles])
-        await LOG_OFFSETS.append(conn, self.schema, self.offsets)
+        await LOG_OFFSETS.append(conn, self.schema, self.offsets.rows)
 
 
 class TransparencyLog(DeclaredProjection[_Tree]):
