@@ -1,7 +1,8 @@
 """The `bevoegd` command line. Thin: every command opens the ledger and calls its application
-service. Exit codes: 0 success, 1 some commands were refused (or `verify` found a difference),
-2 usage error (bad arguments), 3 could not serve (`serve`: the address is in use or not allowed,
-or the app did not start)."""
+service. Exit codes: 0 success; 1 what was asked for does not hold: some commands were refused,
+`verify` or `verify-export` found a difference, nothing signed or nothing to forget; 2 usage
+error (bad arguments); 3 could not serve (`serve`: the address is in use or not allowed, or the
+app did not start)."""
 
 from __future__ import annotations
 
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 EXIT_REFUSED = 1
-EXIT_DIFFERS = 1
 EXIT_NOT_SERVED = 3
 
 
@@ -632,7 +632,7 @@ def verify(ctx: click.Context, checkpoint_files: tuple[Path, ...], key_texts: tu
         except VerificationInProgress as busy:
             raise click.ClickException(str(busy)) from None
     click.echo(json.dumps(report.as_json(), indent=2) if as_json else _verify_text(report))
-    sys.exit(0 if report.ok else EXIT_DIFFERS)
+    sys.exit(0 if report.ok else EXIT_REFUSED)
 
 
 def _verifiers(key_texts: tuple[str, ...]) -> list[Verifier]:
