@@ -24,6 +24,7 @@ from bench.projection_rates import rebuild_rate, visible_latency
 from bench.proof_latency import proof_tiles
 from bench.query_latency import query_latency
 from bench.throughput import command_throughput
+from bench.verify_rate import verify_rate
 from ledger.database import open_database
 from tests.databases import fresh_database
 
@@ -73,6 +74,8 @@ def main(events: int, rounds: int, commands: int, seed: int, json_file: Any) -> 
             click.echo("graphql_read_<operation>_cold, _warm ...", err=True)
             metrics.extend(graphql_read(url, rounds, SMOKE_READ_SECONDS if events < SMOKE_EVENTS
                                         else READ_SECONDS))
+            click.echo("verify_rate ...", err=True)
+            metrics.append(verify_rate(url, rounds))
             click.echo("proof_tiles_p99 ...", err=True)
             metrics.append(proof_tiles(url, rounds))
             metrics.extend(not_built_yet())
@@ -89,7 +92,6 @@ def main(events: int, rounds: int, commands: int, seed: int, json_file: Any) -> 
 
 def not_built_yet() -> list[Metric]:
     return [
-        missing("verify_rate", "events/s", "`bevoegd verify` is not built yet"),
         missing("report_seconds", "s", "accountability reports are not built yet"),
     ]
 
