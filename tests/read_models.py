@@ -19,7 +19,7 @@ from ledger.errors import LedgerError
 from ledger.importer import import_lines
 from projections.connection import create_pool
 from projections.queries.audit import event_counts
-from projections.runner import all_projections
+from projections.runner import Runner, all_projections
 from projections.tracking import SCHEMA
 from tests.ledger_setup import run
 
@@ -46,6 +46,14 @@ def import_history(ledger: Ledger, events: int = HISTORY_EVENTS, seed: int = 3) 
                   if isinstance(o.outcome, LedgerError) and not o.as_expected]
     assert unexpected == []
     return ledger.position()
+
+
+async def project(pool: asyncpg.Pool, batch_size: int = 5000) -> None:
+    """Every projection brought up to the ledger's head, batch by batch, as a runner would."""
+    runner = Runner(pool, all_projections(), batch_size=batch_size)
+    await runner.setup()
+    while await runner.catch_up() > 0:
+        pass
 
 
 def write_fresh_event(ledger: Ledger) -> int:

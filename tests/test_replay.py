@@ -17,8 +17,7 @@ from projections.queries.competences import competence_map
 from projections.queries.pagination import PageRequest
 from projections.queries.structure import jurisdictions
 from tests.ledger_setup import build_world
-from tests.read_models import import_history, pool_on, write_fresh_event
-from tests.test_transparency_log import project
+from tests.read_models import import_history, pool_on, project, write_fresh_event
 
 pytestmark = pytest.mark.database
 

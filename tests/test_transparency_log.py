@@ -18,20 +18,12 @@ from ledger.transparency.note import Signer
 from projections.checkpoints import all_checkpoints, setup_checkpoints, sign_if_grown
 from projections.queries import log
 from projections.rebuild import rebuild
-from projections.runner import Runner, all_projections
 from projections.transparency_log import TransparencyLog
 from tests.ledger_setup import build_world
 from tests.merkle_reference import mth
-from tests.read_models import import_history, pool_on, read_models, write_fresh_event
+from tests.read_models import import_history, pool_on, project, read_models, write_fresh_event
 
 pytestmark = pytest.mark.database
-
-
-async def project(pool: asyncpg.Pool, batch_size: int = 5000) -> None:
-    runner = Runner(pool, all_projections(), batch_size=batch_size)
-    await runner.setup()
-    while await runner.catch_up() > 0:
-        pass
 
 
 async def naive_leaves(pool: asyncpg.Pool) -> list[tuple[int, bytes]]:

@@ -29,11 +29,11 @@ from ledger.transparency.tiles import bundles_of, tiles_of
 from projections.checkpoints import CHECKPOINTS_TABLE, setup_checkpoints, sign_if_grown
 from projections.queries.log import tree_head
 from projections.rebuild import connections_needed, rebuild
-from projections.runner import Runner, all_projections
+from projections.runner import all_projections
 from projections.tracking import SCHEMA
 from projections.verification import CHECKING_LOG, REPLAYING, verify
 from tests.ledger_setup import build_world
-from tests.read_models import import_history, pool_on, write_fresh_event
+from tests.read_models import import_history, pool_on, project, write_fresh_event
 
 pytestmark = pytest.mark.database
 
@@ -57,13 +57,6 @@ class Signed:
                                (size,)).fetchone()
         assert row is not None
         return row[0].encode()
-
-
-async def project(pool: Any) -> None:
-    runner = Runner(pool, all_projections())
-    await runner.setup()
-    while await runner.catch_up() > 0:
-        pass
 
 
 async def project_and_sign(url: str, signer: Signer) -> int:
