@@ -95,10 +95,6 @@ async def leaf_index(db: Db, position: int) -> int:
     return (await _located(db, position, await current_size(db)))[0]
 
 
-async def leaf_at(db: Db, index: int) -> EventLeaf:
-    return EventLeaf.parse(await _leaf_data(db, index))
-
-
 ENTRY_SIZE = 2 + LEAF_SIZE  # every leaf of the log is of one size, so its place in a bundle is known
 
 
