@@ -39,11 +39,26 @@ def event_hash(previous: bytes, position: int, originator_id: UUID, originator_v
                topic: str, state: bytes) -> bytes:
     """The chain's hash of an event, as the trigger computes it (the module's docstring), for
     checking a chain outside the database."""
+    return link_hash(previous, encoded_identity(position, originator_id, originator_version),
+                     encoded_content(topic, state))
+
+
+def link_hash(previous: bytes, identity: bytes, content: bytes) -> bytes:
+    """The chain's hash of an event from its encoded identity and content: the transparency log's
+    leaves take the same encodings, so a verifier encodes each event once for both."""
+    return hashlib.sha256(previous + identity + content).digest()
+
+
+def encoded_identity(position: int, originator_id: UUID, originator_version: int) -> bytes:
+    """Position, aggregate id and version: 8, 16 and 8 bytes."""
+    return (position.to_bytes(8, "big") + originator_id.bytes
+            + originator_version.to_bytes(8, "big"))
+
+
+def encoded_content(topic: str, state: bytes) -> bytes:
+    """Topic and stored state, each after its length in bytes (4 bytes)."""
     encoded = topic.encode()
-    return hashlib.sha256(
-        previous + position.to_bytes(8, "big") + originator_id.bytes
-        + originator_version.to_bytes(8, "big") + len(encoded).to_bytes(4, "big") + encoded
-        + len(state).to_bytes(4, "big") + state).digest()
+    return len(encoded).to_bytes(4, "big") + encoded + len(state).to_bytes(4, "big") + state
 
 
 @dataclass(frozen=True)

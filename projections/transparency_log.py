@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from ledger.transparency.leaf import EventLeaf
+from ledger.transparency.leaf import leaf_data
 from ledger.transparency.merkle import leaf_hash
 from ledger.transparency.tiles import (
     TILE_WIDTH,
@@ -93,8 +93,7 @@ class _Tree(Batch):
 
     def add_leaf(self, e: LedgerEvent) -> None:
         self.offsets.add(e.position, self.tiles.size + len(self.leaves))
-        self.leaves.append(
-            EventLeaf.of_event(e.position, e.record_id, e.version, e.topic, e.state).data())
+        self.leaves.append(leaf_data(e.position, e.record_id, e.version, e.topic, e.state))
 
     async def save(self, conn: asyncpg.Connection) -> None:
         tiles = self.tiles.append([leaf_hash(leaf) for leaf in self.leaves])

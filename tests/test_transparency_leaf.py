@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.transparency.leaf import LEAF_SIZE, EventLeaf, MalformedLeaf, content_hash
+from ledger.transparency.leaf import LEAF_SIZE, EventLeaf, MalformedLeaf, content_hash, leaf_data
 from ledger.transparency.tiles import MAX_ENTRY_SIZE
 
 AGGREGATE = UUID("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0")
@@ -39,6 +39,7 @@ def test_leaves_read_back(position: int, aggregate: UUID, version: int, topic: s
                           state: bytes) -> None:
     leaf = EventLeaf.of_event(position, aggregate, version, topic, state)
     assert EventLeaf.parse(leaf.data()) == leaf
+    assert leaf_data(position, aggregate, version, topic, state) == leaf.data()
 
 
 @pytest.mark.parametrize("data", [b"", bytes(64), bytes(66), b"\x02" + bytes(64)])

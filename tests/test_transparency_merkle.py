@@ -24,6 +24,7 @@ from ledger.transparency.merkle import (
     inclusion_path,
     inclusion_proof,
     leaf_hash,
+    root_of,
     tree_hash,
     verify_consistency,
     verify_inclusion,
@@ -129,6 +130,11 @@ def test_proofs_of_a_certificate_transparency_log_verify() -> None:
 @given(st.integers(1, 600))
 def test_the_tree_head_is_the_recursive_definition(size: int) -> None:
     assert tree_hash(size, subtrees_of(ENTRIES)) == mth(ENTRIES[:size])
+
+
+@given(st.integers(1, 600))
+def test_a_root_folded_level_by_level_is_the_recursive_definition(size: int) -> None:
+    assert root_of([leaf_hash(entry) for entry in ENTRIES[:size]]) == mth(ENTRIES[:size])
 
 
 @given(st.data())

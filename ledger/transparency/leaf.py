@@ -22,11 +22,13 @@ import hashlib
 from dataclasses import dataclass
 from uuid import UUID
 
+from ledger.store import encoded_content, encoded_identity, link_hash
 from ledger.transparency import TransparencyError
 
 LEAF_FORMAT = 0x01
 LEAF_SIZE = 65
 _UINT64 = 1 << 64
+_FORMAT_BYTE = bytes([LEAF_FORMAT])
 
 
 class MalformedLeaf(TransparencyError):
@@ -34,9 +36,7 @@ class MalformedLeaf(TransparencyError):
 
 
 def content_hash(topic: str, state: bytes) -> bytes:
-    encoded = topic.encode()
-    return hashlib.sha256(len(encoded).to_bytes(4, "big") + encoded
-                          + len(state).to_bytes(4, "big") + state).digest()
+    return hashlib.sha256(encoded_content(topic, state)).digest()
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,8 @@ class EventLeaf:
         return cls(position, aggregate_id, aggregate_version, content_hash(topic, state))
 
     def data(self) -> bytes:
-        return (bytes([LEAF_FORMAT]) + self.position.to_bytes(8, "big") + self.aggregate_id.bytes
-                + self.aggregate_version.to_bytes(8, "big") + self.content_hash)
+        return (_FORMAT_BYTE + encoded_identity(self.position, self.aggregate_id,
+                                                self.aggregate_version) + self.content_hash)
 
     @classmethod
     def parse(cls, data: bytes) -> EventLeaf:
@@ -67,3 +67,23 @@ class EventLeaf:
             raise MalformedLeaf(f"a leaf is {LEAF_SIZE} bytes starting with {LEAF_FORMAT:#04x}")
         return cls(int.from_bytes(data[1:9], "big"), UUID(bytes=data[9:25]),
                    int.from_bytes(data[25:33], "big"), data[33:65])
+
+
+def leaf_data(position: int, aggregate_id: UUID, aggregate_version: int, topic: str,
+              state: bytes) -> bytes:
+    """The data of a stored event's leaf, as `EventLeaf.of_event(...).data()` gives it, without
+    the object between: the tree's builder makes one per event. Raises OverflowError for a
+    position or version outside unsigned 64 bits."""
+    return (_FORMAT_BYTE + encoded_identity(position, aggregate_id, aggregate_version)
+            + content_hash(topic, state))
+
+
+def link_and_leaf(previous: bytes, position: int, aggregate_id: UUID, aggregate_version: int,
+                  topic: str, state: bytes) -> tuple[bytes, bytes]:
+    """The event's hash in the chain (`ledger.store.event_hash`) and its leaf's data, from one
+    encoding of the event: a verifier checks both for every event."""
+    identity = encoded_identity(position, aggregate_id, aggregate_version)
+    content = encoded_content(topic, state)
+    return (link_hash(previous, identity, content),
+            _FORMAT_BYTE + identity + hashlib.sha256(content).digest())
+

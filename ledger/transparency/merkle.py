@@ -77,11 +77,19 @@ def node_hash(left: bytes, right: bytes) -> bytes:
 
 
 def root_of(hashes: Sequence[bytes]) -> bytes:
-    """MTH over these hashes taken as the leaf hashes of a tree (at least one)."""
-    if len(hashes) == 1:
-        return hashes[0]
-    split = 1 << (len(hashes) - 1).bit_length() - 1
-    return node_hash(root_of(hashes[:split]), root_of(hashes[split:]))
+    """MTH over these hashes taken as the leaf hashes of a tree (at least one). Built level by
+    level, a last node without a partner rising as it is: the same tree as MTH's split at the
+    largest power of two, without its recursion (a full tile's root is a verifier's hot path)."""
+    if not hashes:
+        raise ValueError("a tree of no leaves has no root to fold")
+    level = list(hashes)
+    while len(level) > 1:
+        paired = [hashlib.sha256(b"\x01" + level[i] + level[i + 1]).digest()
+                  for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            paired.append(level[-1])
+        level = paired
+    return level[0]
 
 
 def range_hash(leaves: LeafRange, subtree_hash: SubtreeHash) -> bytes:

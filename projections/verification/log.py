@@ -11,6 +11,7 @@ but for the offsets (a row where positions skip) and the heads asked for."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import bisect
 from collections.abc import Iterable, Sequence
@@ -19,9 +20,9 @@ from dataclasses import dataclass
 import asyncpg
 
 from ledger.application import EVENTS_TABLE
-from ledger.store import GENESIS_HASH, event_hash
+from ledger.store import GENESIS_HASH
 from ledger.transparency import TransparencyError
-from ledger.transparency.leaf import EventLeaf
+from ledger.transparency.leaf import EventLeaf, link_and_leaf
 from ledger.transparency.merkle import EMPTY_ROOT, HASH_SIZE, leaf_hash
 from ledger.transparency.tiles import (
     TILE_HEIGHT,
@@ -77,13 +78,16 @@ async def check_log(conn: asyncpg.Connection, sizes: Iterable[int], findings: Fi
     """Checks every event and the read side's tree; keeps the tree head at each of `sizes`."""
     head = await conn.fetchval(f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}")
     stream = _Stream(await _tree_position(conn), sizes, findings)
-    after = 0
-    while rows := await conn.fetch(_EVENTS, after, head, BATCH):
-        stream.add(rows)
+    rows = await conn.fetch(_EVENTS, 0, head, BATCH)
+    while rows:
         await stream.compare(conn)
-        after = rows[-1][0]
+        # the server reads the next batch while this one is hashed
+        following = asyncio.create_task(conn.fetch(_EVENTS, rows[-1][0], head, BATCH))
+        await asyncio.sleep(0)
+        stream.add(rows)
         if progress is not None:
-            progress(after, head)
+            progress(rows[-1][0], head)
+        rows = await following
     stream.end()
     await stream.compare(conn)
     await stream.compare_offsets(conn)
@@ -146,7 +150,8 @@ class _Stream:
 
     def add(self, rows: Sequence[asyncpg.Record]) -> None:
         for position, record, version, topic, state, stored in rows:
-            recomputed = event_hash(self.previous, position, record, version, topic, state)
+            recomputed, leaf = link_and_leaf(self.previous, position, record, version, topic,
+                                             state)
             if stored != recomputed:
                 self.found.add(Difference(
                     "chain", f"the event's hash differs from the one its content and the hash "
@@ -157,7 +162,7 @@ class _Stream:
             if self.tree_size is None and position > self.tree_position:
                 self._reach_tree()
             self.offsets.add(position, self.events)
-            self.leaves.append(EventLeaf.of_event(position, record, version, topic, state).data())
+            self.leaves.append(leaf)
             self.events += 1
             if self.sizes and self.sizes[-1] == self.events:
                 self._feed()
