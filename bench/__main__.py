@@ -21,7 +21,7 @@ from bench.machine import describe_machine
 from bench.memory import rss_api, rss_worker
 from bench.metrics import Metric, markdown, missing
 from bench.projection_rates import rebuild_rate, visible_latency
-from bench.proof_latency import proof_tiles
+from bench.proof_latency import proof_graphql, proof_tiles
 from bench.query_latency import query_latency
 from bench.throughput import command_throughput
 from bench.verify_rate import verify_rate
@@ -76,7 +76,8 @@ def main(events: int, rounds: int, commands: int, seed: int, json_file: Any) -> 
                                         else READ_SECONDS))
             click.echo("verify_rate ...", err=True)
             metrics.append(verify_rate(url, rounds))
-            click.echo("proof_tiles_p99 ...", err=True)
+            click.echo("proof_p99, proof_tiles_p99 ...", err=True)
+            metrics.append(proof_graphql(url, rounds))
             metrics.append(proof_tiles(url, rounds))
             metrics.extend(not_built_yet())
             click.echo("rss_api_mb, rss_worker_mb ...", err=True)
