@@ -39,18 +39,13 @@ def event_hash(previous: bytes, position: int, originator_id: UUID, originator_v
                topic: str, state: bytes) -> bytes:
     """The chain's hash of an event, as the trigger computes it (the module's docstring), for
     checking a chain outside the database."""
-    return link_hash(previous, encoded_identity(position, originator_id, originator_version),
-                     encoded_content(topic, state))
-
-
-def link_hash(previous: bytes, identity: bytes, content: bytes) -> bytes:
-    """The chain's hash of an event from its encoded identity and content: the transparency log's
-    leaves take the same encodings, so a verifier encodes each event once for both."""
-    return hashlib.sha256(previous + identity + content).digest()
+    return hashlib.sha256(previous + encoded_identity(position, originator_id, originator_version)
+                          + encoded_content(topic, state)).digest()
 
 
 def encoded_identity(position: int, originator_id: UUID, originator_version: int) -> bytes:
-    """Position, aggregate id and version: 8, 16 and 8 bytes."""
+    """Position, aggregate id and version: 8, 16 and 8 bytes, as the chain and the transparency
+    log's leaves take them."""
     return (position.to_bytes(8, "big") + originator_id.bytes
             + originator_version.to_bytes(8, "big"))
 

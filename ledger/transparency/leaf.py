@@ -22,7 +22,7 @@ import hashlib
 from dataclasses import dataclass
 from uuid import UUID
 
-from ledger.store import encoded_content, encoded_identity, link_hash
+from ledger.store import encoded_content, encoded_identity
 from ledger.transparency import TransparencyError
 
 LEAF_FORMAT = 0x01
@@ -76,14 +76,4 @@ def leaf_data(position: int, aggregate_id: UUID, aggregate_version: int, topic: 
     position or version outside unsigned 64 bits."""
     return (_FORMAT_BYTE + encoded_identity(position, aggregate_id, aggregate_version)
             + content_hash(topic, state))
-
-
-def link_and_leaf(previous: bytes, position: int, aggregate_id: UUID, aggregate_version: int,
-                  topic: str, state: bytes) -> tuple[bytes, bytes]:
-    """The event's hash in the chain (`ledger.store.event_hash`) and its leaf's data, from one
-    encoding of the event: a verifier checks both for every event."""
-    identity = encoded_identity(position, aggregate_id, aggregate_version)
-    content = encoded_content(topic, state)
-    return (link_hash(previous, identity, content),
-            _FORMAT_BYTE + identity + hashlib.sha256(content).digest())
 

@@ -87,7 +87,7 @@ async def verify(database_url: str, *, verifiers: Sequence[Verifier] = (),
                                                             readonly=True):
             stored = await stored_checkpoints(conn)
             claims = stored_claims(stored, verifiers, findings) + list(given)
-            log = await check_log(conn, {claim.size for claim in claims}, findings,
+            log = await check_log(database_url, conn, {claim.size for claim in claims}, findings,
                                   progress and partial(progress, CHECKING_LOG))
             check_claims(claims, log, findings)
             if not findings.found("tiles"):  # then the read side's tiles are the events' tree

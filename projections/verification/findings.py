@@ -3,6 +3,7 @@ the stored events give, each placed at a ledger position where it can be."""
 
 from __future__ import annotations
 
+import base64
 import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -54,3 +55,8 @@ class Findings:
 
     def differences(self) -> list[Difference]:
         return sorted(self._first.values(), key=Difference.order)
+
+
+def short_hash(value: bytes) -> str:
+    """A hash as a difference tells it: base64, as checkpoints write hashes."""
+    return base64.b64encode(value).decode()

@@ -1,18 +1,19 @@
-"""The stored events checked in one pass in ledger order: each event's hash follows from the hash
-stored before it (the chain of ledger/store.py), and the transparency log the read side holds
-(projections/transparency_log.py: its tiles, entry bundles and offsets) is the tree of these
-events, drawn anew alongside. The tree's head is kept at each size a checkpoint claims.
+"""The stored events checked in ledger order: each event's hash follows from the hash stored
+before it (the chain of ledger/store.py, checked by a process of its own: chain.py), and the
+transparency log the read side holds (projections/transparency_log.py: its tiles, entry bundles
+and offsets) is the tree of these events, drawn anew in one pass. The tree's head is kept at each
+size a checkpoint claims.
 
-Read in one snapshot (a REPEATABLE READ transaction, the caller's), so that the events, the
-tiles and the transparency log's position agree whatever is written meanwhile; the read side's
-tree is compared at that position, the chain and the heads run to the last event. The events come
+Read in one snapshot (a REPEATABLE READ transaction, the caller's, which the chain's process
+joins), so that the events, the tiles and the transparency log's position agree whatever is
+written meanwhile; the read side's tree is compared at that position, the chain and the heads run
+to the last event. The events come
 in batches, the stored tiles and bundles for each batch's new full ones: memory stays bounded
 but for the offsets (a row where positions skip) and the heads asked for."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,9 +21,8 @@ from dataclasses import dataclass
 import asyncpg
 
 from ledger.application import EVENTS_TABLE
-from ledger.store import GENESIS_HASH
 from ledger.transparency import TransparencyError
-from ledger.transparency.leaf import EventLeaf, link_and_leaf
+from ledger.transparency.leaf import EventLeaf, leaf_data
 from ledger.transparency.merkle import EMPTY_ROOT, HASH_SIZE, leaf_hash
 from ledger.transparency.tiles import (
     TILE_HEIGHT,
@@ -37,13 +37,14 @@ from ledger.transparency.tiles import (
 from projections.rebuild import Progress
 from projections.tracking import SCHEMA
 from projections.transparency_log import Offsets, TransparencyLog
-from projections.verification.findings import Check, Difference, Findings
+from projections.verification.chain import check_chain
+from projections.verification.findings import Check, Difference, Findings, short_hash
 
 BATCH = 2_000
 """Events per batch: 2,000 went about 40 % faster than 10,000 (6 MB of rows) on the two-core
 benchmark machine, and 500 to 4,000 no faster, probably because the rows of a small batch are
 still in the processor's caches when they are hashed."""
-_EVENTS = (f"SELECT notification_id, originator_id, originator_version, topic, state, event_hash"
+_EVENTS = (f"SELECT notification_id, originator_id, originator_version, topic, state"
            f" FROM {EVENTS_TABLE} WHERE notification_id > $1 AND notification_id <= $2"
            f" ORDER BY notification_id LIMIT $3")
 
@@ -73,10 +74,24 @@ def _position_of(offsets: Sequence[tuple[int, int]], leaf: int) -> int:
     return first_position + leaf - first_leaf
 
 
-async def check_log(conn: asyncpg.Connection, sizes: Iterable[int], findings: Findings,
-                    progress: Progress | None = None) -> LogFindings:
-    """Checks every event and the read side's tree; keeps the tree head at each of `sizes`."""
+async def check_log(database_url: str, conn: asyncpg.Connection, sizes: Iterable[int],
+                    findings: Findings, progress: Progress | None = None) -> LogFindings:
+    """Checks every event's link in the chain (in a process of its own, projections/verification/
+    chain.py) and the read side's tree; keeps the tree head at each of `sizes`."""
     head = await conn.fetchval(f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}")
+    chain = asyncio.ensure_future(
+        check_chain(database_url, await conn.fetchval("SELECT pg_export_snapshot()"), head))
+    try:
+        tree = await _check_tree(conn, head, sizes, findings, progress)
+    finally:
+        broken = await chain
+    if broken is not None:
+        findings.add(broken)
+    return tree
+
+
+async def _check_tree(conn: asyncpg.Connection, head: int, sizes: Iterable[int],
+                      findings: Findings, progress: Progress | None) -> LogFindings:
     stream = _Stream(await _tree_position(conn), sizes, findings)
     rows = await conn.fetch(_EVENTS, 0, head, BATCH)
     while rows:
@@ -124,16 +139,11 @@ def _gone(bundle: str, entry: bytes, leaf: int) -> Difference:
                       "event gives any more", position=position, leaf=leaf)
 
 
-def _short(value: bytes) -> str:
-    return base64.b64encode(value).decode()
-
-
 class _Stream:
     def __init__(self, tree_position: int | None, sizes: Iterable[int], findings: Findings) -> None:
         self.stored_tree = tree_position is not None
         self.tree_position = tree_position or 0
         self.found = findings
-        self.previous = GENESIS_HASH
         self.events = 0
         self.tiles = TileBuilder()
         self.bundles = BundleBuilder()
@@ -149,20 +159,11 @@ class _Stream:
         self.compared_tiles = self.compared_bundles = 0
 
     def add(self, rows: Sequence[asyncpg.Record]) -> None:
-        for position, record, version, topic, state, stored in rows:
-            recomputed, leaf = link_and_leaf(self.previous, position, record, version, topic,
-                                             state)
-            if stored != recomputed:
-                self.found.add(Difference(
-                    "chain", f"the event's hash differs from the one its content and the hash "
-                    f"before it give (stored {_short(stored) if stored else 'none'}, recomputed "
-                    f"{_short(recomputed)})", position=position, leaf=self.events))
-            # each link is checked on its own: after a break the chain goes on from what is stored
-            self.previous = recomputed if stored is None else stored
+        for position, record, version, topic, state in rows:
             if self.tree_size is None and position > self.tree_position:
                 self._reach_tree()
             self.offsets.add(position, self.events)
-            self.leaves.append(leaf)
+            self.leaves.append(leaf_data(position, record, version, topic, state))
             self.events += 1
             if self.sizes and self.sizes[-1] == self.events:
                 self._feed()
@@ -241,7 +242,7 @@ class _Stream:
             first = _first_difference(ours, theirs)
             if first < min(len(ours), len(theirs)):
                 what = (f"{name}: hash {first} differs from the events' (stored "
-                        f"{_short(theirs[first])}, recomputed {_short(ours[first])})")
+                        f"{short_hash(theirs[first])}, recomputed {short_hash(ours[first])})")
             else:
                 what = f"{name} holds {row['width']} hashes, the events give {tile.width}"
         leaf = (tile.index * TILE_WIDTH + first) << (TILE_HEIGHT * tile.level)
