@@ -38,11 +38,14 @@ LOG_OFFSETS = Table("log_offsets", key=("first_position",), columns=(
     Column("first_position", "bigint"), Column("first_leaf", "bigint")))
 
 
+def tree_size_query(schema: str) -> str:
+    """How many leaves the tree has: the last level-0 tile says (no row: none)."""
+    return (f"SELECT index * {TILE_WIDTH} + width FROM {schema}.log_tiles"
+            " WHERE level = 0 ORDER BY index DESC LIMIT 1")
+
+
 async def tree_size(conn: asyncpg.Connection | asyncpg.Pool, schema: str) -> int:
-    """How many leaves the tree has: the last level-0 tile says."""
-    size = await conn.fetchval(f"SELECT index * {TILE_WIDTH} + width FROM {schema}.log_tiles"
-                               " WHERE level = 0 ORDER BY index DESC LIMIT 1")
-    return size or 0
+    return await conn.fetchval(tree_size_query(schema)) or 0
 
 
 async def read_tiles(conn: asyncpg.Connection | asyncpg.Pool, schema: str,

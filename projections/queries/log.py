@@ -27,7 +27,7 @@ from ledger.transparency.tiles import (
 from projections.errors import InvalidArgument
 from projections.queries.sql import Db
 from projections.tracking import SCHEMA
-from projections.transparency_log import read_tiles, tree_size
+from projections.transparency_log import read_tiles, tree_size, tree_size_query
 
 
 class NotInLog(InvalidArgument):
@@ -78,42 +78,43 @@ async def tree_head(db: Db, size: int | None = None) -> tuple[int, bytes]:
     return size, tree_hash(size, (await _tiles(db, whole)).subtree_hash)
 
 
-async def _located(db: Db, position: int, current: int) -> tuple[int, bytes]:
-    """The leaf index and the leaf data of the event at this ledger position."""
-    offset = await db.fetchrow(
-        f"SELECT first_position, first_leaf FROM {SCHEMA}.log_offsets"
-        " WHERE first_position <= $1 ORDER BY first_position DESC LIMIT 1", position)
-    index = None if offset is None else offset["first_leaf"] + position - offset["first_position"]
-    data = None if index is None or index >= current else await _leaf_data(db, index)
-    if index is None or data is None or EventLeaf.parse(data).position != position:
+ENTRY_SIZE = 2 + LEAF_SIZE  # every leaf of the log is of one size, so its place in a bundle is known
+_LOCATED = f"""
+SELECT ({tree_size_query(SCHEMA)}) AS size, located.leaf,
+       (SELECT substring(entries FROM (located.leaf % {TILE_WIDTH} * {ENTRY_SIZE} + 1)::integer
+                         FOR {ENTRY_SIZE})
+        FROM {SCHEMA}.log_bundles WHERE index = located.leaf / {TILE_WIDTH}) AS entry
+FROM (SELECT) AS one LEFT JOIN LATERAL (
+    SELECT first_leaf + $1 - first_position AS leaf FROM {SCHEMA}.log_offsets
+    WHERE first_position <= $1 ORDER BY first_position DESC LIMIT 1) AS located ON true"""
+"""The tree's size, the leaf index a position maps to and that leaf's entry in its bundle, in
+one round trip: a proof's first question."""
+
+
+async def _located(db: Db, position: int) -> tuple[int, int, bytes]:
+    """The tree's size, and the leaf index and the leaf data of the event at this position."""
+    size, index, entry = await db.fetchrow(_LOCATED, position)
+    size = size or 0
+    if index is None or index >= size:
         raise NotInLog(f"Position {position} is no event in the log (yet).", field="position")
-    return index, data
+    if entry is None or len(entry) != ENTRY_SIZE or int.from_bytes(entry[:2], "big") != LEAF_SIZE:
+        raise NotInLog(f"Leaf {index} is not in the log's bundles.", field="position")
+    data = bytes(entry[2:])
+    if EventLeaf.parse(data).position != position:
+        raise NotInLog(f"Position {position} is no event in the log (yet).", field="position")
+    return size, index, data
 
 
 async def leaf_index(db: Db, position: int) -> int:
     """The leaf index of the event at this ledger position."""
-    return (await _located(db, position, await current_size(db)))[0]
-
-
-ENTRY_SIZE = 2 + LEAF_SIZE  # every leaf of the log is of one size, so its place in a bundle is known
-
-
-async def _leaf_data(db: Db, index: int) -> bytes:
-    """One leaf's data, read out of its bundle in the database."""
-    entry = await db.fetchval(
-        f"SELECT substring(entries FROM $2 FOR {ENTRY_SIZE}) FROM {SCHEMA}.log_bundles"
-        " WHERE index = $1", index // TILE_WIDTH, index % TILE_WIDTH * ENTRY_SIZE + 1)
-    if entry is None or len(entry) != ENTRY_SIZE or int.from_bytes(entry[:2], "big") != LEAF_SIZE:
-        raise NotInLog(f"Leaf {index} is not in the log's bundles.", field="position")
-    return bytes(entry[2:])
+    return (await _located(db, position))[1]
 
 
 async def inclusion(db: Db, position: int, size: int | None = None,
                     signed_size: int | None = None) -> Inclusion:
     """The proof that the event at `position` is in the tree of `size` leaves; without a size,
     in the tree of `signed_size` if that holds the event, else in the current tree."""
-    current = await current_size(db)
-    index, data = await _located(db, position, current)
+    current, index, data = await _located(db, position)
     if size is None:
         size = signed_size if signed_size is not None and index < signed_size <= current \
             else current
