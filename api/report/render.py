@@ -27,7 +27,9 @@ MEDIA_TYPES: dict[Format, str] = {
 PDF_STANDARDS = ["a-2a"]
 """PDF/A-2a: archivable, with fonts embedded, and tagged (accessible)."""
 TEMPLATES = Path(__file__).parent / "templates"
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|~])")
+_MARKDOWN_LINE_START = re.compile(r"^([#+\-]|\d+[.)])")
+"""What starts a heading or a list item where it stands at the start of a line."""
 
 _env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
                    autoescape=select_autoescape(["html.j2", "svg.j2"]),
@@ -36,7 +38,8 @@ _env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined
 
 def markdown_text(text: object) -> str:
     """Text that Markdown shows as it is: its markup characters escaped, lines joined."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    return _MARKDOWN_LINE_START.sub(lambda m: m[0][:-1] + "\\" + m[0][-1], escaped)
 
 
 _env.filters["md"] = markdown_text
