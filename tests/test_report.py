@@ -23,10 +23,13 @@ from api.cli import main
 from api.report.render import as_json, markdown_text, render
 from ledger.application import Ledger
 from ledger.database import DATABASE_URL_VARIABLE, eventsourcing_env
+from ledger.transparency.note import Signer
+from projections.checkpoints import setup_checkpoints, sign_if_grown
 from projections.errors import InvalidArgument
 from projections.report.model import Period, Report, UnknownJurisdiction, accountability_report
 from tests import projection_reference as ref
 from tests.databases import fresh_database
+from tests.graphql_client import issue_token, serving
 from tests.ledger_setup import import_demo
 from tests.read_models import import_history, pool_on, project
 from tests.report_reference import expected_report, found_report
@@ -61,6 +64,8 @@ def _ledgered(url: str, fill: Any) -> Ledgered:
     async def projected() -> None:
         async with pool_on(url, max_size=2) as pool:
             await project(pool)
+            await setup_checkpoints(pool)
+            await sign_if_grown(pool, Signer.generate("bevoegd.test/log"))
     asyncio.run(projected())
     return Ledgered(url, history)
 
@@ -151,6 +156,8 @@ def test_the_regional_decisions_carry_their_chain_and_position(demo: Ledgered) -
         assert d.published and d.chain and d.chain[0]["kind"] == "attribution"
         assert d.legal_basis == d.chain[0]["legal_basis"] and d.position > 0
     assert report.verification.chain_head is not None
+    assert report.verification.checkpoint_size == demo.history.last
+    assert report.verification.checkpoint_note.startswith("bevoegd.test/log\n")
 
 
 def test_an_empty_period_gives_a_clear_report(demo: Ledgered) -> None:
@@ -189,7 +196,7 @@ def test_the_pdf_holds_the_facts(demo: Ledgered) -> None:
     assert "5 maart 2013" in text and "niet bindend" in text
     for d in report.regional_decisions:
         assert " ".join(d.title.split())[:40] in text
-    assert "pagina 2" in text
+    assert "pagina 2" in text and "Ondertekend controlepunt" in text
 
 
 def test_the_pdf_is_pdf_a_with_fonts_embedded_and_tagged(demo: Ledgered) -> None:
@@ -288,3 +295,79 @@ def test_report_refuses_bad_questions_with_exit_2(demo_cli: CliRunner, arguments
                                                   message: str) -> None:
     result = demo_cli.invoke(main, ["report", *arguments, "--out", "-"])
     assert result.exit_code == 2 and message in result.output, result.output
+
+
+# Over HTTP and GraphQL ----------------------------------------------------------------------
+
+REPORT_2013 = "/reports/dordrecht?from=2013-01-01&to=2013-12-31"
+
+
+def test_the_public_gets_the_published_edition_and_auditors_everything(demo: Ledgered) -> None:
+    auditor = issue_token(demo.url, "auditor", name="auditor:report")
+    with serving(demo.url, run_projector=False) as api:
+        public = api.client.get(REPORT_2013 + "&format=json")
+        full = api.client.get(REPORT_2013 + "&format=json",
+                              headers={"Authorization": f"Bearer {auditor}"})
+    assert public.status_code == full.status_code == 200
+    assert public.headers["content-type"] == "application/json"
+    assert public.headers["content-disposition"] == (
+        'inline; filename="verantwoording-dordrecht-2013-01-01-2013-12-31.json"')
+    shown, everything = public.json(), full.json()
+    assert shown["view"] == "public" and everything["view"] == "auditor"
+    assert all(d["published"] for d in shown["local_decisions"] + shown["regional_decisions"])
+    assert {d["code"] for d in shown["regional_decisions"]} <= {
+        d["code"] for d in everything["regional_decisions"]}
+    unpublished = expected_report(demo.history, "dordrecht", date(2013, 1, 1),
+                                  date(2013, 12, 31), demo.history.last, False)
+    assert len(everything["regional_decisions"]) == len(unpublished["regional"])
+
+
+@pytest.mark.parametrize(("fmt", "media_type", "start"), [
+    ("pdf", "application/pdf", b"%PDF-"), ("html", "text/html; charset=utf-8", b"<!DOCTYPE html>"),
+    ("md", "text/markdown; charset=utf-8", b"# Verantwoordingsrapportage")])
+def test_each_format_has_its_media_type(demo: Ledgered, fmt: str, media_type: str,
+                                        start: bytes) -> None:
+    with serving(demo.url, run_projector=False) as api:
+        answer = api.client.get(f"{REPORT_2013}&format={fmt}")
+    assert answer.status_code == 200 and answer.headers["content-type"] == media_type
+    assert answer.content.startswith(start)
+    assert answer.headers["content-disposition"].endswith(f'2013-12-31.{fmt}"')
+
+
+@pytest.mark.parametrize(("query", "status", "code"), [
+    ("/reports/atlantis?from=2013-01-01&to=2013-12-31", 404, "UNKNOWN_JURISDICTION"),
+    ("/reports/dordrecht?from=2014-01-01&to=2013-12-31", 400, "INVALID_ARGUMENT"),
+    ("/reports/dordrecht?from=2013-01-01", 400, "INVALID_ARGUMENT"),
+    (REPORT_2013 + "&format=docx", 400, "INVALID_ARGUMENT"),
+    (REPORT_2013 + "&lang=fr", 400, "INVALID_ARGUMENT"),
+    (REPORT_2013 + "&knownAt=99999999", 400, "INVALID_ARGUMENT"),
+    ("/reports/dordrecht?from=2000-01-01&to=2013-12-31", 400, "INVALID_ARGUMENT"),
+])
+def test_bad_requests_get_a_clear_error(demo: Ledgered, query: str, status: int,
+                                        code: str) -> None:
+    with serving(demo.url, run_projector=False) as api:
+        answer = api.client.get(query)
+    assert answer.status_code == status and answer.json()["error"]["code"] == code, answer.text
+
+
+def test_graphql_gives_the_json_form(demo: Ledgered) -> None:
+    query = """query ($j: String!) {
+      accountabilityReport(jurisdiction: $j, from: "2013-01-01", to: "2013-12-31") {
+        view summary { regionalDecisions localDecisions }
+        regionalDecisions { code position chain { kind grantee legalBasis } }
+        commissions { code binding state }
+        verification { position checkpointSize }
+      }
+    }"""
+    with serving(demo.url, run_projector=False) as api:
+        found = api.data(query, {"j": "dordrecht"})["accountabilityReport"]
+        refused = api.post(query, {"j": "atlantis"}).json()
+    shape = as_json(demo.report("dordrecht", YEAR_2013))
+    assert found["view"] == "public"
+    assert found["summary"]["regionalDecisions"] == shape["summary"]["regional_decisions"]
+    assert [d["code"] for d in found["regionalDecisions"]] == [
+        d["code"] for d in shape["regional_decisions"]]
+    assert {c["code"]: c["binding"] for c in found["commissions"]} == {
+        c["code"]: c["binding"] for c in shape["commissions"]}
+    assert found["verification"]["position"] == demo.history.last
+    assert refused["errors"][0]["extensions"]["code"] == "UNKNOWN_JURISDICTION"
