@@ -1,7 +1,8 @@
 """The `bevoegd` command line. Thin: every command opens the ledger and calls its application
 service. Exit codes: 0 success; 1 what was asked for does not hold: some commands were refused,
 `verify` or `verify-export` found a difference, nothing signed or nothing to forget; 2 usage
-error (bad arguments); 3 could not serve (`serve`: the address is in use or not allowed, or the
+error (bad arguments, also a report asked of an unknown municipality or an impossible period);
+3 could not serve (`serve`: the address is in use or not allowed, or the
 app did not start)."""
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Any, TypeVar
 
 from ledger.application import EVENTS_TABLE
-from projections.checkpoints import checkpoint_until, setup_checkpoints
+from projections.checkpoints import CHECKPOINTS_TABLE, checkpoint_until
 from projections.errors import InvalidArgument, ReadError
 from projections.queries import commissions as commission_queries
 from projections.queries import competences, decisions, structure
@@ -435,12 +435,10 @@ def _timeline(period: Period, local: list[DecisionEntry], regional: list[Decisio
 
 
 async def _verification(db: Db, position: int) -> Verification:
-    if hasattr(db, "acquire"):
-        async with db.acquire() as conn:
-            await setup_checkpoints(conn)
-    else:
-        await setup_checkpoints(db)
-    checkpoint = await checkpoint_until(db, position)
+    """The signed checkpoint and the chain's head; a ledger that never signed has no table of
+    checkpoints, and a report only reads."""
+    signing = await db.fetchval("SELECT to_regclass($1) IS NOT NULL", CHECKPOINTS_TABLE)
+    checkpoint = await checkpoint_until(db, position) if signing else None
     head = await db.fetchval(
         f"SELECT event_hash FROM {EVENTS_TABLE} WHERE notification_id <= $1"
         " ORDER BY notification_id DESC LIMIT 1", position)
