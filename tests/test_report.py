@@ -196,6 +196,10 @@ def test_the_pdf_holds_the_facts(demo: Ledgered) -> None:
     assert "5 maart 2013" in text and "niet bindend" in text
     for d in report.regional_decisions:
         assert " ".join(d.title.split())[:40] in text
+    squeezed = "".join(text.split())  # a line may break after a slash, and extraction adds a space
+    for c in report.commissions:  # those of 5 February and 5 March 2013 among them
+        assert "".join(c.subject.split())[:40] in squeezed
+    assert "5 februari 2013" in text
     assert "pagina 2" in text and "Ondertekend controlepunt" in text
 
 
