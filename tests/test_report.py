@@ -277,6 +277,14 @@ def test_report_writes_a_dutch_pdf_by_default(demo_cli: CliRunner, tmp_path: Pat
     assert "Gemeente Dordrecht" in _pdf_text(written.read_bytes())
 
 
+def test_report_says_how_it_is_used(demo_cli: CliRunner) -> None:
+    result = demo_cli.invoke(main, ["report", "--help"])
+    assert result.exit_code == 0
+    for option in ("--jurisdiction", "--from", "--to", "--format", "--lang", "--known-at",
+                   "--public", "--out"):
+        assert option in result.output
+
+
 def test_report_to_standard_output(demo_cli: CliRunner) -> None:
     result = demo_cli.invoke(main, ["report", "--jurisdiction", "dordrecht", "--from",
                                     "2013-01-01", "--to", "2013-12-31", "--format", "json",

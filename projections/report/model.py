@@ -220,7 +220,9 @@ async def accountability_report(db: Db, jurisdiction: str, period: Period, *,
     position = await _position(db, known_at)
     municipality = await structure.jurisdiction(db, jurisdiction, position)
     if municipality is None or municipality["kind"] != "municipality":
-        raise UnknownJurisdiction(f"No municipality '{jurisdiction}' is known.", field="jurisdiction")
+        raise UnknownJurisdiction(
+            f"No municipality '{jurisdiction}' is known at position {position} (the read models'"
+            " position unless asked otherwise).", field="jurisdiction")
     memberships = await _memberships(db, jurisdiction, period, position)
     on = period.end
     regional = [d for m in memberships for d in await _decisions(
