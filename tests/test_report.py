@@ -204,12 +204,14 @@ def test_the_pdf_holds_the_facts(demo: Ledgered) -> None:
 
 
 def test_the_pdf_is_pdf_a_with_fonts_embedded_and_tagged(demo: Ledgered) -> None:
-    """Checked by its structure (veraPDF is not at hand): the XMP metadata claims PDF/A-2a, an
-    output intent names the colour space, every font is embedded, and the document is tagged."""
+    """Checked by its structure (veraPDF is not at hand): the XMP metadata claims PDF/A-2a and
+    PDF/UA-1, an output intent names the colour space, every font is embedded, and the document
+    is tagged."""
     reader = pypdf.PdfReader(io.BytesIO(render(demo.report("dordrecht", YEAR_2013), "pdf")))
     root = reader.trailer["/Root"]
     xmp = root["/Metadata"].get_object().get_data().decode()
     assert re.search(r"pdfaid:part>2<", xmp) and re.search(r"pdfaid:conformance>A<", xmp)
+    assert re.search(r"pdfuaid:part>1<", xmp)
     intent = root["/OutputIntents"][0].get_object()
     assert intent["/S"] == "/GTS_PDFA1" and "/DestOutputProfile" in intent
     assert bool(root["/MarkInfo"]["/Marked"]) and "/StructTreeRoot" in root

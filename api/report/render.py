@@ -24,8 +24,9 @@ FORMATS: tuple[Format, ...] = ("pdf", "html", "md", "json")
 MEDIA_TYPES: dict[Format, str] = {
     "pdf": "application/pdf", "html": "text/html; charset=utf-8",
     "md": "text/markdown; charset=utf-8", "json": "application/json"}
-PDF_STANDARDS = ["a-2a"]
-"""PDF/A-2a: archivable, with fonts embedded, and tagged (accessible)."""
+PDF_STANDARDS = ["a-2a", "ua-1"]
+"""PDF/A-2a, archivable with fonts embedded and tagged, and PDF/UA-1, accessible: Typst checks
+both as it writes (a picture without alternative text, say, fails)."""
 TEMPLATES = Path(__file__).parent / "templates"
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|~])")
 _MARKDOWN_LINE_START = re.compile(r"^([#+\-]|\d+[.)])")
