@@ -1,7 +1,7 @@
 """The Starlette application: GraphQL at /graphql (GraphiQL unless in production, its files under
-/graphiql), the transparency log under /log, health at /healthz, readiness at /readyz; the
-projection runner (and, given a signing key, the checkpoint signer) runs in the same process
-unless disabled."""
+/graphiql), the transparency log under /log, accountability reports under /reports, health at
+/healthz, readiness at /readyz; the projection runner (and, given a signing key, the checkpoint
+signer) runs in the same process unless disabled."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from api.cache import ResponseCache
 from api.graphiql.page import ASSETS_PATH, Assets
 from api.http import GraphQLView
 from api.log_http import ROUTES as LOG_ROUTES
+from api.report_http import ROUTES as REPORT_ROUTES
 from api.request_id import RequestId
 from api.switches import switch
 from api.timeout import RequestTimeLimit
@@ -114,7 +115,7 @@ def create_app(database_url: str, *, run_projector: bool = True, production: boo
     routes: list[BaseRoute] = [
         Route("/healthz", healthz), Route("/readyz", readyz),
         Route("/graphql", graphql),  # the view answers every method (405 for most)
-        WebSocketRoute("/graphql", graphql), *LOG_ROUTES]
+        WebSocketRoute("/graphql", graphql), *LOG_ROUTES, *REPORT_ROUTES]
     if not production:
         routes.append(Mount(ASSETS_PATH, Assets()))
     return Starlette(

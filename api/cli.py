@@ -1,7 +1,8 @@
 """The `bevoegd` command line. Thin: every command opens the ledger and calls its application
 service. Exit codes: 0 success; 1 what was asked for does not hold: some commands were refused,
 `verify` or `verify-export` found a difference, nothing signed or nothing to forget; 2 usage
-error (bad arguments); 3 could not serve (`serve`: the address is in use or not allowed, or the
+error (bad arguments, also a report asked of an unknown municipality or an impossible period);
+3 could not serve (`serve`: the address is in use or not allowed, or the
 app did not start)."""
 
 from __future__ import annotations
@@ -832,6 +833,54 @@ def projections_rebuild(ctx: click.Context, name: str | None, processes: int) ->
             except RebuildInProgress as busy:
                 raise click.ClickException(str(busy)) from None
     click.echo(f"Rebuilt {', '.join(p.name for p in chosen)} up to position {position}.")
+
+
+@main.command()
+@click.option("--jurisdiction", required=True, help="The municipality the report is for.")
+@click.option("--from", "start", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="The first day of the period (YYYY-MM-DD).")
+@click.option("--to", "end", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="The last day of the period (YYYY-MM-DD), included.")
+@click.option("--format", "fmt", type=click.Choice(["pdf", "html", "md", "json"]), default="pdf",
+              show_default=True)
+@click.option("--lang", type=click.Choice(["nl", "en"]), default="nl", show_default=True)
+@click.option("--known-at", type=click.IntRange(0), default=None, metavar="POSITION",
+              help="The report as the ledger knew it at this position; where the read models "
+                   "are if left out.")
+@click.option("--public", is_flag=True,
+              help="The public edition: published decisions only. Without it the report holds "
+                   "everything and says so.")
+@click.option("--out", type=click.Path(dir_okay=False, allow_dash=True), default=None,
+              help="The file to write (- for standard output); verantwoording-ID-FROM-TO.FORMAT "
+                   "if left out.")
+@click.pass_context
+def report(ctx: click.Context, jurisdiction: str, start: Any, end: Any, fmt: Any, lang: Any,
+           known_at: int | None, public: bool, out: str | None) -> None:
+    """The accountability report (verantwoordingsrapportage) to a municipality's council for a
+    period: the regional decisions that concerned it while it was a member, its own bodies'
+    decisions, grants, commissions and consultations, and how to verify each against the
+    ledger. Read from the projections (run `bevoegd project` or `serve` to bring them up).
+    Exits 2 for an unknown municipality, a period that ends before it starts, or a position the
+    read models have not reached."""
+    from api.report.render import file_name, render
+    from projections.errors import ReadError
+    from projections.report.model import Period, accountability_report
+
+    try:
+        period = Period(start.date(), end.date())
+        with database_of(ctx) as database:
+            found = on_connection(database.url, lambda conn: accountability_report(
+                conn, jurisdiction, period, known_at=known_at, published_only=public))
+    except ReadError as refused:
+        raise click.UsageError(refused.message) from None
+    content = render(found, fmt, lang)
+    if out == "-":
+        with click.open_file("-", "wb") as stdout:
+            stdout.write(content)
+        return
+    path = Path(out or file_name(found, fmt))
+    path.write_bytes(content)
+    click.echo(f"Wrote {path} ({len(content)} bytes).", err=True)
 
 
 if __name__ == "__main__":

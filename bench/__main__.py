@@ -19,10 +19,11 @@ from bench.graphql_read import graphql_read, latency_markdown
 from bench.import_rate import import_rate
 from bench.machine import describe_machine
 from bench.memory import rss_api, rss_worker
-from bench.metrics import Metric, markdown, missing
+from bench.metrics import Metric, markdown
 from bench.projection_rates import rebuild_rate, visible_latency
 from bench.proof_latency import proof_graphql, proof_tiles
 from bench.query_latency import query_latency
+from bench.report_time import report_seconds
 from bench.throughput import command_throughput
 from bench.verify_rate import verify_rate
 from ledger.database import open_database
@@ -79,7 +80,8 @@ def main(events: int, rounds: int, commands: int, seed: int, json_file: Any) -> 
             click.echo("proof_p99, proof_tiles_p99 ...", err=True)
             metrics.append(proof_graphql(url, rounds))
             metrics.append(proof_tiles(url, rounds))
-            metrics.extend(not_built_yet())
+            click.echo("report_seconds ...", err=True)
+            metrics.append(report_seconds(url, rounds))
             click.echo("rss_api_mb, rss_worker_mb ...", err=True)
             metrics.append(rss_api(url, 500))
             metrics.append(rss_worker(url))
@@ -89,12 +91,6 @@ def main(events: int, rounds: int, commands: int, seed: int, json_file: Any) -> 
     if json_file is not None:
         json.dump({"machine": machine, "events": events,
                    "metrics": [m.as_json() for m in metrics]}, json_file, indent=2)
-
-
-def not_built_yet() -> list[Metric]:
-    return [
-        missing("report_seconds", "s", "accountability reports are not built yet"),
-    ]
 
 
 if __name__ == "__main__":

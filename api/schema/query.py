@@ -72,6 +72,7 @@ from api.schema.arguments import (
 from api.schema.context import ContextInfo
 from api.schema.errors import Forbidden
 from api.schema.relay import After, Connection, First, GlobalId, Node, connection
+from api.schema.report import AccountabilityReport, accountability_report
 from api.schema.transparency import ConsistencyProof, InclusionProof
 from api.schema.types import (
     NODE_TYPES,
@@ -125,6 +126,11 @@ class Query:
     async def consistency_proof(self, info: ContextInfo, from_: FromSize,
                                 to: ToSize = None) -> ConsistencyProof:
         return await transparency.consistency_proof(info.context.pool, from_, to)
+
+    accountability_report: AccountabilityReport = strawberry.field(
+        resolver=accountability_report, description=(
+            "The accountability report (verantwoordingsrapportage) to a municipality's council "
+            "for a period, as JSON-like objects; the public gets published decisions only."))
 
     @strawberry.field(description="Any object by its global id (Relay).")
     async def node(self, info: ContextInfo, id: NodeId) -> Node | None:
