@@ -38,7 +38,7 @@ LABELS: dict[Lang, dict[str, str]] = {
         "flagged": "Keten houdt niet (later oordeel)",
         "s_regional": "{n} regionale besluiten betroffen de gemeente",
         "s_local": "{n} besluiten over lokale bevoegdheden",
-        "s_competences": "Onder de bevoegdheden", "s_contested": "vernietigd, ingetrokken of "
+        "s_competences": "Onder de bevoegdheden", "s_contested": "Vernietigd, ingetrokken of "
         "gecorrigeerd: {a}; gemarkeerd door een later oordeel: {f}",
         "s_commissions": "Opdrachten open: {o}, waarvan over de termijn: {d}",
         "s_consultations": "Zienswijzeverzoeken zonder zienswijze van de raad: {n}",
@@ -77,7 +77,7 @@ LABELS: dict[Lang, dict[str, str]] = {
         "flagged": "Chain does not hold (later verdict)",
         "s_regional": "{n} regional decisions concerned the municipality",
         "s_local": "{n} decisions on local competences",
-        "s_competences": "Under the competences", "s_contested": "annulled, repealed or "
+        "s_competences": "Under the competences", "s_contested": "Annulled, repealed or "
         "corrected: {a}; flagged by a later verdict: {f}",
         "s_commissions": "Commissions open: {o}, of which overdue: {d}",
         "s_consultations": "Consultations without the council's view: {n}",
