@@ -19,8 +19,8 @@ from api.availability import DatabaseAvailability
 from ledger.application import Ledger
 from projections.errors import InvalidArgument
 from projections.queries import audit
-from projections.queries.pagination import Page, PageRequest
 from projections.queries.competences import competences_by_code
+from projections.queries.pagination import Page, PageRequest
 from projections.queries.structure import bodies_by_code, jurisdictions_by_code
 from projections.waiting import ProjectionWatch
 

@@ -656,15 +656,10 @@ class Competence(Node):
 
     @staticmethod
     def of(row: dict[str, Any], moment: Moment | None = None) -> Competence:
-        held = set(row["holding_kinds"])
-        kinds = {CompetenceKind.LOCAL: "municipality" in held,
-                 CompetenceKind.REGIONAL: "region" in held,
-                 CompetenceKind.DELEGABLE: row["delegable"],
-                 CompetenceKind.MANDATABLE: row["mandatable"]}
         return Competence(id=Competence.global_id(row["code"]), code=row["code"],
                           title=row["title"], delegable=row["delegable"],
                           mandatable=row["mandatable"],
-                          kinds=[kind for kind, holds in kinds.items() if holds])
+                          kinds=[CompetenceKind(kind) for kind in row["kinds"]])
 
     @staticmethod
     def loader(context: Context) -> RecordLoader:

@@ -109,7 +109,7 @@ async def competences(db: Db, page: PageRequest, kind: CompetenceKind | None = N
         q.where(_KIND_SQL[kind])
     order = q.keyset(page, "competence", "recorded_position")
     rows = await db.fetch(_competences_sql(known, q.sql) + order, *q.args)
-    return page_of(page, "competence", [dict(row) for row in rows],
+    return page_of(page, "competence", [_competence(row) for row in rows],
                    lambda c: c["recorded_position"])
 
 
@@ -120,7 +120,17 @@ async def competences_by_code(db: Db, codes: Sequence[str], known_at: int | None
     known = q.param(known_at if known_at is not None else NEVER)
     rows = await db.fetch(_competences_sql(known, f"code = ANY({q.param(list(codes))})"),
                           *q.args)
-    return {row["code"]: dict(row) for row in rows}
+    return {row["code"]: _competence(row) for row in rows}
+
+
+def _competence(row: Any) -> dict[str, Any]:
+    """A competence with its kinds (CompetenceKind), in their declared order."""
+    competence = dict(row)
+    held = set(competence.pop("holding_kinds"))
+    holds = {"local": "municipality" in held, "regional": "region" in held,
+             "delegable": competence["delegable"], "mandatable": competence["mandatable"]}
+    competence["kinds"] = [kind for kind in _KIND_SQL if holds[kind]]
+    return competence
 
 
 @dataclass(frozen=True)
