@@ -346,10 +346,11 @@ FILTERS = [
     "jurisdictions(first: 10, kind: $v) { nodes { code } }",
     "commissions(first: 10, issuedBy: $v, issuedTo: $v) { nodes { code } }",
     "consultations(first: 10, openedBy: $v, consulted: $v) { nodes { code } }",
-    "members(region: $v)",
+    "members(region: $v) { code }",
     "decision(code: $v) { code }",
     "body(code: $v) { code }",
     "jurisdiction(code: $v) { code }",
+    "competence(code: $v) { code }",
     "whoIsCompetent(competence: $v, jurisdiction: $v, on: \"2013-01-01\") { body { code } }",
     "competenceMap(jurisdiction: $v, on: \"2013-01-01\", first: 10) { nodes { body { code } } }",
 ]

@@ -20,6 +20,7 @@ from ledger.application import Ledger
 from projections.errors import InvalidArgument
 from projections.queries import audit
 from projections.queries.competences import competences_by_code
+from projections.queries.decisions import decisions_by_code
 from projections.queries.pagination import Page, PageRequest
 from projections.queries.structure import bodies_by_code, jurisdictions_by_code
 from projections.waiting import ProjectionWatch
@@ -84,6 +85,7 @@ class Context:
     bodies: RecordLoader = field(init=False)
     jurisdictions: RecordLoader = field(init=False)
     competences: RecordLoader = field(init=False)
+    decisions: RecordLoader = field(init=False)
     decision_histories: DataLoader[tuple[str, PageRequest], Page[dict[str, Any]]] = field(
         init=False)
 
@@ -94,6 +96,8 @@ class Context:
             lambda codes, moment: jurisdictions_by_code(self.pool, codes, moment.known_at))
         self.competences = _record_loader(
             lambda codes, moment: competences_by_code(self.pool, codes, moment.known_at))
+        self.decisions = _record_loader(lambda codes, moment: decisions_by_code(
+            self.pool, codes, moment.on, moment.known_at, self.published_only, self.own_bodies))
         self.decision_histories = DataLoader(lambda keys: _load_histories(self.pool, keys))
 
     @property

@@ -144,7 +144,7 @@ def _argument(field: str | None) -> str | None:
     return f"input.{camel(field)}"
 
 
-async def run_command(info: ContextInfo, command_type: type[Command],  # noqa: PLR0913
+async def run_command(info: ContextInfo, command_type: type[Command],
                       payload: type[CommandPayload], idempotency_key: str, raw_input: Any,
                       correlation_id: str | None) -> CommandPayload:
     principal = info.context.principal

@@ -170,9 +170,11 @@ class Query:
 
     @strawberry.field(description="The members of a region on a date.")
     async def members(self, info: ContextInfo, region: RegionCode, on: On = None,
-                      known_at: KnownAt = None, at_least: AtLeast = None) -> list[str]:
+                      known_at: KnownAt = None, at_least: AtLeast = None) -> list[Jurisdiction]:
         moment = await info.context.moment(on, known_at, at_least)
-        return await structure.members_on(info.context.pool, region, moment.on, moment.known_at)
+        codes = await structure.members_on(info.context.pool, region, moment.on, moment.known_at)
+        rows = await info.context.jurisdictions.load_many([(code, moment) for code in codes])
+        return [Jurisdiction.of(row) for row in rows if row is not None]
 
     @strawberry.field(description="Bodies (bestuursorganen), as they stood on a date.")
     async def bodies(self, info: ContextInfo, first: First, after: After = None,

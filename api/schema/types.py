@@ -15,7 +15,7 @@ from api.schema.inputs import named_enum
 from api.schema.relay import After, Connection, First, GlobalId, Node, connection
 from api.schema.transparency import Checkpoint, InclusionProof, inclusion_proof
 from ledger.personal_data import SealedPersonalData
-from projections.queries import audit, commissions, competences, decisions
+from projections.queries import audit, commissions, competences
 from projections.queries.pagination import MAX_PAGE, PageRequest, is_position
 
 # The enums of the commands' choices: an answer uses the values its command took.
@@ -28,9 +28,10 @@ VoteCast = named_enum("VoteCast")
 
 def refers_to(target: str, code: str, description: str, *, required: bool = False,
               many: bool = False) -> Any:
-    """A field naming another record (a body, jurisdiction or competence) by the code held in
-    the private attribute `code`: the record itself, as it stood at the moment its parent is read
-    at, through the request's loader of that kind (one query for all of an answer's records)."""
+    """A field naming another record (a body, jurisdiction, competence or decision) by the code
+    held in the private attribute `code`: the record itself, as it stood at the moment its parent
+    is read at, through the request's loader of that kind (one query for all of an answer's
+    records). A decision the asker may not see (unpublished) is null."""
 
     async def resolve(root: Any, info: ContextInfo) -> Any:
         kind = REFERABLE[target]
@@ -119,8 +120,10 @@ class ChainLink:
     grant: str | None = strawberry.field(description="The grant's code (none for an attribution).")
     legal_basis: str = strawberry.field(description="The law or regulation it rests on "
                                                     "(wettelijke grondslag).")
-    source_decision: str | None = strawberry.field(
-        description="The decision (besluit) by which the grant was made.")
+    source_decision = refers_to(
+        "Decision", "source_decision_code",
+        "The decision (besluit) by which the grant was made; null where the asker may not see "
+        "it (unpublished).")
     framework_body = refers_to(
         "Body", "framework_body_code",
         "The body whose framework decision conditions the competence (kaderstelling).")
@@ -129,6 +132,7 @@ class ChainLink:
         description="First day no longer valid (half-open period); none if open-ended.")
     grantee_code: strawberry.Private[str]
     grantor_code: strawberry.Private[str | None]
+    source_decision_code: strawberry.Private[str | None]
     framework_body_code: strawberry.Private[str | None]
     moment: strawberry.Private[Moment]
 
@@ -137,7 +141,7 @@ class ChainLink:
         return ChainLink(
             kind=Via(link["kind"]), grantee_code=link["grantee"],
             grantor_code=link.get("grantor"), grant=link.get("grant"),
-            legal_basis=link["legal_basis"], source_decision=link.get("source_decision"),
+            legal_basis=link["legal_basis"], source_decision_code=link.get("source_decision"),
             framework_body_code=link.get("framework_body"), valid_from=_day(link["valid_from"]),
             valid_until=_day(link.get("valid_until")), moment=moment)
 
@@ -189,7 +193,9 @@ class Grant(Node):
     grantor = refers_to("Body", "grantor_code", "The granting body.", required=True)
     grantee = refers_to("Body", "grantee_code", "The receiving body.", required=True)
     legal_basis: str = strawberry.field(description="Its basis in law.")
-    source_decision: str = strawberry.field(description="The grantor's decision making the grant.")
+    source_decision = refers_to("Decision", "source_decision_code",
+                                "The grantor's decision making the grant; null where the asker "
+                                "may not see it (unpublished).")
     valid_from: date = strawberry.field(description="First day of validity.")
     valid_until: date | None = strawberry.field(description="First day no longer valid.")
     scope: list[str] | None = strawberry.field(
@@ -207,6 +213,7 @@ class Grant(Node):
     jurisdiction_code: strawberry.Private[str]
     grantor_code: strawberry.Private[str]
     grantee_code: strawberry.Private[str]
+    source_decision_code: strawberry.Private[str]
     framework_body_code: strawberry.Private[str | None]
     moment: strawberry.Private[Moment]
 
@@ -217,7 +224,7 @@ class Grant(Node):
             code=row["code"], kind=Via(row["kind"]), competence_code=row["competence"],
             jurisdiction_code=row["jurisdiction"], grantor_code=row["grantor"],
             grantee_code=row["grantee"], legal_basis=row["legal_basis"],
-            source_decision=row["source_decision"], valid_from=row["valid_from"],
+            source_decision_code=row["source_decision"], valid_from=row["valid_from"],
             valid_until=row["valid_until"], scope=row["scope"],
             allows_submandate=row["allows_submandate"], parent=row["parent"],
             framework_body_code=row["framework_body"], status=GrantStatus(row["status"]),
@@ -352,8 +359,8 @@ class Decision(Node):
         description="The grant it relies on (Awb 10:19 requires citing it).")
     cited_publication: str | None = strawberry.field(
         description="Where the cited grant was published.")
-    framework_decision: str | None = strawberry.field(
-        description="The framework decision it fits (kaderbesluit).")
+    framework_decision = refers_to("Decision", "framework_decision_code",
+                                   "The framework decision it fits (kaderbesluit).")
     consultation: str | None = strawberry.field(description="The consultation it followed.")
     views_received: list[str] | None = strawberry.field(
         description="Councils whose views (zienswijzen) it took in.")
@@ -363,7 +370,7 @@ class Decision(Node):
     in_force_from: date | None = strawberry.field(
         description="From when it has legal effect (inwerkingtreding; may be retroactive).")
     repealed_on: date | None = strawberry.field(description="When it was repealed (ingetrokken).")
-    repealed_by: str | None = strawberry.field(description="The decision repealing it.")
+    repealed_by = refers_to("Decision", "repealed_by_code", "The decision repealing it.")
     annulled_on: date | None = strawberry.field(description="When it was annulled (vernietigd).")
     annulled_by: str | None = strawberry.field(description="Who annulled it (e.g. a court).")
     verdict: Verdict | None = strawberry.field(
@@ -375,6 +382,8 @@ class Decision(Node):
     affected_codes: strawberry.Private[list[str]]
     proposed_by_code: strawberry.Private[str | None]
     body_code: strawberry.Private[str | None]
+    framework_decision_code: strawberry.Private[str | None]
+    repealed_by_code: strawberry.Private[str | None]
     moment: strawberry.Private[Moment]
     sealed_addressee: strawberry.Private[SealedPersonalData | None] = None
 
@@ -420,12 +429,12 @@ class Decision(Node):
             votes=_votes(row["votes"]) if row["votes"] else None,
             chain=[ChainLink.of(link, moment) for link in row["chain"] or []],
             cited_grant=row["cited_grant"], cited_publication=row["cited_publication"],
-            framework_decision=row["framework_decision"], consultation=row["consultation"],
+            framework_decision_code=row["framework_decision"], consultation=row["consultation"],
             views_received=row["views_received"],
             documents=[Document(**d) for d in row["documents"] or []],
             published_on=row["published_on"], publication=row["publication"],
             in_force_from=row["in_force_from"], repealed_on=row["repealed_on"],
-            repealed_by=row["repealed_by"], annulled_on=row["annulled_on"],
+            repealed_by_code=row["repealed_by"], annulled_on=row["annulled_on"],
             annulled_by=row["annulled_by"],
             verdict=Verdict(legitimate=row["legitimate"], position=row["verdict_position"],
                             explanation=row["verdict_explanation"],
@@ -435,11 +444,13 @@ class Decision(Node):
             sealed_addressee=SealedPersonalData(row["addressee_person"], row["addressee_sealed"])
             if row["addressee_person"] is not None else None, moment=moment)
 
+    @staticmethod
+    def loader(context: Context) -> RecordLoader:
+        return context.decisions
+
     @classmethod
     async def find(cls, context: Context, code: str, moment: Moment) -> Decision | None:
-        row = await decisions.decision(context.pool, code, moment.on, moment.known_at,
-                                       published_only=context.published_only,
-                                       own_bodies=context.own_bodies)
+        row = await context.decisions.load((code, moment))
         return cls.of(row, moment) if row is not None else None
 
     @classmethod
@@ -460,16 +471,19 @@ class Commission(Node):
     issued_on: date = strawberry.field(description="When it was issued.")
     due_on: date | None = strawberry.field(description="When it is due (if a date was set).")
     binding: bool = strawberry.field(description="Whether it binds the receiving body.")
-    source_decision: str | None = strawberry.field(description="The decision issuing it.")
+    source_decision = refers_to("Decision", "source_decision_code", "The decision issuing it.")
     state: CommissionState = strawberry.field(description="Its state on the asked date.")
     accepted_on: date | None = strawberry.field(description="When it was accepted.")
     progress_reports: int = strawberry.field(description="Progress reports received by then.")
     fulfilled_on: date | None = strawberry.field(description="When it was fulfilled.")
-    fulfilled_by_decision: str | None = strawberry.field(description="The decision fulfilling it.")
+    fulfilled_by_decision = refers_to("Decision", "fulfilled_by_code",
+                                      "The decision fulfilling it.")
     withdrawn_on: date | None = strawberry.field(description="When it was withdrawn.")
     withdrawal_reason: str | None = strawberry.field(description="Why it was withdrawn.")
     issued_by_code: strawberry.Private[str]
     issued_to_code: strawberry.Private[str]
+    source_decision_code: strawberry.Private[str | None]
+    fulfilled_by_code: strawberry.Private[str | None]
     moment: strawberry.Private[Moment]
 
     @staticmethod
@@ -479,9 +493,9 @@ class Commission(Node):
             issued_by_code=row["issued_by"], issued_to_code=row["issued_to"],
             dossier=row["dossier"], moment=moment,
             issued_on=row["issued_on"], due_on=row["due_on"], binding=row["binding"],
-            source_decision=row["source_decision"], state=CommissionState(row["state"]),
+            source_decision_code=row["source_decision"], state=CommissionState(row["state"]),
             accepted_on=row["accepted_on"], progress_reports=row["progress_reports"],
-            fulfilled_on=row["fulfilled_on"], fulfilled_by_decision=row["fulfilled_by_decision"],
+            fulfilled_on=row["fulfilled_on"], fulfilled_by_code=row["fulfilled_by_decision"],
             withdrawn_on=row["withdrawn_on"], withdrawal_reason=row["withdrawal_reason"])
 
     @classmethod
@@ -513,7 +527,8 @@ class Consultation(Node):
     code: str = strawberry.field(description="The consultation's code.")
     subject: str = strawberry.field(description="What the councils are consulted on.")
     opened_by = refers_to("Body", "opened_by_code", "The body asking.", required=True)
-    draft_decision: str | None = strawberry.field(description="The draft decision concerned.")
+    draft_decision = refers_to("Decision", "draft_decision_code",
+                               "The draft decision concerned.")
     consulted = refers_to("Body", "consulted_codes", "The councils (raden) asked.", many=True)
     opened_on: date = strawberry.field(description="When it opened.")
     respond_by: date = strawberry.field(description="The deadline for views.")
@@ -523,6 +538,7 @@ class Consultation(Node):
     not_responded = refers_to("Body", "not_responded_codes",
                               "Councils that gave no view by then.", many=True)
     opened_by_code: strawberry.Private[str]
+    draft_decision_code: strawberry.Private[str | None]
     consulted_codes: strawberry.Private[list[str]]
     not_responded_codes: strawberry.Private[list[str]]
     moment: strawberry.Private[Moment]
@@ -531,7 +547,7 @@ class Consultation(Node):
     def of(row: dict[str, Any], moment: Moment) -> Consultation:
         return Consultation(
             id=Consultation.global_id(row["code"]), code=row["code"], subject=row["subject"],
-            opened_by_code=row["opened_by"], draft_decision=row["draft_decision"],
+            opened_by_code=row["opened_by"], draft_decision_code=row["draft_decision"],
             consulted_codes=row["consulted"], opened_on=row["opened_on"],
             respond_by=row["respond_by"], closed=row["closed"], closed_on=row["closed_on"],
             views=[View(council_code=v["council"], submitted_on=_day(v["submitted_on"]),
@@ -675,8 +691,8 @@ class Competence(Node):
         return await cls.find(info.context, id.key, await info.context.moment())
 
 
-REFERABLE: dict[str, type[Body | Competence | Jurisdiction]] = {
-    "Body": Body, "Competence": Competence, "Jurisdiction": Jurisdiction}
+REFERABLE: dict[str, type[Body | Competence | Decision | Jurisdiction]] = {
+    "Body": Body, "Competence": Competence, "Decision": Decision, "Jurisdiction": Jurisdiction}
 """The records a field may name, by type name (`refers_to`)."""
 
 
