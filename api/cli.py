@@ -200,6 +200,72 @@ def competent(ctx: click.Context, competence: str, jurisdiction: str, on: Any,
                        f"on {link.legal_basis}")
 
 
+def print_register(ctx: click.Context, read: Callable[[asyncpg.Connection], Awaitable[Any]],
+                   as_json: bool) -> None:
+    """A register of what can be named, from the read side, as a table or as JSON; a read side
+    behind the ledger is said on stderr, one never projected is refused."""
+    import asyncpg
+
+    from api.registers import as_table
+
+    with database_of(ctx) as database:
+        try:
+            register = on_connection(database.url, read)
+        except asyncpg.UndefinedTableError:
+            click.echo("The read side was never projected: run `bevoegd serve` or "
+                       "`bevoegd project` first.", err=True)
+            sys.exit(EXIT_REFUSED)
+    if register.projected < register.head:
+        click.echo(f"The read side has applied the ledger up to position {register.projected} "
+                   f"of {register.head}: later records are not listed yet.", err=True)
+    if as_json:
+        click.echo(json.dumps(register.rows, indent=2, default=str))
+    else:
+        click.echo(as_table(register))
+
+
+@main.command()
+@click.option("--kind", type=click.Choice(["municipality", "region", "province", "water_board"]),
+              default=None, help="Only jurisdictions of this kind.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_context
+def jurisdictions(ctx: click.Context, kind: str | None, as_json: bool) -> None:
+    """The jurisdictions (gemeenten, regions, ...) that can be named: code, kind and name."""
+    from api import registers
+
+    print_register(ctx, lambda conn: registers.jurisdictions(conn, kind), as_json)
+
+
+@main.command()
+@click.option("--jurisdiction", default=None, help="Only the bodies of this jurisdiction.")
+@click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The date (YYYY-MM-DD) names and whether active are given for; today if "
+                   "left out.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_context
+def bodies(ctx: click.Context, jurisdiction: str | None, on: datetime | None,
+           as_json: bool) -> None:
+    """The bodies (bestuursorganen) that can be named: code, kind, jurisdiction, name and
+    whether active on a date."""
+    from api import registers
+
+    day = on.date() if on is not None else date.today()
+    print_register(ctx, lambda conn: registers.bodies(conn, jurisdiction, day), as_json)
+
+
+@main.command()
+@click.option("--kind", type=click.Choice(["local", "regional", "delegable", "mandatable"]),
+              default=None, help="Only competences of this kind: held for a municipality "
+                                 "(local) or a region (regional), delegable or mandatable.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_context
+def competences(ctx: click.Context, kind: Any, as_json: bool) -> None:
+    """The competences (bevoegdheden) that can be named: code, kinds and title."""
+    from api import registers
+
+    print_register(ctx, lambda conn: registers.competences_of(conn, kind), as_json)
+
+
 @main.command()
 @click.option("--aggregate", default=None,
               help="Only this record: a UUID, or KIND:CODE such as body:drechtraad.")

@@ -168,7 +168,7 @@ Draw = Callable[[Catalogue, random.Random], Variables]
 
 
 def competence_map(c: Catalogue, rng: random.Random) -> Variables:
-    return {"jurisdiction": rng.choice(c.jurisdictions), "validAt": c.day(rng), "first": 50,
+    return {"jurisdiction": rng.choice(c.jurisdictions), "on": c.day(rng), "first": 50,
             **c.known_at(rng)}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from click.testing import CliRunner
 
 from api.cli import main
 from ledger.demo import DEMO_FILE
+from tests.read_models import pool_on, project
 
 
 def every_command(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -97,3 +99,38 @@ def test_bad_arguments_are_usage_errors(cli: CliRunner) -> None:
     unknown = cli.invoke(main, ["competent", "geen", "dordrecht", "--on", "2013-03-05"])
     assert unknown.exit_code == 1
     assert "UNKNOWN_REFERENCE" in unknown.output
+
+
+async def _project(database_url: str) -> None:
+    async with pool_on(database_url, max_size=2) as pool:
+        await project(pool)
+
+
+@pytest.mark.database
+def test_what_can_be_named_is_listed(cli: CliRunner, database_url: str) -> None:
+    assert cli.invoke(main, ["import", str(DEMO_FILE), "--quiet"]).exit_code == 0
+    never = cli.invoke(main, ["competences"])
+    assert never.exit_code == 1 and "never projected" in never.stderr
+    asyncio.run(_project(database_url))
+
+    regional = cli.invoke(main, ["competences", "--kind", "regional", "--json"])
+    assert regional.exit_code == 0, regional.output
+    found = {c["code"]: c for c in json.loads(regional.stdout)}
+    assert "regionale-begroting" in found and "participatiewet-uitvoering" not in found
+    assert all("regional" in c["kinds"] for c in found.values())
+    table = cli.invoke(main, ["competences"]).stdout.splitlines()
+    assert table[0].split() == ["code", "kinds", "title"]
+    assert any(line.startswith("participatiewet-uitvoering ") for line in table[1:])
+
+    bodies = json.loads(cli.invoke(main, ["bodies", "--on", "2023-01-01", "--json"]).stdout)
+    drechtraad = next(b for b in bodies if b["code"] == "drechtraad")
+    assert drechtraad["active"] is False and drechtraad["kind"] == "regional_council"
+    of_dordrecht = json.loads(cli.invoke(main, ["bodies", "--jurisdiction", "dordrecht",
+                                                "--json"]).stdout)
+    assert of_dordrecht and {b["jurisdiction"] for b in of_dordrecht} == {"dordrecht"}
+
+    regions = cli.invoke(main, ["jurisdictions", "--kind", "region"]).stdout.splitlines()
+    assert regions[0].split() == ["code", "kind", "name"]
+    assert [line.split()[0] for line in regions[1:]] == ["drechtsteden"]
+    for command in ("competences", "bodies", "jurisdictions"):
+        assert cli.invoke(main, [command, "--help"]).exit_code == 0

@@ -208,8 +208,8 @@ LISTS = {
     "grants": "grants(first: $first, after: $after) { nodes { code } }",
     "commissions": "commissions(first: $first, after: $after) { nodes { code } }",
     "consultations": "consultations(first: $first, after: $after) { nodes { code } }",
-    "competenceMap": "competenceMap(jurisdiction: \"dordrecht\", validAt: \"2013-01-01\", "
-                     "first: $first, after: $after) { nodes { body } }",
+    "competenceMap": "competenceMap(jurisdiction: \"dordrecht\", on: \"2013-01-01\", "
+                     "first: $first, after: $after) { nodes { body { code } } }",
 }
 
 
@@ -298,7 +298,7 @@ def test_impossible_dates_in_reads(served: Served) -> None:
 
 def test_impossible_dates_in_a_query_literal(served: Served) -> None:
     body = served.errors('{ whoIsCompetent(competence: "participatiewet", '
-                         'jurisdiction: "dordrecht", on: "2013-02-30") { body } }')
+                         'jurisdiction: "dordrecht", on: "2013-02-30") { body { code } } }')
     assert any("2013-02-30" in m for m in messages(body)), body
     served.unchanged()
 
@@ -346,12 +346,13 @@ FILTERS = [
     "jurisdictions(first: 10, kind: $v) { nodes { code } }",
     "commissions(first: 10, issuedBy: $v, issuedTo: $v) { nodes { code } }",
     "consultations(first: 10, openedBy: $v, consulted: $v) { nodes { code } }",
-    "members(region: $v)",
+    "members(region: $v) { code }",
     "decision(code: $v) { code }",
     "body(code: $v) { code }",
     "jurisdiction(code: $v) { code }",
-    "whoIsCompetent(competence: $v, jurisdiction: $v, on: \"2013-01-01\") { body }",
-    "competenceMap(jurisdiction: $v, validAt: \"2013-01-01\", first: 10) { nodes { body } }",
+    "competence(code: $v) { code }",
+    "whoIsCompetent(competence: $v, jurisdiction: $v, on: \"2013-01-01\") { body { code } }",
+    "competenceMap(jurisdiction: $v, on: \"2013-01-01\", first: 10) { nodes { body { code } } }",
 ]
 
 

@@ -44,9 +44,9 @@ PUBLISH = c.PublishDecision(decision="beschikking-2013-17", on=date(2013, 3, 20)
                             publication="Gemeenteblad Dordrecht 2013, 40")
 READ_BACK = """query($code: String!, $at: Int) {
   decision(code: $code, atLeast: $at) {
-    id code status body competence jurisdiction citedGrant
+    id code status body { code } competence { code } jurisdiction { code } citedGrant
     documents { title sha256 }
-    chain { kind grantor grantee grant }
+    chain { kind grantor { code } grantee { code } grant }
     verdict { legitimate }
     history(first: 20) { nodes { position type actor } }
   }
@@ -75,7 +75,7 @@ def test_a_clerk_records_a_decision_and_reads_it_back(database_url: str,
         assert found is not None and found["status"] == "ADOPTED"
         assert [(link["kind"], link["grant"]) for link in found["chain"]] == [
             ("ATTRIBUTION", None), ("DELEGATION", "delegatie-dsb"), ("MANDATE", "mandaat-sdd")]
-        assert found["chain"][-1]["grantee"] == "directeur-sdd"
+        assert found["chain"][-1]["grantee"] == {"code": "directeur-sdd"}
         assert found["verdict"] == {"legitimate": True}
         assert found["documents"] == [{"title": "Beschikking", "sha256": SHA}]
         assert {e["actor"] for e in found["history"]["nodes"]} == {CLERK}
@@ -83,7 +83,7 @@ def test_a_clerk_records_a_decision_and_reads_it_back(database_url: str,
         published = api.accepted(PUBLISH, "beschikking-17-bekend", token=clerk)
         found = read_back(api, clerk, published)  # published: the clerk reads it too
         assert found is not None and found["status"] == "PUBLISHED"
-        assert found["body"] == "directeur-sdd" and found["citedGrant"] == "mandaat-sdd"
+        assert found["body"] == {"code": "directeur-sdd"} and found["citedGrant"] == "mandaat-sdd"
         assert len(found["chain"]) == 3
         history = found["history"]["nodes"]
         assert [e["position"] for e in history] \
@@ -151,6 +151,7 @@ def test_a_retry_after_the_state_moved_on_still_replays(database_url: str,
 CONNECTIONS = {
     "Jurisdiction": ("jurisdictions", "id code"),
     "Body": ("bodies", "id code"),
+    "Competence": ("competences", "id code"),
     "Decision": ("decisions", "id code"),
     "Grant": ("grants", "id code"),
     "LedgerEvent": ("auditTrail", "id position"),
@@ -158,7 +159,8 @@ CONNECTIONS = {
     "Consultation": ("consultations", "id code"),
 }
 NODE = """query($id: ID!) { node(id: $id) { __typename id
-  ... on Jurisdiction { code } ... on Body { code } ... on Decision { code } ... on Grant { code }
+  ... on Jurisdiction { code } ... on Body { code } ... on Competence { code }
+  ... on Decision { code } ... on Grant { code }
   ... on Commission { code } ... on Consultation { code } ... on LedgerEvent { position }
 } }"""
 
@@ -247,10 +249,12 @@ LISTS = [
     ("decisions", "code", ', status: PUBLISHED'),
     ("bodies", "code", ""),
     ("jurisdictions", "code", ""),
-    ("grants", "code competence jurisdiction", ', on: "2013-03-01"'),
+    ("grants", "code competence { code } jurisdiction { code }", ', on: "2013-03-01"'),
     ("commissions", "code", ', on: "2013-06-01"'),
     ("consultations", "code", ', on: "2013-06-01"'),
-    ("competenceMap", "body competence", ', jurisdiction: "drechtsteden", validAt: "2013-03-01"'),
+    ("competences", "code", ""),
+    ("competenceMap", "body { code } competence { code }",
+     ', jurisdiction: "drechtsteden", on: "2013-03-01"'),
 ]
 
 

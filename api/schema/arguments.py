@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import strawberry
 
-from api.schema.types import CommissionState, DecisionStatus, GrantStatus, Via
+from api.schema.types import CommissionState, CompetenceKind, DecisionStatus, GrantStatus, Via
 
 
 def described(description: str) -> Any:
@@ -28,7 +28,6 @@ On = Annotated[date | None, described(
     "The date the answer is valid on (valid time); today if left out.")]
 DateInQuestion = Annotated[date, described(
     "The date in question (valid time), e.g. a decision date.")]
-MapValidAt = Annotated[date, described("The date the map is valid on (valid time).")]
 BodiesOn = Annotated[date | None, described(
     "The date the bodies are shown as they stood on (name, seats, active); today if left out.")]
 BodyOn = Annotated[date | None, described(
@@ -61,6 +60,10 @@ BodiesOf = Annotated[str | None, described("Only the bodies of this jurisdiction
 
 MapOf = Annotated[str, described("The jurisdiction's code (gemeente, regio).")]
 MapCompetence = Annotated[str | None, described("Only this competence (bevoegdheid).")]
+CompetenceCode = Annotated[str, described(
+    "The competence's code (bevoegdheid), e.g. `participatiewet-uitvoering`.")]
+OfCompetenceKind = Annotated[CompetenceKind | None, described(
+    "Only competences of this kind: local, regional, delegable or mandatable.")]
 CompetenceAsked = Annotated[str, described("The competence's code (bevoegdheid).")]
 HeldFor = Annotated[str, described("The jurisdiction it is held for.")]
 SubjectAsked = Annotated[str | None, described(

@@ -5,7 +5,7 @@ names: no N+1)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -19,8 +19,10 @@ from api.availability import DatabaseAvailability
 from ledger.application import Ledger
 from projections.errors import InvalidArgument
 from projections.queries import audit
+from projections.queries.competences import competences_by_code
+from projections.queries.decisions import decisions_by_code
 from projections.queries.pagination import Page, PageRequest
-from projections.queries.structure import bodies_by_code
+from projections.queries.structure import bodies_by_code, jurisdictions_by_code
 from projections.waiting import ProjectionWatch
 
 READ_WAIT_SECONDS = 5.0
@@ -43,14 +45,21 @@ def ledger_position(value: int | None, argument: str) -> int | None:
     return value
 
 
-async def _load_bodies(pool: asyncpg.Pool, keys: Sequence[tuple[str, Moment]]
-                       ) -> list[dict[str, Any] | None]:
-    wanted: dict[Moment, set[str]] = defaultdict(set)
-    for code, moment in keys:
-        wanted[moment].add(code)
-    found = {moment: await bodies_by_code(pool, sorted(codes), moment.on, moment.known_at)
-             for moment, codes in wanted.items()}
-    return [found[moment].get(code) for code, moment in keys]
+Row = dict[str, Any]
+RecordLoader = DataLoader[tuple[str, Moment], Row | None]
+"""Records by (code, moment): each as it stood at the moment its parent is read at."""
+
+
+def _record_loader(fetch: Callable[[Sequence[str], Moment], Awaitable[dict[str, Row]]]
+                   ) -> RecordLoader:
+    async def load(keys: Sequence[tuple[str, Moment]]) -> list[Row | None]:
+        wanted: dict[Moment, set[str]] = defaultdict(set)
+        for code, moment in keys:
+            wanted[moment].add(code)
+        found = {moment: await fetch(sorted(codes), moment) for moment, codes in wanted.items()}
+        return [found[moment].get(code) for code, moment in keys]
+
+    return DataLoader(load)
 
 
 async def _load_histories(pool: asyncpg.Pool, keys: Sequence[tuple[str, PageRequest]]
@@ -73,12 +82,22 @@ class Context:
     availability: DatabaseAvailability
     authorization: str | None = None  # the bearer token's header, checked again on a WebSocket
     connection_params: dict[str, Any] | None = None  # a WebSocket's connection_init payload
-    bodies: DataLoader[tuple[str, Moment], dict[str, Any] | None] = field(init=False)
+    bodies: RecordLoader = field(init=False)
+    jurisdictions: RecordLoader = field(init=False)
+    competences: RecordLoader = field(init=False)
+    decisions: RecordLoader = field(init=False)
     decision_histories: DataLoader[tuple[str, PageRequest], Page[dict[str, Any]]] = field(
         init=False)
 
     def __post_init__(self) -> None:
-        self.bodies = DataLoader(lambda keys: _load_bodies(self.pool, keys))
+        self.bodies = _record_loader(
+            lambda codes, moment: bodies_by_code(self.pool, codes, moment.on, moment.known_at))
+        self.jurisdictions = _record_loader(
+            lambda codes, moment: jurisdictions_by_code(self.pool, codes, moment.known_at))
+        self.competences = _record_loader(
+            lambda codes, moment: competences_by_code(self.pool, codes, moment.known_at))
+        self.decisions = _record_loader(lambda codes, moment: decisions_by_code(
+            self.pool, codes, moment.on, moment.known_at, self.published_only, self.own_bodies))
         self.decision_histories = DataLoader(lambda keys: _load_histories(self.pool, keys))
 
     @property

@@ -366,6 +366,13 @@ def _graphql_type(annotation: Any, context: str) -> Any:
     raise TypeError(f"No GraphQL type for {annotation!r} ({context}).")
 
 
+def named_enum(name: str) -> type[Enum]:
+    """The enum of the commands' choices called `name` in ENUM_NAMES, so that an answer speaks
+    of a choice in the values its command took."""
+    values = next(values for values, named in ENUM_NAMES.items() if named == name)
+    return _enum(values, name)
+
+
 def _enum(values: tuple[str, ...], context: str) -> type[Enum]:
     if values not in _enums:
         name = ENUM_NAMES.get(values) or pascal(context)

@@ -21,6 +21,7 @@ from api.schema.arguments import (
     CommandId,
     CommissionsOn,
     CompetenceAsked,
+    CompetenceCode,
     ConsultationsOn,
     Consulted,
     CorrelatedBy,
@@ -47,8 +48,8 @@ from api.schema.arguments import (
     LatestFirst,
     MapCompetence,
     MapOf,
-    MapValidAt,
     NodeId,
+    OfCompetenceKind,
     On,
     OpenedBy,
     OpenOnly,
@@ -78,6 +79,7 @@ from api.schema.types import (
     NODE_TYPES,
     Body,
     Commission,
+    Competence,
     Competent,
     Consultation,
     Decision,
@@ -152,13 +154,33 @@ class Query:
 
     @strawberry.field(description="One jurisdiction by its code.")
     async def jurisdiction(self, info: ContextInfo, code: JurisdictionCode) -> Jurisdiction | None:
-        return await Jurisdiction.find(info.context, code)
+        return await Jurisdiction.find(info.context, code, await info.context.moment())
+
+    @strawberry.field(description="The competences (bevoegdheden) that can be named, of one "
+                                  "kind if asked.")
+    async def competences(self, info: ContextInfo, first: First, after: After = None,
+                          kind: OfCompetenceKind = None, known_at: KnownAt = None,
+                          at_least: AtLeast = None) -> Connection[Competence]:
+        page = PageRequest(first, after)
+        moment = await info.context.moment(known_at=known_at, at_least=at_least)
+        found = await competences.competences(info.context.pool, page, _value(kind),
+                                              moment.known_at)
+        return connection(found, page, Competence.of)
+
+    @strawberry.field(description="One competence (bevoegdheid) by its code.")
+    async def competence(self, info: ContextInfo, code: CompetenceCode, known_at: KnownAt = None,
+                         at_least: AtLeast = None) -> Competence | None:
+        return await Competence.find(info.context, code,
+                                     await info.context.moment(known_at=known_at,
+                                                               at_least=at_least))
 
     @strawberry.field(description="The members of a region on a date.")
     async def members(self, info: ContextInfo, region: RegionCode, on: On = None,
-                      known_at: KnownAt = None, at_least: AtLeast = None) -> list[str]:
+                      known_at: KnownAt = None, at_least: AtLeast = None) -> list[Jurisdiction]:
         moment = await info.context.moment(on, known_at, at_least)
-        return await structure.members_on(info.context.pool, region, moment.on, moment.known_at)
+        codes = await structure.members_on(info.context.pool, region, moment.on, moment.known_at)
+        rows = await info.context.jurisdictions.load_many([(code, moment) for code in codes])
+        return [Jurisdiction.of(row) for row in rows if row is not None]
 
     @strawberry.field(description="Bodies (bestuursorganen), as they stood on a date.")
     async def bodies(self, info: ContextInfo, first: First, after: After = None,
@@ -169,7 +191,7 @@ class Query:
         found = await structure.bodies(info.context.pool, page, jurisdiction, moment.known_at)
         loaded = await info.context.bodies.load_many([(row["code"], moment) for row in found.items])
         by_code = {row["code"]: row for row in loaded if row is not None}
-        return connection(found, page, lambda row: Body.of(by_code[row["code"]]))
+        return connection(found, page, lambda row: Body.of(by_code[row["code"]], moment))
 
     @strawberry.field(description="One body by its code, as it stood on a date.")
     async def body(self, info: ContextInfo, code: BodyCode, on: BodyOn = None,
@@ -177,17 +199,18 @@ class Query:
         return await Body.find(info.context, code, await info.context.moment(on, known_at))
 
     @strawberry.field(description="The competence map (bevoegdhedenkaart) of a jurisdiction: for "
-                                  "every competence, who may exercise it on `validAt` and through "
-                                  "which chain.")
-    async def competence_map(self, info: ContextInfo, jurisdiction: MapOf, valid_at: MapValidAt,
-                             first: First, after: After = None, competence: MapCompetence = None,
+                                  "every competence, who may exercise it on `on` and through which "
+                                  "chain.")
+    async def competence_map(self, info: ContextInfo, jurisdiction: MapOf, first: First,
+                             after: After = None, on: On = None, competence: MapCompetence = None,
                              known_at: KnownAt = None,
                              at_least: AtLeast = None) -> Connection[Competent]:
         page = PageRequest(first, after)
-        moment = await info.context.moment(valid_at, known_at, at_least)
+        moment = await info.context.moment(on, known_at, at_least)
         found = await competences.competence_map(info.context.pool, jurisdiction, moment.on,
                                                  moment.known_at, competence)
-        return connection(competences.listed(found, page), page, Competent.of)
+        return connection(competences.listed(found, page), page,
+                          lambda found: Competent.of(found, moment))
 
     @strawberry.field(description="Who may decide on a competence (or one subject of it) for a "
                                   "jurisdiction on a date, each with the chain that makes it so.")
@@ -198,7 +221,7 @@ class Query:
         moment = await info.context.moment(on, known_at, at_least)
         found = await competences.who_is_competent(info.context.pool, competence, jurisdiction,
                                                    moment.on, subject, moment.known_at)
-        return [Competent.of(c) for c in found]
+        return [Competent.of(c, moment) for c in found]
 
     @strawberry.field(description="The grant register (mandaatregister): delegations, mandates "
                                   "and sub-mandates with their status on a date.")
@@ -215,7 +238,7 @@ class Query:
                 jurisdiction=jurisdiction, competence=competence, grantor=grantor,
                 grantee=grantee, kind=_value(kind), status=_value(status),
                 expiring_within_days=expiring_within_days))
-        return connection(found, page, Grant.of)
+        return connection(found, page, lambda row: Grant.of(row, moment))
 
     @strawberry.field(description="The decision register (besluitenregister), filtered; `text` "
                                   "searches title and summary in Dutch.")
@@ -235,7 +258,7 @@ class Query:
                 affecting=affecting, taken_from=taken_from, taken_until=taken_until,
                 status=_value(status), text=text,
                 published_only=context.published_only, own_bodies=context.own_bodies))
-        return connection(found, page, Decision.of)
+        return connection(found, page, lambda row: Decision.of(row, moment))
 
     @strawberry.field(description="One decision with its legitimacy chain, verdict and history.")
     async def decision(self, info: ContextInfo, code: DecisionCode, on: DecisionsOn = None,
@@ -255,7 +278,7 @@ class Query:
         found = await commissions.commissions(
             info.context.pool, page, moment.on, moment.known_at, commissions.CommissionFilter(
                 state=_value(state), issued_by=issued_by, issued_to=issued_to, binding=binding))
-        return connection(found, page, Commission.of)
+        return connection(found, page, lambda row: Commission.of(row, moment))
 
     @strawberry.field(description="Consultations (zienswijzeprocedures) with the views received.")
     async def consultations(self, info: ContextInfo, first: First, after: After = None,
@@ -268,7 +291,7 @@ class Query:
         found = await commissions.consultations(
             info.context.pool, page, moment.on, moment.known_at, commissions.ConsultationFilter(
                 open_only=open_only, opened_by=opened_by, consulted=consulted))
-        return connection(found, page, Consultation.of)
+        return connection(found, page, lambda row: Consultation.of(row, moment))
 
     @strawberry.field(description="The audit trail: every event with its metadata, in global "
                                   "order. Metadata and unpublished decisions for auditors only.")

@@ -10,12 +10,42 @@ from typing import Any
 
 import strawberry
 
-from api.schema.context import Context, ContextInfo, Moment
+from api.schema.context import Context, ContextInfo, Moment, RecordLoader
+from api.schema.inputs import named_enum
 from api.schema.relay import After, Connection, First, GlobalId, Node, connection
 from api.schema.transparency import Checkpoint, InclusionProof, inclusion_proof
 from ledger.personal_data import SealedPersonalData
-from projections.queries import audit, commissions, competences, decisions, structure
+from projections.queries import audit, commissions, competences
 from projections.queries.pagination import MAX_PAGE, PageRequest, is_position
+
+# The enums of the commands' choices: an answer uses the values its command took.
+BodyKind = named_enum("BodyKind")
+JurisdictionKind = named_enum("JurisdictionKind")
+MajorityRule = named_enum("MajorityRule")
+Outcome = named_enum("Outcome")
+VoteCast = named_enum("VoteCast")
+
+
+def refers_to(target: str, code: str, description: str, *, required: bool = False,
+              many: bool = False) -> Any:
+    """A field naming another record (a body, jurisdiction, competence or decision) by the code
+    held in the private attribute `code`: the record itself, as it stood at the moment its parent
+    is read at, through the request's loader of that kind (one query for all of an answer's
+    records). A decision the asker may not see (unpublished) is null."""
+
+    async def resolve(root: Any, info: ContextInfo) -> Any:
+        kind = REFERABLE[target]
+        loader = kind.loader(info.context)
+        if many:
+            rows = await loader.load_many([(each, root.moment) for each in getattr(root, code)])
+            return [kind.of(row, root.moment) for row in rows if row is not None]
+        named = getattr(root, code)
+        row = await loader.load((named, root.moment)) if named is not None else None
+        return kind.of(row, root.moment) if row is not None else None
+
+    returned = f"list[{target}]" if many else target if required else f"{target} | None"
+    resolve.__annotations__ = {"root": Any, "info": ContextInfo, "return": returned}
+    return strawberry.field(resolver=resolve, description=description)
 
 
 @strawberry.enum(description="Where a body got the competence from (the last link of its chain).")
@@ -83,35 +113,48 @@ class CommissionState(Enum):
                              "sub-mandate (ondermandaat) used.")
 class ChainLink:
     kind: Via = strawberry.field(description="Attribution, delegation, mandate or sub-mandate.")
-    grantee: str = strawberry.field(description="The body that received the competence.")
-    grantor: str | None = strawberry.field(description="The body that granted it (none for an "
-                                                       "attribution by law).")
+    grantee = refers_to("Body", "grantee_code", "The body that received the competence.",
+                        required=True)
+    grantor = refers_to("Body", "grantor_code", "The body that granted it (none for an "
+                                                "attribution by law).")
     grant: str | None = strawberry.field(description="The grant's code (none for an attribution).")
     legal_basis: str = strawberry.field(description="The law or regulation it rests on "
                                                     "(wettelijke grondslag).")
-    source_decision: str | None = strawberry.field(
-        description="The decision (besluit) by which the grant was made.")
-    framework_body: str | None = strawberry.field(
-        description="The body whose framework decision conditions the competence (kaderstelling).")
+    source_decision = refers_to(
+        "Decision", "source_decision_code",
+        "The decision (besluit) by which the grant was made; null where the asker may not see "
+        "it (unpublished).")
+    framework_body = refers_to(
+        "Body", "framework_body_code",
+        "The body whose framework decision conditions the competence (kaderstelling).")
     valid_from: date = strawberry.field(description="First day of validity.")
     valid_until: date | None = strawberry.field(
         description="First day no longer valid (half-open period); none if open-ended.")
+    grantee_code: strawberry.Private[str]
+    grantor_code: strawberry.Private[str | None]
+    source_decision_code: strawberry.Private[str | None]
+    framework_body_code: strawberry.Private[str | None]
+    moment: strawberry.Private[Moment]
 
     @staticmethod
-    def of(link: dict[str, Any]) -> ChainLink:
+    def of(link: dict[str, Any], moment: Moment) -> ChainLink:
         return ChainLink(
-            kind=Via(link["kind"]), grantee=link["grantee"], grantor=link.get("grantor"),
-            grant=link.get("grant"), legal_basis=link["legal_basis"],
-            source_decision=link.get("source_decision"), framework_body=link.get("framework_body"),
-            valid_from=_day(link["valid_from"]), valid_until=_day(link.get("valid_until")))
+            kind=Via(link["kind"]), grantee_code=link["grantee"],
+            grantor_code=link.get("grantor"), grant=link.get("grant"),
+            legal_basis=link["legal_basis"], source_decision_code=link.get("source_decision"),
+            framework_body_code=link.get("framework_body"), valid_from=_day(link["valid_from"]),
+            valid_until=_day(link.get("valid_until")), moment=moment)
 
 
 @strawberry.type(description="A body that may exercise a competence (bevoegdheid) for a "
                              "jurisdiction, the chain that makes it so, and for which period.")
 class Competent:
-    competence: str = strawberry.field(description="The competence's code.")
-    jurisdiction: str = strawberry.field(description="The jurisdiction's code (gemeente, regio).")
-    body: str = strawberry.field(description="The body's code (bestuursorgaan).")
+    competence = refers_to("Competence", "competence_code", "The competence (bevoegdheid).",
+                           required=True)
+    jurisdiction = refers_to("Jurisdiction", "jurisdiction_code",
+                             "The jurisdiction it is held for (gemeente, regio).", required=True)
+    body = refers_to("Body", "body_code", "The body that may exercise it (bestuursorgaan).",
+                     required=True)
     via: Via = strawberry.field(description="How the body got it: the last link of the chain.")
     subjects: list[str] | None = strawberry.field(
         description="The subjects it may decide on; none means the competence as a whole "
@@ -122,15 +165,20 @@ class Competent:
     valid_from: date = strawberry.field(description="First day this holds.")
     valid_until: date | None = strawberry.field(description="First day it no longer holds.")
     chain: list[ChainLink] = strawberry.field(description="From the attribution to this body.")
+    competence_code: strawberry.Private[str]
+    jurisdiction_code: strawberry.Private[str]
+    body_code: strawberry.Private[str]
+    moment: strawberry.Private[Moment]
 
     @staticmethod
-    def of(found: competences.Competent) -> Competent:
+    def of(found: competences.Competent, moment: Moment) -> Competent:
         entry = found.entry
-        return Competent(competence=found.competence, jurisdiction=found.jurisdiction,
-                         body=entry.body, via=Via(entry.via), subjects=entry.subjects,
+        return Competent(competence_code=found.competence, jurisdiction_code=found.jurisdiction,
+                         body_code=entry.body, via=Via(entry.via), subjects=entry.subjects,
                          excluded_subjects=entry.excluded_subjects,
                          valid_from=entry.valid_from, valid_until=entry.valid_until,
-                         chain=[ChainLink.of(link) for link in entry.chain])
+                         chain=[ChainLink.of(link, moment) for link in entry.chain],
+                         moment=moment)
 
 
 @strawberry.type(description="A delegation (delegatie), mandate (mandaat) or sub-mandate "
@@ -138,12 +186,16 @@ class Competent:
 class Grant(Node):
     code: str = strawberry.field(description="The grant's code, unique within its holding.")
     kind: Via = strawberry.field(description="Delegation, mandate or sub-mandate.")
-    competence: str = strawberry.field(description="The competence granted.")
-    jurisdiction: str = strawberry.field(description="The jurisdiction it is held for.")
-    grantor: str = strawberry.field(description="The granting body.")
-    grantee: str = strawberry.field(description="The receiving body.")
+    competence = refers_to("Competence", "competence_code", "The competence granted.",
+                           required=True)
+    jurisdiction = refers_to("Jurisdiction", "jurisdiction_code",
+                             "The jurisdiction it is held for.", required=True)
+    grantor = refers_to("Body", "grantor_code", "The granting body.", required=True)
+    grantee = refers_to("Body", "grantee_code", "The receiving body.", required=True)
     legal_basis: str = strawberry.field(description="Its basis in law.")
-    source_decision: str = strawberry.field(description="The grantor's decision making the grant.")
+    source_decision = refers_to("Decision", "source_decision_code",
+                                "The grantor's decision making the grant; null where the asker "
+                                "may not see it (unpublished).")
     valid_from: date = strawberry.field(description="First day of validity.")
     valid_until: date | None = strawberry.field(description="First day no longer valid.")
     scope: list[str] | None = strawberry.field(
@@ -151,36 +203,49 @@ class Grant(Node):
     allows_submandate: bool = strawberry.field(
         description="Whether the mandatee may pass it on (ondermandaat).")
     parent: str | None = strawberry.field(description="For a sub-mandate: the mandate it passes on.")
-    framework_body: str | None = strawberry.field(description="The body setting the framework.")
+    framework_body = refers_to("Body", "framework_body_code", "The body setting the framework.")
     status: GrantStatus = strawberry.field(description="Its status on the asked date.")
     revoked_on: date | None = strawberry.field(description="The day its revocation took effect.")
     revocation_reason: str | None = strawberry.field(description="Why it was revoked.")
     recorded_position: int = strawberry.field(
         description="The ledger position at which the grant was recorded.")
+    competence_code: strawberry.Private[str]
+    jurisdiction_code: strawberry.Private[str]
+    grantor_code: strawberry.Private[str]
+    grantee_code: strawberry.Private[str]
+    source_decision_code: strawberry.Private[str]
+    framework_body_code: strawberry.Private[str | None]
+    moment: strawberry.Private[Moment]
 
     @staticmethod
-    def of(row: dict[str, Any]) -> Grant:
+    def of(row: dict[str, Any], moment: Moment) -> Grant:
         return Grant(
             id=Grant.global_id(f"{row['competence']}@{row['jurisdiction']}/{row['code']}"),
-            code=row["code"], kind=Via(row["kind"]), competence=row["competence"],
-            jurisdiction=row["jurisdiction"], grantor=row["grantor"], grantee=row["grantee"],
-            legal_basis=row["legal_basis"], source_decision=row["source_decision"],
-            valid_from=row["valid_from"], valid_until=row["valid_until"], scope=row["scope"],
+            code=row["code"], kind=Via(row["kind"]), competence_code=row["competence"],
+            jurisdiction_code=row["jurisdiction"], grantor_code=row["grantor"],
+            grantee_code=row["grantee"], legal_basis=row["legal_basis"],
+            source_decision_code=row["source_decision"], valid_from=row["valid_from"],
+            valid_until=row["valid_until"], scope=row["scope"],
             allows_submandate=row["allows_submandate"], parent=row["parent"],
-            framework_body=row["framework_body"], status=GrantStatus(row["status"]),
+            framework_body_code=row["framework_body"], status=GrantStatus(row["status"]),
             revoked_on=row["revoked_on"], revocation_reason=row["revocation_reason"],
-            recorded_position=row["recorded_position"])
+            recorded_position=row["recorded_position"], moment=moment)
+
+    @classmethod
+    async def find(cls, context: Context, competence: str, jurisdiction: str, code: str,
+                   moment: Moment) -> Grant | None:
+        found = await competences.grants(
+            context.pool, PageRequest(1), moment.on, moment.known_at,
+            competences.GrantFilter(jurisdiction=jurisdiction, competence=competence, code=code))
+        return next((cls.of(row, moment) for row in found.items), None)
 
     @classmethod
     async def resolve_node(cls, info: ContextInfo, id: GlobalId) -> Grant | None:
         # the key as `of` makes it: a grant's code is unique within its holding only
         holding, _, code = id.key.partition("/")
         competence, _, jurisdiction = holding.partition("@")
-        moment = await info.context.moment()
-        found = await competences.grants(
-            info.context.pool, PageRequest(1), moment.on, moment.known_at,
-            competences.GrantFilter(jurisdiction=jurisdiction, competence=competence, code=code))
-        return next((cls.of(row) for row in found.items), None)
+        return await cls.find(info.context, competence, jurisdiction, code,
+                              await info.context.moment())
 
 
 @strawberry.type(description="A document referenced by title, address and SHA-256 of its "
@@ -194,7 +259,7 @@ class Document:
 @strawberry.type(description="How one member voted (stemming per lid).")
 class MemberVote:
     member: str = strawberry.field(description="The member (an officeholder acting in office).")
-    vote: str = strawberry.field(description="for, against or abstain.")
+    vote: VoteCast = strawberry.field(description="For, against or abstain.")
     group: str | None = strawberry.field(description="The member's political group (fractie).")
     weight: int = strawberry.field(description="The vote's weight (gewogen stemming).")
 
@@ -202,7 +267,8 @@ class MemberVote:
 @strawberry.type(description="The votes at the grain they are known; unknown counts are null, "
                              "never zero.")
 class Votes:
-    majority_rule: str = strawberry.field(description="simple, two_thirds or unanimous.")
+    majority_rule: MajorityRule = strawberry.field(
+        description="Simple, two-thirds or unanimous.")
     votes_for: int | None = strawberry.field(description="Votes in favour (voor).")
     votes_against: int | None = strawberry.field(description="Votes against (tegen).")
     abstentions: int | None = strawberry.field(description="Abstentions (onthoudingen).")
@@ -270,18 +336,22 @@ class Decision(Node):
     code: str = strawberry.field(description="The decision's code.")
     title: str = strawberry.field(description="Its title (as corrected, if corrected by then).")
     summary: str | None = strawberry.field(description="Its summary.")
-    competence: str = strawberry.field(description="The competence exercised.")
-    jurisdiction: str = strawberry.field(description="The jurisdiction it is taken for.")
+    competence = refers_to("Competence", "competence_code", "The competence exercised.",
+                           required=True)
+    jurisdiction = refers_to("Jurisdiction", "jurisdiction_code",
+                             "The jurisdiction it is taken for.", required=True)
     subject: str | None = strawberry.field(description="The subject within the competence.")
     dossier: str | None = strawberry.field(description="The dossier (programma) it belongs to.")
-    affected_jurisdictions: list[str] = strawberry.field(
-        description="Other jurisdictions it affects (a regional decision's members).")
+    affected_jurisdictions = refers_to(
+        "Jurisdiction", "affected_codes",
+        "Other jurisdictions it affects (a regional decision's members).", many=True)
     status: DecisionStatus = strawberry.field(description="Its status on the asked date.")
-    proposed_by: str | None = strawberry.field(description="The body that proposed it.")
+    proposed_by = refers_to("Body", "proposed_by_code", "The body that proposed it.")
     proposed_on: date | None = strawberry.field(description="When it was proposed (if known).")
-    body: str | None = strawberry.field(description="The body that took it (bestuursorgaan).")
+    body = refers_to("Body", "body_code", "The body that took it (bestuursorgaan); none until "
+                                          "it is taken.")
     taken_on: date | None = strawberry.field(description="The decision date.")
-    outcome: str | None = strawberry.field(description="adopted or rejected.")
+    outcome: Outcome | None = strawberry.field(description="Adopted or rejected.")
     votes: Votes | None = strawberry.field(description="The votes, at the grain known.")
     chain: list[ChainLink] = strawberry.field(
         description="The legitimacy chain stored with the decision when it was taken.")
@@ -289,8 +359,8 @@ class Decision(Node):
         description="The grant it relies on (Awb 10:19 requires citing it).")
     cited_publication: str | None = strawberry.field(
         description="Where the cited grant was published.")
-    framework_decision: str | None = strawberry.field(
-        description="The framework decision it fits (kaderbesluit).")
+    framework_decision = refers_to("Decision", "framework_decision_code",
+                                   "The framework decision it fits (kaderbesluit).")
     consultation: str | None = strawberry.field(description="The consultation it followed.")
     views_received: list[str] | None = strawberry.field(
         description="Councils whose views (zienswijzen) it took in.")
@@ -300,13 +370,21 @@ class Decision(Node):
     in_force_from: date | None = strawberry.field(
         description="From when it has legal effect (inwerkingtreding; may be retroactive).")
     repealed_on: date | None = strawberry.field(description="When it was repealed (ingetrokken).")
-    repealed_by: str | None = strawberry.field(description="The decision repealing it.")
+    repealed_by = refers_to("Decision", "repealed_by_code", "The decision repealing it.")
     annulled_on: date | None = strawberry.field(description="When it was annulled (vernietigd).")
     annulled_by: str | None = strawberry.field(description="Who annulled it (e.g. a court).")
     verdict: Verdict | None = strawberry.field(
         description="Its legitimacy verdict; none until it is taken.")
     recorded_position: int = strawberry.field(
         description="The ledger position at which it was first recorded.")
+    competence_code: strawberry.Private[str]
+    jurisdiction_code: strawberry.Private[str]
+    affected_codes: strawberry.Private[list[str]]
+    proposed_by_code: strawberry.Private[str | None]
+    body_code: strawberry.Private[str | None]
+    framework_decision_code: strawberry.Private[str | None]
+    repealed_by_code: strawberry.Private[str | None]
+    moment: strawberry.Private[Moment]
     sealed_addressee: strawberry.Private[SealedPersonalData | None] = None
 
     @strawberry.field(description="The private person it is addressed to (a beschikking's "
@@ -339,26 +417,24 @@ class Decision(Node):
                 for event in events.items]
 
     @staticmethod
-    def of(row: dict[str, Any]) -> Decision:
-        votes = row["votes"]
+    def of(row: dict[str, Any], moment: Moment) -> Decision:
         return Decision(
             id=Decision.global_id(row["code"]), code=row["code"], title=row["title"],
-            summary=row["summary"], competence=row["competence"],
-            jurisdiction=row["jurisdiction"], subject=row["subject"], dossier=row["dossier"],
-            affected_jurisdictions=row["affected_jurisdictions"],
-            status=DecisionStatus(row["status"]), proposed_by=row["proposed_by"],
-            proposed_on=row["proposed_on"], body=row["body"], taken_on=row["taken_on"],
-            outcome=row["outcome"],
-            votes=Votes(**(votes | {"members": [MemberVote(**m) for m in votes["members"]]}))
-            if votes else None,
-            chain=[ChainLink.of(link) for link in row["chain"] or []],
+            summary=row["summary"], competence_code=row["competence"],
+            jurisdiction_code=row["jurisdiction"], subject=row["subject"], dossier=row["dossier"],
+            affected_codes=row["affected_jurisdictions"],
+            status=DecisionStatus(row["status"]), proposed_by_code=row["proposed_by"],
+            proposed_on=row["proposed_on"], body_code=row["body"], taken_on=row["taken_on"],
+            outcome=Outcome(row["outcome"]) if row["outcome"] else None,
+            votes=_votes(row["votes"]) if row["votes"] else None,
+            chain=[ChainLink.of(link, moment) for link in row["chain"] or []],
             cited_grant=row["cited_grant"], cited_publication=row["cited_publication"],
-            framework_decision=row["framework_decision"], consultation=row["consultation"],
+            framework_decision_code=row["framework_decision"], consultation=row["consultation"],
             views_received=row["views_received"],
             documents=[Document(**d) for d in row["documents"] or []],
             published_on=row["published_on"], publication=row["publication"],
             in_force_from=row["in_force_from"], repealed_on=row["repealed_on"],
-            repealed_by=row["repealed_by"], annulled_on=row["annulled_on"],
+            repealed_by_code=row["repealed_by"], annulled_on=row["annulled_on"],
             annulled_by=row["annulled_by"],
             verdict=Verdict(legitimate=row["legitimate"], position=row["verdict_position"],
                             explanation=row["verdict_explanation"],
@@ -366,14 +442,16 @@ class Decision(Node):
             if row["legitimate"] is not None else None,
             recorded_position=row["recorded_position"],
             sealed_addressee=SealedPersonalData(row["addressee_person"], row["addressee_sealed"])
-            if row["addressee_person"] is not None else None)
+            if row["addressee_person"] is not None else None, moment=moment)
+
+    @staticmethod
+    def loader(context: Context) -> RecordLoader:
+        return context.decisions
 
     @classmethod
     async def find(cls, context: Context, code: str, moment: Moment) -> Decision | None:
-        row = await decisions.decision(context.pool, code, moment.on, moment.known_at,
-                                       published_only=context.published_only,
-                                       own_bodies=context.own_bodies)
-        return cls.of(row) if row is not None else None
+        row = await context.decisions.load((code, moment))
+        return cls.of(row, moment) if row is not None else None
 
     @classmethod
     async def resolve_node(cls, info: ContextInfo, id: GlobalId) -> Decision | None:
@@ -385,48 +463,62 @@ class Decision(Node):
 class Commission(Node):
     code: str = strawberry.field(description="The commission's code.")
     subject: str = strawberry.field(description="What is asked.")
-    issued_by: str = strawberry.field(description="The body that issued it (opdrachtgever).")
-    issued_to: str = strawberry.field(description="The body it is issued to (opdrachtnemer).")
+    issued_by = refers_to("Body", "issued_by_code", "The body that issued it (opdrachtgever).",
+                          required=True)
+    issued_to = refers_to("Body", "issued_to_code", "The body it is issued to (opdrachtnemer).",
+                          required=True)
     dossier: str | None = strawberry.field(description="The dossier it belongs to.")
     issued_on: date = strawberry.field(description="When it was issued.")
     due_on: date | None = strawberry.field(description="When it is due (if a date was set).")
     binding: bool = strawberry.field(description="Whether it binds the receiving body.")
-    source_decision: str | None = strawberry.field(description="The decision issuing it.")
+    source_decision = refers_to("Decision", "source_decision_code", "The decision issuing it.")
     state: CommissionState = strawberry.field(description="Its state on the asked date.")
     accepted_on: date | None = strawberry.field(description="When it was accepted.")
     progress_reports: int = strawberry.field(description="Progress reports received by then.")
     fulfilled_on: date | None = strawberry.field(description="When it was fulfilled.")
-    fulfilled_by_decision: str | None = strawberry.field(description="The decision fulfilling it.")
+    fulfilled_by_decision = refers_to("Decision", "fulfilled_by_code",
+                                      "The decision fulfilling it.")
     withdrawn_on: date | None = strawberry.field(description="When it was withdrawn.")
     withdrawal_reason: str | None = strawberry.field(description="Why it was withdrawn.")
+    issued_by_code: strawberry.Private[str]
+    issued_to_code: strawberry.Private[str]
+    source_decision_code: strawberry.Private[str | None]
+    fulfilled_by_code: strawberry.Private[str | None]
+    moment: strawberry.Private[Moment]
 
     @staticmethod
-    def of(row: dict[str, Any]) -> Commission:
+    def of(row: dict[str, Any], moment: Moment) -> Commission:
         return Commission(
             id=Commission.global_id(row["code"]), code=row["code"], subject=row["subject"],
-            issued_by=row["issued_by"], issued_to=row["issued_to"], dossier=row["dossier"],
+            issued_by_code=row["issued_by"], issued_to_code=row["issued_to"],
+            dossier=row["dossier"], moment=moment,
             issued_on=row["issued_on"], due_on=row["due_on"], binding=row["binding"],
-            source_decision=row["source_decision"], state=CommissionState(row["state"]),
+            source_decision_code=row["source_decision"], state=CommissionState(row["state"]),
             accepted_on=row["accepted_on"], progress_reports=row["progress_reports"],
-            fulfilled_on=row["fulfilled_on"], fulfilled_by_decision=row["fulfilled_by_decision"],
+            fulfilled_on=row["fulfilled_on"], fulfilled_by_code=row["fulfilled_by_decision"],
             withdrawn_on=row["withdrawn_on"], withdrawal_reason=row["withdrawal_reason"])
 
     @classmethod
-    async def resolve_node(cls, info: ContextInfo, id: GlobalId) -> Commission | None:
-        moment = await info.context.moment()
-        found = await commissions.commissions(info.context.pool, PageRequest(1), moment.on,
+    async def find(cls, context: Context, code: str, moment: Moment) -> Commission | None:
+        found = await commissions.commissions(context.pool, PageRequest(1), moment.on,
                                               moment.known_at,
-                                              commissions.CommissionFilter(code=id.key))
-        return next((cls.of(row) for row in found.items), None)
+                                              commissions.CommissionFilter(code=code))
+        return next((cls.of(row, moment) for row in found.items), None)
+
+    @classmethod
+    async def resolve_node(cls, info: ContextInfo, id: GlobalId) -> Commission | None:
+        return await cls.find(info.context, id.key, await info.context.moment())
 
 
 @strawberry.type(description="A council's view (zienswijze) in a consultation.")
 class View:
-    council: str = strawberry.field(description="The council that gave it.")
+    council = refers_to("Body", "council_code", "The council (raad) that gave it.", required=True)
     submitted_on: date = strawberry.field(description="When it was given.")
     stance: str = strawberry.field(description="What it says, in short.")
     late: bool = strawberry.field(description="Whether it came after the deadline.")
     document: Document | None = strawberry.field(description="The view's document.")
+    council_code: strawberry.Private[str]
+    moment: strawberry.Private[Moment]
 
 
 @strawberry.type(description="A consultation (zienswijzeprocedure): a regional body asks the "
@@ -434,43 +526,54 @@ class View:
 class Consultation(Node):
     code: str = strawberry.field(description="The consultation's code.")
     subject: str = strawberry.field(description="What the councils are consulted on.")
-    opened_by: str = strawberry.field(description="The body asking.")
-    draft_decision: str | None = strawberry.field(description="The draft decision concerned.")
-    consulted: list[str] = strawberry.field(description="The councils asked.")
+    opened_by = refers_to("Body", "opened_by_code", "The body asking.", required=True)
+    draft_decision = refers_to("Decision", "draft_decision_code",
+                               "The draft decision concerned.")
+    consulted = refers_to("Body", "consulted_codes", "The councils (raden) asked.", many=True)
     opened_on: date = strawberry.field(description="When it opened.")
     respond_by: date = strawberry.field(description="The deadline for views.")
     closed: bool = strawberry.field(description="Whether it was closed by the asked date.")
     closed_on: date | None = strawberry.field(description="When it closed.")
     views: list[View] = strawberry.field(description="The views received by the asked date.")
-    not_responded: list[str] = strawberry.field(description="Councils that gave no view by then.")
+    not_responded = refers_to("Body", "not_responded_codes",
+                              "Councils that gave no view by then.", many=True)
+    opened_by_code: strawberry.Private[str]
+    draft_decision_code: strawberry.Private[str | None]
+    consulted_codes: strawberry.Private[list[str]]
+    not_responded_codes: strawberry.Private[list[str]]
+    moment: strawberry.Private[Moment]
 
     @staticmethod
-    def of(row: dict[str, Any]) -> Consultation:
+    def of(row: dict[str, Any], moment: Moment) -> Consultation:
         return Consultation(
             id=Consultation.global_id(row["code"]), code=row["code"], subject=row["subject"],
-            opened_by=row["opened_by"], draft_decision=row["draft_decision"],
-            consulted=row["consulted"], opened_on=row["opened_on"],
+            opened_by_code=row["opened_by"], draft_decision_code=row["draft_decision"],
+            consulted_codes=row["consulted"], opened_on=row["opened_on"],
             respond_by=row["respond_by"], closed=row["closed"], closed_on=row["closed_on"],
-            views=[View(council=v["council"], submitted_on=_day(v["submitted_on"]),
+            views=[View(council_code=v["council"], submitted_on=_day(v["submitted_on"]),
                         stance=v["stance"], late=v["late"],
-                        document=Document(**v["document"]) if v["document"] else None)
+                        document=Document(**v["document"]) if v["document"] else None,
+                        moment=moment)
                    for v in row["views"]],
-            not_responded=row["not_responded"])
+            not_responded_codes=row["not_responded"], moment=moment)
+
+    @classmethod
+    async def find(cls, context: Context, code: str, moment: Moment) -> Consultation | None:
+        found = await commissions.consultations(context.pool, PageRequest(1), moment.on,
+                                                moment.known_at,
+                                                commissions.ConsultationFilter(code=code))
+        return next((cls.of(row, moment) for row in found.items), None)
 
     @classmethod
     async def resolve_node(cls, info: ContextInfo, id: GlobalId) -> Consultation | None:
-        moment = await info.context.moment()
-        found = await commissions.consultations(info.context.pool, PageRequest(1), moment.on,
-                                                moment.known_at,
-                                                commissions.ConsultationFilter(code=id.key))
-        return next((cls.of(row) for row in found.items), None)
+        return await cls.find(info.context, id.key, await info.context.moment())
 
 
 @strawberry.type(description="A seat (zetel, portefeuille) of a body and who holds it.")
 class Seat:
     seat: str = strawberry.field(description="The seat, e.g. chair or a portfolio.")
     holder: str = strawberry.field(description="Who holds it (an officeholder, public).")
-    political_group: str | None = strawberry.field(description="The holder's group (fractie).")
+    group: str | None = strawberry.field(description="The holder's political group (fractie).")
     valid_from: date = strawberry.field(description="Since when.")
     valid_until: date | None = strawberry.field(description="Until when, if it ended.")
 
@@ -479,28 +582,37 @@ class Seat:
 class Body(Node):
     code: str = strawberry.field(description="The body's code.")
     name: str = strawberry.field(description="Its name on the asked date.")
-    kind: str = strawberry.field(description="council (raad), executive (college), ...")
-    jurisdiction: str = strawberry.field(description="The jurisdiction it belongs to.")
+    kind: BodyKind = strawberry.field(description="Council (raad), executive (college), ...")
+    jurisdiction = refers_to("Jurisdiction", "jurisdiction_code",
+                             "The jurisdiction it belongs to.", required=True)
     established_on: date = strawberry.field(description="When it was established (ingesteld).")
     abolished_on: date | None = strawberry.field(description="When it was abolished (opgeheven).")
-    successor: str | None = strawberry.field(description="The body that took over from it.")
-    subordinate_to: str | None = strawberry.field(description="The body it is subordinate to.")
+    successor = refers_to("Body", "successor_code", "The body that took over from it.")
+    subordinate_to = refers_to("Body", "subordinate_to_code", "The body it is subordinate to.")
     active: bool = strawberry.field(description="Whether it existed on the asked date.")
     seats: list[Seat] = strawberry.field(description="Its seats and holders on the asked date.")
+    jurisdiction_code: strawberry.Private[str]
+    successor_code: strawberry.Private[str | None]
+    subordinate_to_code: strawberry.Private[str | None]
+    moment: strawberry.Private[Moment]
 
     @staticmethod
-    def of(row: dict[str, Any]) -> Body:
+    def of(row: dict[str, Any], moment: Moment) -> Body:
         return Body(
             id=Body.global_id(row["code"]), code=row["code"], name=row["name"],
-            kind=row["kind"], jurisdiction=row["jurisdiction"],
+            kind=BodyKind(row["kind"]), jurisdiction_code=row["jurisdiction"],
             established_on=row["established_on"], abolished_on=row["abolished_on"],
-            successor=row["successor"], subordinate_to=row["subordinate_to"],
-            active=row["active"], seats=[Seat(**seat) for seat in row["seats"]])
+            successor_code=row["successor"], subordinate_to_code=row["subordinate_to"],
+            active=row["active"], seats=[_seat(seat) for seat in row["seats"]], moment=moment)
+
+    @staticmethod
+    def loader(context: Context) -> RecordLoader:
+        return context.bodies
 
     @classmethod
     async def find(cls, context: Context, code: str, moment: Moment) -> Body | None:
         row = await context.bodies.load((code, moment))
-        return cls.of(row) if row is not None else None
+        return cls.of(row, moment) if row is not None else None
 
     @classmethod
     async def resolve_node(cls, info: ContextInfo, id: GlobalId) -> Body | None:
@@ -512,21 +624,76 @@ class Body(Node):
 class Jurisdiction(Node):
     code: str = strawberry.field(description="The jurisdiction's code.")
     name: str = strawberry.field(description="Its name.")
-    kind: str = strawberry.field(description="municipality, region, province or water_board.")
+    kind: JurisdictionKind = strawberry.field(
+        description="Municipality, region, province or water board.")
 
     @staticmethod
-    def of(row: dict[str, Any]) -> Jurisdiction:
+    def of(row: dict[str, Any], moment: Moment | None = None) -> Jurisdiction:
+        # a jurisdiction has no valid time and names no other record: the moment is not needed
         return Jurisdiction(id=Jurisdiction.global_id(row["code"]), code=row["code"],
-                            name=row["name"], kind=row["kind"])
+                            name=row["name"], kind=JurisdictionKind(row["kind"]))
+
+    @staticmethod
+    def loader(context: Context) -> RecordLoader:
+        return context.jurisdictions
 
     @classmethod
-    async def find(cls, context: Context, code: str) -> Jurisdiction | None:
-        row = await structure.jurisdiction(context.pool, code)
+    async def find(cls, context: Context, code: str, moment: Moment) -> Jurisdiction | None:
+        row = await context.jurisdictions.load((code, moment))
         return cls.of(row) if row is not None else None
 
     @classmethod
     async def resolve_node(cls, info: ContextInfo, id: GlobalId) -> Jurisdiction | None:
-        return await cls.find(info.context, id.key)
+        return await cls.find(info.context, id.key, await info.context.moment())
+
+
+@strawberry.enum(description="What kind of competence (bevoegdheid) it is.")
+class CompetenceKind(Enum):
+    LOCAL = strawberry.enum_value(
+        "local", description="Held for a municipality (gemeente): local decisions stay local.")
+    REGIONAL = strawberry.enum_value(
+        "regional", description="Held for a region (gemeenschappelijke regeling).")
+    DELEGABLE = strawberry.enum_value(
+        "delegable", description="May be delegated (delegatie, Awb 10:13).")
+    MANDATABLE = strawberry.enum_value(
+        "mandatable", description="May be mandated (mandaat, Awb 10:1).")
+
+
+@strawberry.type(description="A competence (bevoegdheid): a power over a subject, held for "
+                             "jurisdictions, as known at the asked position.")
+class Competence(Node):
+    code: str = strawberry.field(description="The competence's code.")
+    title: str = strawberry.field(description="What it is a power over.")
+    delegable: bool = strawberry.field(description="Whether it may be delegated (delegatie).")
+    mandatable: bool = strawberry.field(description="Whether it may be mandated (mandaat).")
+    kinds: list[CompetenceKind] = strawberry.field(
+        description="Its kinds: local and regional by the jurisdictions it is held for, "
+                    "delegable, mandatable.")
+
+    @staticmethod
+    def of(row: dict[str, Any], moment: Moment | None = None) -> Competence:
+        return Competence(id=Competence.global_id(row["code"]), code=row["code"],
+                          title=row["title"], delegable=row["delegable"],
+                          mandatable=row["mandatable"],
+                          kinds=[CompetenceKind(kind) for kind in row["kinds"]])
+
+    @staticmethod
+    def loader(context: Context) -> RecordLoader:
+        return context.competences
+
+    @classmethod
+    async def find(cls, context: Context, code: str, moment: Moment) -> Competence | None:
+        row = await context.competences.load((code, moment))
+        return cls.of(row) if row is not None else None
+
+    @classmethod
+    async def resolve_node(cls, info: ContextInfo, id: GlobalId) -> Competence | None:
+        return await cls.find(info.context, id.key, await info.context.moment())
+
+
+REFERABLE: dict[str, type[Body | Competence | Decision | Jurisdiction]] = {
+    "Body": Body, "Competence": Competence, "Decision": Decision, "Jurisdiction": Jurisdiction}
+"""The records a field may name, by type name (`refers_to`)."""
 
 
 @strawberry.type(description="A private person a decision is addressed to. Their data is "
@@ -564,9 +731,20 @@ class UserError:
     field: str | None = strawberry.field(description="The input field concerned, if one.")
 
 
-NODE_TYPES: tuple[type[Node], ...] = (Body, Commission, Consultation, Decision, Grant,
-                                      Jurisdiction, LedgerEvent)
+NODE_TYPES: tuple[type[Node], ...] = (Body, Commission, Competence, Consultation, Decision,
+                                      Grant, Jurisdiction, LedgerEvent)
 """Every type with a global id, which `node(id:)` finds it by."""
+
+
+def _votes(votes: dict[str, Any]) -> Votes:
+    return Votes(**(votes | {
+        "majority_rule": MajorityRule(votes["majority_rule"]),
+        "members": [MemberVote(**(m | {"vote": VoteCast(m["vote"])})) for m in votes["members"]]}))
+
+
+def _seat(seat: dict[str, Any]) -> Seat:
+    return Seat(seat=seat["seat"], holder=seat["holder"], group=seat["political_group"],
+                valid_from=seat["valid_from"], valid_until=seat["valid_until"])
 
 
 def _day(value: date | str | None) -> date | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
@@ -77,6 +78,59 @@ def _map_key(c: Competent) -> str:
     e = c.entry
     return "|".join((c.competence, e.valid_from.isoformat(), e.body,
                      ",".join(link["grant"] or link["grantee"] for link in e.chain)))
+
+
+CompetenceKind = Literal["local", "regional", "delegable", "mandatable"]
+
+_KIND_SQL: dict[str, str] = {
+    # local or regional by the jurisdictions it is held for (L7: local decisions stay local)
+    "local": "holding_kinds @> ARRAY['municipality']",
+    "regional": "holding_kinds @> ARRAY['region']",
+    "delegable": "delegable",
+    "mandatable": "mandatable",
+}
+
+
+def _competences_sql(known: str, where: str) -> str:
+    return (f"SELECT * FROM (SELECT c.code, c.title, c.delegable, c.mandatable,"
+            f" c.recorded_position, array(SELECT DISTINCT h.jurisdiction_kind"
+            f"  FROM {SCHEMA}.holdings h WHERE h.competence = c.code"
+            f"  AND h.recorded_position <= {known} ORDER BY 1) AS holding_kinds"
+            f" FROM {SCHEMA}.competences c WHERE c.recorded_position <= {known}) AS c"
+            f" WHERE {where}")
+
+
+async def competences(db: Db, page: PageRequest, kind: CompetenceKind | None = None,
+                      known_at: int | None = None) -> Page[dict[str, Any]]:
+    """The competences (bevoegdheden) defined as known at `known_at`, of one kind if asked."""
+    q = Query()
+    known = q.param(known_at if known_at is not None else NEVER)
+    if kind is not None:
+        q.where(_KIND_SQL[kind])
+    order = q.keyset(page, "competence", "recorded_position")
+    rows = await db.fetch(_competences_sql(known, q.sql) + order, *q.args)
+    return page_of(page, "competence", [_competence(row) for row in rows],
+                   lambda c: c["recorded_position"])
+
+
+async def competences_by_code(db: Db, codes: Sequence[str], known_at: int | None = None
+                              ) -> dict[str, dict[str, Any]]:
+    """The competences with these codes as known at `known_at`; one query for all of them."""
+    q = Query()
+    known = q.param(known_at if known_at is not None else NEVER)
+    rows = await db.fetch(_competences_sql(known, f"code = ANY({q.param(list(codes))})"),
+                          *q.args)
+    return {row["code"]: _competence(row) for row in rows}
+
+
+def _competence(row: Any) -> dict[str, Any]:
+    """A competence with its kinds (CompetenceKind), in their declared order."""
+    competence = dict(row)
+    held = set(competence.pop("holding_kinds"))
+    holds = {"local": "municipality" in held, "regional": "region" in held,
+             "delegable": competence["delegable"], "mandatable": competence["mandatable"]}
+    competence["kinds"] = [kind for kind in _KIND_SQL if holds[kind]]
+    return competence
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ position, and one decision in full."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
@@ -97,16 +98,25 @@ async def decision(db: Db, code: str, on: date, known_at: int | None = None,
                    published_only: bool = False, own_bodies: tuple[str, ...] = ()
                    ) -> dict[str, Any] | None:
     """One decision as known at `known_at`, with its corrections and verdicts."""
+    found = await decisions_by_code(db, [code], on, known_at, published_only, own_bodies)
+    return found.get(code)
+
+
+async def decisions_by_code(db: Db, codes: Sequence[str], on: date,
+                            known_at: int | None = None, published_only: bool = False,
+                            own_bodies: tuple[str, ...] = ()) -> dict[str, dict[str, Any]]:
+    """The decisions with these codes as known at `known_at` (those the asker may see, with
+    `published_only`), with their corrections and verdicts; one query for all of them."""
     q = Query()
     on_, known = q.param(on), q.param(known_at if known_at is not None else NEVER)
-    q.where("code = {}", code)
+    q.where("code = ANY({})", list(codes))
     q.where(f"recorded_position <= {known}")
     if published_only:
         q.where(_published_or_own(known), list(own_bodies), list(own_bodies))
-    row = await db.fetchrow(
+    rows = await db.fetch(
         f"SELECT d.*, {decision_status_sql(on_, known)} AS status, {_as_known_sql(known)}"
         f" FROM {SCHEMA}.decisions d WHERE {q.sql}", *q.args)
-    return _as_known(row, known_at) if row is not None else None
+    return {row["code"]: _as_known(row, known_at) for row in rows}
 
 
 def _published_or_own(known: str) -> str:

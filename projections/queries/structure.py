@@ -78,10 +78,16 @@ async def jurisdictions(db: Db, page: PageRequest, kind: str | None = None,
 
 
 async def jurisdiction(db: Db, code: str, known_at: int | None = None) -> dict[str, Any] | None:
-    row = await db.fetchrow(
-        f"SELECT * FROM {SCHEMA}.jurisdictions WHERE code = $1 AND recorded_position <= $2",
-        code, known_at if known_at is not None else NEVER)
-    return dict(row) if row is not None else None
+    return (await jurisdictions_by_code(db, [code], known_at)).get(code)
+
+
+async def jurisdictions_by_code(db: Db, codes: Sequence[str], known_at: int | None = None
+                                ) -> dict[str, dict[str, Any]]:
+    """The jurisdictions with these codes as known at `known_at`; one query for all of them."""
+    rows = await db.fetch(
+        f"SELECT * FROM {SCHEMA}.jurisdictions WHERE code = ANY($1) AND recorded_position <= $2",
+        list(codes), known_at if known_at is not None else NEVER)
+    return {row["code"]: dict(row) for row in rows}
 
 
 async def bodies(db: Db, page: PageRequest, jurisdiction: str | None = None,

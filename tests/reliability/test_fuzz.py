@@ -146,7 +146,7 @@ READS = [
     "after: $after, text: $text) { nodes { code title } pageInfo { endCursor } } }",
     "query($id: ID!) { node(id: $id) { id } }",
     "query($c: String!, $j: String!, $on: Date!) { whoIsCompetent(competence: $c, "
-    "jurisdiction: $j, on: $on) { body } }",
+    "jurisdiction: $j, on: $on) { body { code } } }",
 ]
 
 
