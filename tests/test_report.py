@@ -368,7 +368,7 @@ def test_graphql_gives_the_json_form(demo: Ledgered) -> None:
     query = """query ($j: String!) {
       accountabilityReport(jurisdiction: $j, from: "2013-01-01", to: "2013-12-31") {
         view summary { regionalDecisions localDecisions }
-        regionalDecisions { code position chain { kind grantee legalBasis } }
+        regionalDecisions { code position chain { kind grantee { code } legalBasis } }
         commissions { code binding state }
         verification { position checkpointSize }
       }
@@ -381,6 +381,8 @@ def test_graphql_gives_the_json_form(demo: Ledgered) -> None:
     assert found["summary"]["regionalDecisions"] == shape["summary"]["regional_decisions"]
     assert [d["code"] for d in found["regionalDecisions"]] == [
         d["code"] for d in shape["regional_decisions"]]
+    assert [[link["grantee"]["code"] for link in d["chain"]] for d in found["regionalDecisions"]
+            ] == [[link["grantee"] for link in d["chain"]] for d in shape["regional_decisions"]]
     assert {c["code"]: c["binding"] for c in found["commissions"]} == {
         c["code"]: c["binding"] for c in shape["commissions"]}
     assert found["verification"]["position"] == demo.history.last

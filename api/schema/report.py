@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import strawberry
 
 from api.schema.arguments import KnownAt
-from api.schema.context import ContextInfo
+from api.schema.context import ContextInfo, Moment
 from api.schema.types import ChainLink
 from projections.report import model
 
@@ -221,7 +221,7 @@ class AccountabilityReport:
         description="Where to check it against the ledger.")
 
     @staticmethod
-    def of(report: model.Report) -> AccountabilityReport:
+    def of(report: model.Report, known_at: int | None) -> AccountabilityReport:
         return AccountabilityReport(
             jurisdiction=report.jurisdiction, jurisdiction_name=report.jurisdiction_name,
             period=ReportPeriod(start=report.period.start, end=report.period.end),
@@ -229,8 +229,8 @@ class AccountabilityReport:
             memberships=[ReportMembership(region=m.region, joined_on=m.joined_on,
                                           left_on=m.left_on) for m in report.memberships],
             summary=ReportSummary(**vars(report.summary)),
-            regional_decisions=[_decision(d) for d in report.regional_decisions],
-            local_decisions=[_decision(d) for d in report.local_decisions],
+            regional_decisions=[_decision(d, known_at) for d in report.regional_decisions],
+            local_decisions=[_decision(d, known_at) for d in report.local_decisions],
             grants=[ReportGrant(**vars(g)) for g in report.grants],
             commissions=[ReportCommission(**vars(c)) for c in report.commissions],
             consultations=[ReportConsultation(**vars(c)) for c in report.consultations],
@@ -247,9 +247,12 @@ def _undoing(step: dict[str, Any] | None) -> ReportUndoing | None:
     return None if step is None else ReportUndoing(**step)
 
 
-def _decision(d: model.DecisionEntry) -> ReportDecision:
+def _decision(d: model.DecisionEntry, known_at: int | None) -> ReportDecision:
+    """Its chain's links name their bodies as they were on the decision's date, as known where
+    the report was cut."""
+    moment = Moment(d.taken_on, known_at)
     return ReportDecision(**(vars(d) | {
-        "chain": [ChainLink.of(link) for link in d.chain],
+        "chain": [ChainLink.of(link, moment) for link in d.chain],
         "annulled": _undoing(d.annulled), "repealed": _undoing(d.repealed),
         "corrections": [ReportCorrection(**c) for c in d.corrections]}))
 
@@ -264,4 +267,4 @@ async def accountability_report(info: ContextInfo, jurisdiction: Jurisdiction, f
                                 ) -> AccountabilityReport:
     return AccountabilityReport.of(await model.accountability_report(
         info.context.pool, jurisdiction, model.Period(from_, to), known_at=known_at,
-        published_only=info.context.published_only))
+        published_only=info.context.published_only), known_at)
