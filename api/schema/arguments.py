@@ -64,7 +64,7 @@ ConsultationsOn = Annotated[date | None, described(
 
 NodeId = Annotated[strawberry.ID, described("The object's global id (its `id` field).")]
 JurisdictionCode = Annotated[str, names("jurisdiction", "The jurisdiction's code, e.g. `dordrecht`.")]
-RegionCode = Annotated[str, names("jurisdiction", 
+RegionCode = Annotated[str, names("jurisdiction",
     "The region's code (gemeenschappelijke regeling), e.g. `drechtsteden`.")]
 BodyCode = Annotated[str, names("body", "The body's code (bestuursorgaan), e.g. `raad-dordrecht`.")]
 DecisionCode = Annotated[str, names("decision", "The decision's code (besluit).")]
@@ -83,11 +83,11 @@ CompetenceAsked = Annotated[str, names("competence", "The competence's code (bev
 HeldFor = Annotated[str, names("jurisdiction", "The jurisdiction it is held for.")]
 SubjectAsked = Annotated[str | None, described(
     "The subject within the competence; grants limited in scope count only where they cover it.")]
-GrantsHeldFor = Annotated[str | None, names("jurisdiction", 
+GrantsHeldFor = Annotated[str | None, names("jurisdiction",
     "Only grants of competences held for this jurisdiction.")]
 GrantsOf = Annotated[str | None, names("competence", "Only grants of this competence (bevoegdheid).")]
 GrantedBy = Annotated[str | None, names("body", "Only grants by this body (delegans, mandaatgever).")]
-GrantedTo = Annotated[str | None, names("body", 
+GrantedTo = Annotated[str | None, names("body",
     "Only grants to this body (gedelegeerde, gemandateerde).")]
 GrantKind = Annotated[Via | None, described("Only delegations, mandates or sub-mandates.")]
 WithGrantStatus = Annotated[GrantStatus | None, described("Only grants with this status on `on`.")]
@@ -99,7 +99,7 @@ ExpiringWithinDays = Annotated[int | None, described(
 TakenBy = Annotated[str | None, names("body", "Only decisions taken by this body.")]
 Exercising = Annotated[str | None, names("competence", "Only decisions exercising this competence.")]
 TakenFor = Annotated[str | None, names("jurisdiction", "Only decisions taken for this jurisdiction.")]
-Affecting = Annotated[str | None, names("jurisdiction", 
+Affecting = Annotated[str | None, names("jurisdiction",
     "Only decisions affecting this jurisdiction, e.g. what the region decided for one member.")]
 TakenFrom = Annotated[date | None, described("Only decisions taken on or after this date.")]
 TakenUntil = Annotated[date | None, described(

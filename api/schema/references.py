@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 from strawberry.extensions import FieldExtension
 from strawberry.types.base import get_object_definition
 from strawberry.types.field import StrawberryField
-from strawberry.utils.str_converters import to_camel_case
 
 from api.schema.arguments import NAMES, WAITS
 from api.schema.context import ContextInfo
@@ -26,10 +25,7 @@ T = TypeVar("T")
 
 class NamedRecordsExist(FieldExtension):
     def apply(self, field: StrawberryField) -> None:
-        self.named = {argument.python_name: (argument.graphql_name
-                                             or to_camel_case(argument.python_name),
-                                             argument.metadata[NAMES])
-                      for argument in field.arguments if NAMES in argument.metadata}
+        self.named = [argument for argument in field.arguments if NAMES in argument.metadata]
         self.waits = next((argument.python_name for argument in field.arguments
                            if WAITS in argument.metadata), None)
 
@@ -38,9 +34,10 @@ class NamedRecordsExist(FieldExtension):
         context = info.context
         if self.waits is not None:
             await context.caught_up(kwargs.get(self.waits))
+        names = info.schema.config.name_converter
         await context.check_references({
-            argument: (kind, kwargs[name]) for name, (argument, kind) in self.named.items()
-            if kwargs.get(name) is not None})
+            names.from_argument(argument): (argument.metadata[NAMES], kwargs[argument.python_name])
+            for argument in self.named if kwargs.get(argument.python_name) is not None})
         return await next_(source, info, **kwargs)
 
 
