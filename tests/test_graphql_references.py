@@ -17,6 +17,7 @@ from api.schema.arguments import NAMES
 from api.schema.execution import DEFINITION_BACKREF
 from ledger.application import Ledger
 from ledger.database import eventsourcing_env
+from projections.queries import records
 from tests.databases import fresh_database
 from tests.graphql_client import (
     UNPUBLISHED,
@@ -162,6 +163,25 @@ def test_only_the_field_with_the_typo_fails(world: tuple[Api, dict[str, str]]) -
                     'c: decision(code: "geen-besluit") { code } }').json()
     assert body["data"] == {"a": {"code": "dsb"}, "b": {"code": "dordrecht"}, "c": None}
     assert [(e["path"], e["extensions"]["argument"]) for e in body["errors"]] == [(["c"], "code")]
+
+
+def test_the_records_of_a_request_are_looked_up_in_one_query(
+        world: tuple[Api, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    api, _ = world
+    calls: list[set[tuple[str, str]]] = []
+    look_up = records.known_records
+
+    async def counted(db: Any, named: Any, *args: Any) -> Any:
+        calls.append(set(named))
+        return await look_up(db, named, *args)
+
+    monkeypatch.setattr(records, "known_records", counted)
+    body = api.post('{ a: body(code: "dsb") { code } b: jurisdiction(code: "dordrecht") { code } '
+                    'c: whoIsCompetent(competence: "participatiewet", jurisdiction: "dordrecht", '
+                    'on: "2014-01-01") { body } d: decision(code: "geen-besluit") { code } }').json()
+    assert [e["path"] for e in body["errors"]] == [["d"]]
+    assert calls == [{("body", "dsb"), ("jurisdiction", "dordrecht"),
+                      ("competence", "participatiewet"), ("decision", "geen-besluit")}]
 
 
 @pytest.mark.parametrize("argument", ["knownAt", "atLeast"])
