@@ -1,7 +1,10 @@
-"""The event history as an auditor reads it: every event with its metadata and hash."""
+"""The event history as an auditor reads it: every event with its metadata, and with what its
+hash covers (docs/verification.md): record id, version, stored topic and state bytes, and the
+hash it is chained to."""
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -28,7 +31,8 @@ def aggregate_id(reference: str) -> UUID:
 def history_entries(ledger: Ledger, aggregate: str | None, after: int, limit: int
                     ) -> list[dict[str, Any]]:
     rows = ledger.store.chain_rows(
-        after, limit, aggregate_id(aggregate) if aggregate is not None else None)
+        after, limit, aggregate_id(aggregate) if aggregate is not None else None,
+        with_previous_hash=True)
     entries = []
     for row in rows:
         state = _plain(json.loads(bytes(row["state"])))
@@ -42,6 +46,10 @@ def history_entries(ledger: Ledger, aggregate: str | None, after: int, limit: in
             "meta": state.pop("meta", {}),
             "data": state,
             "hash": bytes(row["event_hash"]).hex(),
+            # what the hash covers, as stored: the chain can be recomputed from these alone
+            "topic": row["topic"],
+            "state": base64.b64encode(bytes(row["state"])).decode(),
+            "previous_hash": bytes(row["previous_hash"]).hex(),
         })
     return entries
 

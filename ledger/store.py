@@ -33,6 +33,11 @@ from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier, Literal
 
 GENESIS_HASH = bytes(32)
+PREVIOUS_HASH_SQL = (
+    "coalesce((SELECT p.event_hash FROM {table} p WHERE p.notification_id < e.notification_id"
+    " ORDER BY p.notification_id DESC LIMIT 1), '\\x" + GENESIS_HASH.hex() + "'::bytea)")
+"""The hash an event `e` of `{table}` is chained to: its predecessor's in position order (the
+trigger's `previous`), or the genesis hash for the first event."""
 
 
 def event_hash(previous: bytes, position: int, originator_id: UUID, originator_version: int,
@@ -283,11 +288,16 @@ class LedgerRecorder(PostgresApplicationRecorder):
             )
             return {row["originator_id"] for row in curs.fetchall()}
 
-    def chain_rows(self, after: int = 0, limit: int = 10_000, originator_id: UUID | None = None
-                   ) -> list[dict[str, Any]]:
-        """Stored events with their hashes in global order (of one aggregate, if given)."""
+    def chain_rows(self, after: int = 0, limit: int = 10_000, originator_id: UUID | None = None,
+                   *, with_previous_hash: bool = False) -> list[dict[str, Any]]:
+        """Stored events with their hashes in global order (of one aggregate, if given); with
+        `with_previous_hash`, also the hash each is chained to (`previous_hash`), which takes a
+        look-up per event."""
+        previous = SQL(", " + PREVIOUS_HASH_SQL + " AS previous_hash").format(
+            table=self.events_table) if with_previous_hash else SQL("")
         query = SQL("SELECT notification_id, originator_id, originator_version, topic, state,"
-                    " event_hash FROM {} WHERE notification_id > %s").format(self.events_table)
+                    " event_hash{previous} FROM {table} e WHERE notification_id > %s").format(
+            previous=previous, table=self.events_table)
         params: list[Any] = [after]
         if originator_id is not None:
             query += SQL(" AND originator_id = %s")

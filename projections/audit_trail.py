@@ -25,7 +25,7 @@ AUDIT_TRAIL = Table(
         Column("recorded_at", "timestamptz"), Column("actor", "text"), Column("command_id", "text"),
         Column("correlation_id", "text"), Column("reason", "text", nullable=True)),
     indexes=(Index("kind_code", "kind, code, position"), Index("actor", "actor, position"),
-             Index("command", "command_id")))
+             Index("command", "command_id"), Index("recorded_at", "recorded_at, position")))
 
 
 def record_code(event: LedgerEvent) -> str:

@@ -13,8 +13,8 @@ class ReadError(Exception):
 
     @property
     def extensions(self) -> dict[str, str]:
-        """The code next to the message, as an API reports it."""
-        return {"code": self.code}
+        """The code next to the message, and the argument it concerns, as an API reports it."""
+        return {"code": self.code} | ({"argument": self.field} if self.field else {})
 
 
 class InvalidArgument(ReadError):
@@ -25,3 +25,9 @@ class NotProjectedYet(ReadError):
     """The projections did not reach the asked position within the time allowed."""
 
     code = "NOT_PROJECTED_YET"
+
+
+class UnknownRecord(ReadError):
+    """An argument names a record the ledger does not know (or the asker may not know of)."""
+
+    code = "UNKNOWN_REFERENCE"

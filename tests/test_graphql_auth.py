@@ -266,7 +266,12 @@ def test_the_public_sees_published_decisions_only(database_url: str, ledger: Led
         assert decision_codes(api, other_clerk, position) == published
         assert decision_codes(api, own_clerk, position) == published | {UNPUBLISHED}
         assert decision_codes(api, auditor, position) == published | {UNPUBLISHED}
-        assert api.data(ONE_DECISION, {"code": UNPUBLISHED})["decision"] is None
+        # to the public it is unknown, exactly as a code never recorded
+        hidden = api.post(ONE_DECISION, {"code": UNPUBLISHED}).json()
+        assert hidden == api.post(ONE_DECISION, {"code": "nooit-genomen"}).json()
+        assert [e["extensions"]["code"] for e in hidden["errors"]] == ["UNKNOWN_REFERENCE"]
+        assert api.data(ONE_DECISION, {"code": UNPUBLISHED},
+                        token=own_clerk)["decision"]["code"] == UNPUBLISHED
         assert api.data(ONE_DECISION, {"code": UNPUBLISHED},
                         token=auditor)["decision"]["code"] == UNPUBLISHED
 

@@ -226,6 +226,23 @@ def test_a_negative_after_is_a_clear_error(database_url: str, world: int) -> Non
         assert "after" in errors[0]["message"]
 
 
+def test_an_after_beyond_the_ledger_is_a_clear_error(database_url: str, world: int) -> None:
+    with serving(database_url) as api, subscribed(api, world + 1000) as ws:
+        message = receive(ws)
+        [error] = message["payload"]["errors"]
+        assert error["extensions"] == {"code": "INVALID_ARGUMENT", "argument": "after"}, message
+        assert "beyond the ledger's last event" in error["message"]
+
+
+def test_a_nul_in_the_types_is_refused_before_anything_runs(database_url: str,
+                                                           world: int) -> None:
+    with serving(database_url) as api, subscribed(api, 0, types=["Decision.Taken\u0000"]) as ws:
+        message = receive(ws)
+        assert message["type"] == "error", message
+        assert [e["extensions"] for e in message["payload"]] == [
+            {"code": "INVALID_ARGUMENT", "variable": "types"}]
+
+
 def test_subscription_errors_carry_their_code(database_url: str, world: int) -> None:
     with serving(database_url) as api, subscribed(api, -1) as ws:
         message = receive(ws)

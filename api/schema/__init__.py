@@ -19,6 +19,7 @@ from api.schema.mutation import Mutation
 from api.schema.query import Query
 from api.schema.relay import Node
 from api.schema.subscription import Subscription
+from api.schema.text import RefuseUnstorableText
 from api.schema.types import NODE_TYPES
 from api.switches import switch
 
@@ -37,6 +38,7 @@ def build_schema() -> strawberry.Schema:
         extensions=[
             Documents,
             OperationLimits,  # after validation: it adds to its errors
+            RefuseUnstorableText,  # so does this
             MaskInternalErrors,
         ],
     )

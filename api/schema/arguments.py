@@ -5,25 +5,43 @@ fields is one type here. The pages' `first` and `after` are Relay's (api/schema/
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import strawberry
 
 from api.schema.types import CommissionState, CompetenceKind, DecisionStatus, GrantStatus, Via
+from projections.errors import InvalidArgument
+from projections.events import RECORD_KINDS
+
+NAMES = "names"
+"""The metadata key of an argument that names a record: its value is the record's kind."""
+WAITS = "waits"
+"""The metadata key of the argument a read waits for the projections by (`atLeast`)."""
 
 
 def described(description: str) -> Any:
     return strawberry.argument(description=description)
 
 
+def names(kind: str, description: str) -> Any:
+    """An argument naming a record of this kind (a kind of ledger.values.record_id): a code the
+    ledger does not know fails the field with UNKNOWN_REFERENCE (api/schema/references.py)."""
+    return strawberry.argument(description=description, metadata={NAMES: kind})
+
+
 # The moment asked about (api/schema/context.py: Context.moment) -------------------------------
 
 KnownAt = Annotated[int | None, described(
-    "Answer as the ledger knew it at this position (bitemporal: record time).")]
-AtLeast = Annotated[int | None, described(
+    "Answer as the ledger knew it at this position (bitemporal: record time); not beyond the "
+    "ledger's last event.")]
+KnownAtTime = Annotated[datetime | None, described(
+    "Answer as the ledger knew it at this moment: at the last position recorded at or before "
+    "it (UTC if no offset is given). Instead of `knownAt`; auditors only, as recording times "
+    "are metadata.")]
+AtLeast = Annotated[int | None, strawberry.argument(description=(
     "Wait (up to 5 s) until the projections have applied this ledger position, e.g. the "
-    "`position` a mutation returned: read your own writes.")]
+    "`position` a mutation returned: read your own writes."), metadata={WAITS: True})]
 On = Annotated[date | None, described(
     "The date the answer is valid on (valid time); today if left out.")]
 DateInQuestion = Annotated[date, described(
@@ -44,35 +62,35 @@ ConsultationsOn = Annotated[date | None, described(
 # Ids and codes --------------------------------------------------------------------------------
 
 NodeId = Annotated[strawberry.ID, described("The object's global id (its `id` field).")]
-JurisdictionCode = Annotated[str, described("The jurisdiction's code, e.g. `dordrecht`.")]
-RegionCode = Annotated[str, described(
+JurisdictionCode = Annotated[str, names("jurisdiction", "The jurisdiction's code, e.g. `dordrecht`.")]
+RegionCode = Annotated[str, names("jurisdiction",
     "The region's code (gemeenschappelijke regeling), e.g. `drechtsteden`.")]
-BodyCode = Annotated[str, described("The body's code (bestuursorgaan), e.g. `raad-dordrecht`.")]
-DecisionCode = Annotated[str, described("The decision's code (besluit).")]
+BodyCode = Annotated[str, names("body", "The body's code (bestuursorgaan), e.g. `raad-dordrecht`.")]
+DecisionCode = Annotated[str, names("decision", "The decision's code (besluit).")]
 
 # Structure of government ----------------------------------------------------------------------
 
 JurisdictionKind = Annotated[str | None, described(
     "Only jurisdictions of this kind: municipality, region, province or water_board.")]
-BodiesOf = Annotated[str | None, described("Only the bodies of this jurisdiction.")]
+BodiesOf = Annotated[str | None, names("jurisdiction", "Only the bodies of this jurisdiction.")]
 
 # Competences and grants -----------------------------------------------------------------------
 
-MapOf = Annotated[str, described("The jurisdiction's code (gemeente, regio).")]
-MapCompetence = Annotated[str | None, described("Only this competence (bevoegdheid).")]
-CompetenceCode = Annotated[str, described(
-    "The competence's code (bevoegdheid), e.g. `participatiewet-uitvoering`.")]
+MapOf = Annotated[str, names("jurisdiction", "The jurisdiction's code (gemeente, regio).")]
+MapCompetence = Annotated[str | None, names("competence", "Only this competence (bevoegdheid).")]
+CompetenceCode = Annotated[str, names(
+    "competence", "The competence's code (bevoegdheid), e.g. `participatiewet-uitvoering`.")]
 OfCompetenceKind = Annotated[CompetenceKind | None, described(
     "Only competences of this kind: local, regional, delegable or mandatable.")]
-CompetenceAsked = Annotated[str, described("The competence's code (bevoegdheid).")]
-HeldFor = Annotated[str, described("The jurisdiction it is held for.")]
+CompetenceAsked = Annotated[str, names("competence", "The competence's code (bevoegdheid).")]
+HeldFor = Annotated[str, names("jurisdiction", "The jurisdiction it is held for.")]
 SubjectAsked = Annotated[str | None, described(
     "The subject within the competence; grants limited in scope count only where they cover it.")]
-GrantsHeldFor = Annotated[str | None, described(
+GrantsHeldFor = Annotated[str | None, names("jurisdiction",
     "Only grants of competences held for this jurisdiction.")]
-GrantsOf = Annotated[str | None, described("Only grants of this competence (bevoegdheid).")]
-GrantedBy = Annotated[str | None, described("Only grants by this body (delegans, mandaatgever).")]
-GrantedTo = Annotated[str | None, described(
+GrantsOf = Annotated[str | None, names("competence", "Only grants of this competence (bevoegdheid).")]
+GrantedBy = Annotated[str | None, names("body", "Only grants by this body (delegans, mandaatgever).")]
+GrantedTo = Annotated[str | None, names("body",
     "Only grants to this body (gedelegeerde, gemandateerde).")]
 GrantKind = Annotated[Via | None, described("Only delegations, mandates or sub-mandates.")]
 WithGrantStatus = Annotated[GrantStatus | None, described("Only grants with this status on `on`.")]
@@ -81,10 +99,10 @@ ExpiringWithinDays = Annotated[int | None, described(
 
 # Decisions ------------------------------------------------------------------------------------
 
-TakenBy = Annotated[str | None, described("Only decisions taken by this body.")]
-Exercising = Annotated[str | None, described("Only decisions exercising this competence.")]
-TakenFor = Annotated[str | None, described("Only decisions taken for this jurisdiction.")]
-Affecting = Annotated[str | None, described(
+TakenBy = Annotated[str | None, names("body", "Only decisions taken by this body.")]
+Exercising = Annotated[str | None, names("competence", "Only decisions exercising this competence.")]
+TakenFor = Annotated[str | None, names("jurisdiction", "Only decisions taken for this jurisdiction.")]
+Affecting = Annotated[str | None, names("jurisdiction",
     "Only decisions affecting this jurisdiction, e.g. what the region decided for one member.")]
 TakenFrom = Annotated[date | None, described("Only decisions taken on or after this date.")]
 TakenUntil = Annotated[date | None, described(
@@ -99,12 +117,12 @@ RecordedLatestFirst = Annotated[bool, described("Most recently recorded first.")
 
 InCommissionState = Annotated[CommissionState | None, described(
     "Only commissions in this state on `on`.")]
-IssuedBy = Annotated[str | None, described("Only commissions issued by this body (opdrachtgever).")]
-IssuedTo = Annotated[str | None, described("Only commissions issued to this body (opdrachtnemer).")]
+IssuedBy = Annotated[str | None, names("body", "Only commissions issued by this body (opdrachtgever).")]
+IssuedTo = Annotated[str | None, names("body", "Only commissions issued to this body (opdrachtnemer).")]
 Binding = Annotated[bool | None, described("Only binding (true) or non-binding (false) commissions.")]
 OpenOnly = Annotated[bool, described("Only consultations still open on `on`.")]
-OpenedBy = Annotated[str | None, described("Only consultations opened by this body.")]
-Consulted = Annotated[str | None, described("Only consultations that asked this council (raad).")]
+OpenedBy = Annotated[str | None, names("body", "Only consultations opened by this body.")]
+Consulted = Annotated[str | None, names("body", "Only consultations that asked this council (raad).")]
 
 # Events ---------------------------------------------------------------------------------------
 
@@ -120,6 +138,16 @@ def event_types(types: list[str] | None) -> tuple[str, ...] | None:
 RecordKind = Annotated[str | None, described(
     "Only events of this kind of record: jurisdiction, body, competence, holding, decision, "
     "dossier, commission or consultation.")]
+
+
+def checked_record_kind(kind: str | None) -> str | None:
+    """`recordKind`, one of the kinds of record, or a clear error."""
+    if kind is not None and kind not in RECORD_KINDS.values():
+        raise InvalidArgument(f"`recordKind` is one of {', '.join(sorted(RECORD_KINDS.values()))}.",
+                              field="recordKind")
+    return kind
+
+
 RecordCode = Annotated[str | None, described(
     "Only events of the record with this code (with `recordKind`).")]
 Actor = Annotated[str | None, described("Only events recorded by this actor (auditors only).")]
@@ -127,6 +155,10 @@ CommandId = Annotated[str | None, described(
     "Only events of the command with this idempotency key (auditors only).")]
 CorrelatedBy = Annotated[str | None, described(
     "Only events with this correlation id (auditors only).")]
+RecordedFrom = Annotated[datetime | None, described(
+    "Only events recorded at or after this moment (UTC if no offset is given; auditors only).")]
+RecordedUntil = Annotated[datetime | None, described(
+    "Only events recorded before this moment (half-open period; auditors only).")]
 LatestFirst = Annotated[bool, described("The latest events first.")]
 SeenUpTo = Annotated[int, described(
     "The last position seen: only events after it are sent (0: from the start).")]

@@ -5,9 +5,9 @@ names: no N+1)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
@@ -16,9 +16,10 @@ from strawberry.types import Info
 
 from api.auth import Principal, TrustedTokens
 from api.availability import DatabaseAvailability
+from api.schema.errors import Forbidden
 from ledger.application import Ledger
-from projections.errors import InvalidArgument
-from projections.queries import audit
+from projections.errors import InvalidArgument, UnknownRecord
+from projections.queries import audit, records
 from projections.queries.competences import competences_by_code
 from projections.queries.decisions import decisions_by_code
 from projections.queries.pagination import Page, PageRequest
@@ -29,6 +30,11 @@ READ_WAIT_SECONDS = 5.0
 """How long a read with `atLeast` waits for the projections before it gives up."""
 
 
+def in_utc(moment: datetime | None) -> datetime | None:
+    """A moment an argument gives, in UTC when it gives no offset."""
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
 @dataclass(frozen=True)
 class Moment:
     """What a read asks about: the date its answer is valid on (valid time) and the ledger
@@ -36,13 +42,6 @@ class Moment:
 
     on: date
     known_at: int | None = None
-
-
-def ledger_position(value: int | None, argument: str) -> int | None:
-    """The value of an argument that is a ledger position, or a clear error."""
-    if value is not None and value < 0:
-        raise InvalidArgument(f"`{argument}` is a ledger position, 0 or more.", field=argument)
-    return value
 
 
 Row = dict[str, Any]
@@ -72,6 +71,12 @@ async def _load_histories(pool: asyncpg.Pool, keys: Sequence[tuple[str, PageRequ
     return [found[page][code] for code, page in keys]
 
 
+async def _load_stored_events(pool: asyncpg.Pool, positions: Sequence[int]
+                              ) -> list[dict[str, Any] | None]:
+    found = await audit.stored_events(pool, positions)
+    return [found.get(position) for position in positions]
+
+
 @dataclass
 class Context:
     pool: asyncpg.Pool
@@ -88,6 +93,12 @@ class Context:
     decisions: RecordLoader = field(init=False)
     decision_histories: DataLoader[tuple[str, PageRequest], Page[dict[str, Any]]] = field(
         init=False)
+    known_records: DataLoader[records.Named, bool] = field(init=False)
+    stored_events: DataLoader[int, dict[str, Any] | None] = field(init=False)
+    head: int = field(default=0, init=False)
+    """The ledger's last position as last looked up (it only grows)."""
+    projected: int = field(default=0, init=False)
+    """The position the projections were last seen to have applied (it only grows)."""
 
     def __post_init__(self) -> None:
         self.bodies = _record_loader(
@@ -99,6 +110,14 @@ class Context:
         self.decisions = _record_loader(lambda codes, moment: decisions_by_code(
             self.pool, codes, moment.on, moment.known_at, self.published_only, self.own_bodies))
         self.decision_histories = DataLoader(lambda keys: _load_histories(self.pool, keys))
+        # not kept: a WebSocket's context outlives a request, and records come into being
+        self.known_records = DataLoader(self._load_known_records, cache=False)
+        self.stored_events = DataLoader(lambda keys: _load_stored_events(self.pool, keys))
+
+    async def _load_known_records(self, keys: Sequence[records.Named]) -> list[bool]:
+        known = await records.known_records(self.pool, keys, self.published_only,
+                                            self.own_bodies)
+        return [key in known for key in keys]
 
     @property
     def published_only(self) -> bool:
@@ -111,20 +130,56 @@ class Context:
         return tuple(sorted(self.principal.bodies))
 
     async def moment(self, on: date | None = None, known_at: int | None = None,
-                     at_least: int | None = None) -> Moment:
+                     at_least: int | None = None, known_at_time: datetime | None = None
+                     ) -> Moment:
         """The moment a read asks about, once the projections applied `atLeast`: valid on `on`,
-        today if left out, as known at `knownAt`."""
+        today if left out, as known at `knownAt` or `knownAtTime`."""
         await self.caught_up(at_least)
-        return Moment(on or date.today(), ledger_position(known_at, "knownAt"))
+        return Moment(on or date.today(), await self.known_at(known_at, known_at_time))
+
+    async def known_at(self, position: int | None, time: datetime | None) -> int | None:
+        """The position a read is known at: `knownAt`, or the last recorded by `knownAtTime`."""
+        if time is None:
+            return await self.ledger_position(position, "knownAt")
+        if position is not None:
+            raise InvalidArgument("Give `knownAt` or `knownAtTime`, not both.",
+                                  field="knownAtTime")
+        if not self.principal.reads_everything:
+            raise Forbidden("Only auditors may read as known at a time: when events were "
+                            "recorded is metadata.")
+        return await audit.recorded_by(self.pool, in_utc(time))
+
+    async def ledger_position(self, value: int | None, argument: str) -> int | None:
+        """The value of an argument that is a ledger position, or a clear error: positions run
+        from 0 to the ledger's last event."""
+        if value is None:
+            return None
+        if value < 0:
+            raise InvalidArgument(f"`{argument}` is a ledger position, 0 or more.",
+                                  field=argument)
+        if value > self.head:
+            self.head = await audit.ledger_head(self.pool)
+            if value > self.head:
+                raise InvalidArgument(f"Position {value} is beyond the ledger's last event "
+                                      f"({self.head}).", field=argument)
+        return value
 
     async def caught_up(self, at_least: int | None) -> None:
         """Waits until the projections applied `atLeast`, so a client reads its own writes."""
-        if at_least is None:
-            return
-        if ledger_position(at_least, "atLeast") > await audit.ledger_head(self.pool):
-            raise InvalidArgument(f"Position {at_least} is beyond the ledger's last event: it "
-                                  "will not be reached by waiting.", field="atLeast")
-        await self.watch.wait_for(at_least, READ_WAIT_SECONDS)
+        position = await self.ledger_position(at_least, "atLeast")
+        if position is not None and position > self.projected:
+            self.projected = await self.watch.wait_for(position, READ_WAIT_SECONDS)
+
+    async def check_references(self, named: Mapping[str, records.Named]) -> None:
+        """Fails with UNKNOWN_REFERENCE, naming the argument, when an argument names a record
+        the ledger does not know, or one the asker may not know of (an unpublished decision,
+        to the public): every argument of every field of a request in one query."""
+        known = await self.known_records.load_many(list(named.values()))
+        for (argument, (kind, _)), found in zip(named.items(), known, strict=True):
+            if not found:
+                # the code is not repeated: the message stays free of what a client sent
+                raise UnknownRecord(f"`{argument}` names no {kind} the ledger knows.",
+                                    field=argument)
 
 
 ContextInfo = Info[Context, None]

@@ -45,6 +45,7 @@ from api.schema.arguments import (
     JurisdictionCode,
     JurisdictionKind,
     KnownAt,
+    KnownAtTime,
     LatestFirst,
     MapCompetence,
     MapOf,
@@ -55,7 +56,9 @@ from api.schema.arguments import (
     OpenOnly,
     Position,
     RecordCode,
+    RecordedFrom,
     RecordedLatestFirst,
+    RecordedUntil,
     RecordKind,
     RegionCode,
     SearchText,
@@ -68,10 +71,12 @@ from api.schema.arguments import (
     TreeSize,
     WithDecisionStatus,
     WithGrantStatus,
+    checked_record_kind,
     event_types,
 )
-from api.schema.context import ContextInfo
+from api.schema.context import ContextInfo, in_utc
 from api.schema.errors import Forbidden
+from api.schema.references import checks_references
 from api.schema.relay import After, Connection, First, GlobalId, Node, connection
 from api.schema.report import AccountabilityReport, accountability_report
 from api.schema.transparency import ConsistencyProof, InclusionProof
@@ -101,8 +106,11 @@ def _value(choice: Enum | None) -> str | None:
     return choice.value if choice is not None else None
 
 
+@checks_references
 @strawberry.type(description="Reads of the competence map, registers and history. Every read "
-                             "with a time takes a valid date and, optionally, `knownAt`.")
+                             "with a time takes a valid date and, optionally, `knownAt` (or "
+                             "`knownAtTime`). An argument naming a record the ledger does not "
+                             "know fails the field with UNKNOWN_REFERENCE.")
 class Query:
     @strawberry.field(description="Where the ledger and its projections stand.")
     async def ledger(self, info: ContextInfo) -> LedgerInfo:
@@ -146,9 +154,11 @@ class Query:
                                   "and water boards.")
     async def jurisdictions(self, info: ContextInfo, first: First, after: After = None,
                             kind: JurisdictionKind = None, known_at: KnownAt = None,
+                            known_at_time: KnownAtTime = None,
                             at_least: AtLeast = None) -> Connection[Jurisdiction]:
         page = PageRequest(first, after)
-        moment = await info.context.moment(known_at=known_at, at_least=at_least)
+        moment = await info.context.moment(known_at=known_at, at_least=at_least,
+                                            known_at_time=known_at_time)
         found = await structure.jurisdictions(info.context.pool, page, kind, moment.known_at)
         return connection(found, page, Jurisdiction.of)
 
@@ -160,24 +170,28 @@ class Query:
                                   "kind if asked.")
     async def competences(self, info: ContextInfo, first: First, after: After = None,
                           kind: OfCompetenceKind = None, known_at: KnownAt = None,
+                          known_at_time: KnownAtTime = None,
                           at_least: AtLeast = None) -> Connection[Competence]:
         page = PageRequest(first, after)
-        moment = await info.context.moment(known_at=known_at, at_least=at_least)
+        moment = await info.context.moment(known_at=known_at, at_least=at_least,
+                                           known_at_time=known_at_time)
         found = await competences.competences(info.context.pool, page, _value(kind),
                                               moment.known_at)
         return connection(found, page, Competence.of)
 
     @strawberry.field(description="One competence (bevoegdheid) by its code.")
     async def competence(self, info: ContextInfo, code: CompetenceCode, known_at: KnownAt = None,
+                         known_at_time: KnownAtTime = None,
                          at_least: AtLeast = None) -> Competence | None:
-        return await Competence.find(info.context, code,
-                                     await info.context.moment(known_at=known_at,
-                                                               at_least=at_least))
+        moment = await info.context.moment(known_at=known_at, at_least=at_least,
+                                           known_at_time=known_at_time)
+        return await Competence.find(info.context, code, moment)
 
     @strawberry.field(description="The members of a region on a date.")
     async def members(self, info: ContextInfo, region: RegionCode, on: On = None,
-                      known_at: KnownAt = None, at_least: AtLeast = None) -> list[Jurisdiction]:
-        moment = await info.context.moment(on, known_at, at_least)
+                      known_at: KnownAt = None, known_at_time: KnownAtTime = None,
+                      at_least: AtLeast = None) -> list[Jurisdiction]:
+        moment = await info.context.moment(on, known_at, at_least, known_at_time)
         codes = await structure.members_on(info.context.pool, region, moment.on, moment.known_at)
         rows = await info.context.jurisdictions.load_many([(code, moment) for code in codes])
         return [Jurisdiction.of(row) for row in rows if row is not None]
@@ -185,9 +199,10 @@ class Query:
     @strawberry.field(description="Bodies (bestuursorganen), as they stood on a date.")
     async def bodies(self, info: ContextInfo, first: First, after: After = None,
                      jurisdiction: BodiesOf = None, on: BodiesOn = None, known_at: KnownAt = None,
+                     known_at_time: KnownAtTime = None,
                      at_least: AtLeast = None) -> Connection[Body]:
         page = PageRequest(first, after)
-        moment = await info.context.moment(on, known_at, at_least)
+        moment = await info.context.moment(on, known_at, at_least, known_at_time)
         found = await structure.bodies(info.context.pool, page, jurisdiction, moment.known_at)
         loaded = await info.context.bodies.load_many([(row["code"], moment) for row in found.items])
         by_code = {row["code"]: row for row in loaded if row is not None}
@@ -195,18 +210,19 @@ class Query:
 
     @strawberry.field(description="One body by its code, as it stood on a date.")
     async def body(self, info: ContextInfo, code: BodyCode, on: BodyOn = None,
-                   known_at: KnownAt = None) -> Body | None:
-        return await Body.find(info.context, code, await info.context.moment(on, known_at))
+                   known_at: KnownAt = None, known_at_time: KnownAtTime = None) -> Body | None:
+        moment = await info.context.moment(on, known_at, known_at_time=known_at_time)
+        return await Body.find(info.context, code, moment)
 
     @strawberry.field(description="The competence map (bevoegdhedenkaart) of a jurisdiction: for "
                                   "every competence, who may exercise it on `on` and through which "
                                   "chain.")
     async def competence_map(self, info: ContextInfo, jurisdiction: MapOf, first: First,
                              after: After = None, on: On = None, competence: MapCompetence = None,
-                             known_at: KnownAt = None,
+                             known_at: KnownAt = None, known_at_time: KnownAtTime = None,
                              at_least: AtLeast = None) -> Connection[Competent]:
         page = PageRequest(first, after)
-        moment = await info.context.moment(on, known_at, at_least)
+        moment = await info.context.moment(on, known_at, at_least, known_at_time)
         found = await competences.competence_map(info.context.pool, jurisdiction, moment.on,
                                                  moment.known_at, competence)
         return connection(competences.listed(found, page), page,
@@ -217,8 +233,9 @@ class Query:
     async def who_is_competent(self, info: ContextInfo, competence: CompetenceAsked,
                                jurisdiction: HeldFor, on: DateInQuestion,
                                subject: SubjectAsked = None, known_at: KnownAt = None,
+                               known_at_time: KnownAtTime = None,
                                at_least: AtLeast = None) -> list[Competent]:
-        moment = await info.context.moment(on, known_at, at_least)
+        moment = await info.context.moment(on, known_at, at_least, known_at_time)
         found = await competences.who_is_competent(info.context.pool, competence, jurisdiction,
                                                    moment.on, subject, moment.known_at)
         return [Competent.of(c, moment) for c in found]
@@ -227,12 +244,13 @@ class Query:
                                   "and sub-mandates with their status on a date.")
     async def grants(self, info: ContextInfo, first: First, after: After = None,
                      on: GrantsOn = None, known_at: KnownAt = None,
+                     known_at_time: KnownAtTime = None,
                      jurisdiction: GrantsHeldFor = None, competence: GrantsOf = None,
                      grantor: GrantedBy = None, grantee: GrantedTo = None, kind: GrantKind = None,
                      status: WithGrantStatus = None, expiring_within_days: ExpiringWithinDays = None,
                      at_least: AtLeast = None) -> Connection[Grant]:
         page = PageRequest(first, after)
-        moment = await info.context.moment(on, known_at, at_least)
+        moment = await info.context.moment(on, known_at, at_least, known_at_time)
         found = await competences.grants(
             info.context.pool, page, moment.on, moment.known_at, competences.GrantFilter(
                 jurisdiction=jurisdiction, competence=competence, grantor=grantor,
@@ -243,7 +261,8 @@ class Query:
     @strawberry.field(description="The decision register (besluitenregister), filtered; `text` "
                                   "searches title and summary in Dutch.")
     async def decisions(self, info: ContextInfo, first: First, after: After = None,
-                        on: DecisionsOn = None, known_at: KnownAt = None, body: TakenBy = None,
+                        on: DecisionsOn = None, known_at: KnownAt = None,
+                        known_at_time: KnownAtTime = None, body: TakenBy = None,
                         competence: Exercising = None, jurisdiction: TakenFor = None,
                         affecting: Affecting = None, taken_from: TakenFrom = None,
                         taken_until: TakenUntil = None, status: WithDecisionStatus = None,
@@ -251,7 +270,7 @@ class Query:
                         at_least: AtLeast = None) -> Connection[Decision]:
         page = PageRequest(first, after, newest_first)
         context = info.context
-        moment = await context.moment(on, known_at, at_least)
+        moment = await context.moment(on, known_at, at_least, known_at_time)
         found = await decisions.decisions(
             context.pool, page, moment.on, moment.known_at, decisions.DecisionFilter(
                 body=body, competence=competence, jurisdiction=jurisdiction,
@@ -262,19 +281,21 @@ class Query:
 
     @strawberry.field(description="One decision with its legitimacy chain, verdict and history.")
     async def decision(self, info: ContextInfo, code: DecisionCode, on: DecisionsOn = None,
-                       known_at: KnownAt = None, at_least: AtLeast = None) -> Decision | None:
-        return await Decision.find(info.context, code,
-                                   await info.context.moment(on, known_at, at_least))
+                       known_at: KnownAt = None, known_at_time: KnownAtTime = None,
+                       at_least: AtLeast = None) -> Decision | None:
+        moment = await info.context.moment(on, known_at, at_least, known_at_time)
+        return await Decision.find(info.context, code, moment)
 
     @strawberry.field(description="Commissions (opdrachten): open, overdue, fulfilled or "
                                   "withdrawn on a date.")
     async def commissions(self, info: ContextInfo, first: First, after: After = None,
                           on: CommissionsOn = None, known_at: KnownAt = None,
+                          known_at_time: KnownAtTime = None,
                           state: InCommissionState = None, issued_by: IssuedBy = None,
                           issued_to: IssuedTo = None, binding: Binding = None,
                           at_least: AtLeast = None) -> Connection[Commission]:
         page = PageRequest(first, after)
-        moment = await info.context.moment(on, known_at, at_least)
+        moment = await info.context.moment(on, known_at, at_least, known_at_time)
         found = await commissions.commissions(
             info.context.pool, page, moment.on, moment.known_at, commissions.CommissionFilter(
                 state=_value(state), issued_by=issued_by, issued_to=issued_to, binding=binding))
@@ -283,11 +304,12 @@ class Query:
     @strawberry.field(description="Consultations (zienswijzeprocedures) with the views received.")
     async def consultations(self, info: ContextInfo, first: First, after: After = None,
                             on: ConsultationsOn = None, known_at: KnownAt = None,
+                            known_at_time: KnownAtTime = None,
                             open_only: OpenOnly = False, opened_by: OpenedBy = None,
                             consulted: Consulted = None,
                             at_least: AtLeast = None) -> Connection[Consultation]:
         page = PageRequest(first, after)
-        moment = await info.context.moment(on, known_at, at_least)
+        moment = await info.context.moment(on, known_at, at_least, known_at_time)
         found = await commissions.consultations(
             info.context.pool, page, moment.on, moment.known_at, commissions.ConsultationFilter(
                 open_only=open_only, opened_by=opened_by, consulted=consulted))
@@ -299,16 +321,21 @@ class Query:
                           record_kind: RecordKind = None, record_code: RecordCode = None,
                           actor: Actor = None, command_id: CommandId = None,
                           correlation_id: CorrelatedBy = None, types: EventTypes = None,
+                          recorded_from: RecordedFrom = None, recorded_until: RecordedUntil = None,
                           newest_first: LatestFirst = False,
                           at_least: AtLeast = None) -> Connection[LedgerEvent]:
         context = info.context
         await context.caught_up(at_least)
-        if not context.principal.reads_everything and (actor or command_id or correlation_id):
+        if not context.principal.reads_everything and any(
+                (actor, command_id, correlation_id, recorded_from, recorded_until)):
             raise Forbidden("Only auditors may look events up by their metadata.")
+        if checked_record_kind(record_kind) is not None and record_code is not None:
+            await context.check_references({"recordCode": (record_kind, record_code)})
         page = PageRequest(first, after, newest_first)
         found = await audit.audit_trail(context.pool, page, audit.AuditFilter(
             kind=record_kind, code=record_code, actor=actor, command_id=command_id,
             correlation_id=correlation_id, event_types=event_types(types),
+            recorded_from=in_utc(recorded_from), recorded_until=in_utc(recorded_until),
             published_only=context.published_only))
         return connection(found, page,
                           lambda row: LedgerEvent.of(row, context.principal.reads_everything))

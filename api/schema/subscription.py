@@ -13,7 +13,7 @@ from collections.abc import AsyncGenerator
 import strawberry
 
 from api.schema.arguments import EventTypes, SeenUpTo, event_types
-from api.schema.context import ContextInfo, ledger_position
+from api.schema.context import ContextInfo
 from api.schema.types import LedgerEvent
 from projections.queries import audit
 from projections.queries.pagination import MAX_PAGE, PageRequest, encode_cursor
@@ -29,8 +29,8 @@ class Subscription:
                                          "Reconnect with the last position seen to resume.")
     async def ledger_events(self, info: ContextInfo, after: SeenUpTo = 0,
                             types: EventTypes = None) -> AsyncGenerator[LedgerEvent, None]:
-        position = ledger_position(after, "after")
         context = info.context
+        position = await context.ledger_position(after, "after")
         where = audit.AuditFilter(event_types=event_types(types),
                                   published_only=context.published_only)
         while True:

@@ -9,6 +9,7 @@ from enum import Enum
 from typing import Any
 
 import strawberry
+from strawberry.scalars import Base64
 
 from api.schema.context import Context, ContextInfo, Moment, RecordLoader
 from api.schema.inputs import named_enum
@@ -287,6 +288,28 @@ class Verdict:
         description="Whether later knowledge (after the asked position) changes this verdict.")
 
 
+@strawberry.type(description="An event as the ledger stores it, with what its hash in the chain "
+                             "covers (docs/verification.md): SHA-256 of `previousHash`, the "
+                             "position, `recordId`, the version, `topic` and `state`.")
+class StoredEvent:
+    record_id: str = strawberry.field(
+        description="The record's id: the UUID whose 16 bytes the hash covers.")
+    topic: str = strawberry.field(description="The stored topic, e.g. "
+                                              "`ledger.domain.decision:Decision.Taken`.")
+    state: Base64 = strawberry.field(description="The stored state bytes (UTF-8 JSON), base64.")
+    hash: str = strawberry.field(description="The event's hash in the chain, hex.")
+    previous_hash: str = strawberry.field(
+        description="The hash of the event before it in position order, hex (32 zero bytes "
+                    "before the first event).")
+
+    @staticmethod
+    def of(row: dict[str, Any]) -> StoredEvent:
+        return StoredEvent(record_id=str(row["originator_id"]), topic=row["topic"],
+                           state=Base64(bytes(row["state"])),
+                           hash=bytes(row["event_hash"]).hex(),
+                           previous_hash=bytes(row["previous_hash"]).hex())
+
+
 @strawberry.type(description="An event of the ledger with its metadata, in global order. "
                              "Metadata is shown to auditors and admins only.")
 class LedgerEvent(Node):
@@ -305,6 +328,15 @@ class LedgerEvent(Node):
     correlation_id: str | None = strawberry.field(description="The correlation id (auditors only).")
     reason: str | None = strawberry.field(description="The reason given for a revocation, end, "
                                                       "annulment, repeal, correction or withdrawal.")
+
+    @strawberry.field(description="The event as stored, with what its chain hash covers, so "
+                                  "that the chain can be recomputed from the API alone "
+                                  "(auditors only).")
+    async def stored(self, info: ContextInfo) -> StoredEvent | None:
+        if not info.context.principal.reads_everything:
+            return None
+        row = await info.context.stored_events.load(self.position)
+        return StoredEvent.of(row) if row is not None else None
 
     @staticmethod
     def of(row: dict[str, Any], with_metadata: bool) -> LedgerEvent:

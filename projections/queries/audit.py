@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ledger.application import EVENTS_TABLE
+from ledger.store import PREVIOUS_HASH_SQL
 from projections.queries.pagination import Page, PageRequest, page_of
 from projections.queries.sql import Db, Query
 from projections.tracking import SCHEMA
@@ -20,6 +23,9 @@ class AuditFilter:
     command_id: str | None = None
     correlation_id: str | None = None
     event_types: tuple[str, ...] | None = None
+    recorded_from: datetime | None = None
+    recorded_until: datetime | None = None
+    """Only events recorded in [recorded_from, recorded_until)."""
     published_only: bool = False
     """Leave out the events of decisions not published (yet): what the public may see."""
 
@@ -32,6 +38,10 @@ async def audit_trail(db: Db, page: PageRequest, where: AuditFilter = AuditFilte
             q.where(f"audit_trail.{column} = {{}}", value)
     if where.event_types is not None:
         q.where("event_type = ANY({})", list(where.event_types))
+    if where.recorded_from is not None:
+        q.where("recorded_at >= {}", where.recorded_from)
+    if where.recorded_until is not None:
+        q.where("recorded_at < {}", where.recorded_until)
     if where.published_only:
         q.where(f"(kind <> 'decision' OR EXISTS (SELECT FROM {SCHEMA}.decisions d"
                 " WHERE d.code = audit_trail.code AND d.published_position IS NOT NULL))")
@@ -59,6 +69,16 @@ async def histories(db: Db, kind: str, codes: list[str], page: PageRequest
             for code, events in by_code.items()}
 
 
+async def stored_events(db: Db, positions: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The events at these positions as the ledger stores them, with what each one's chain hash
+    covers (ledger/store.py): record id, version, topic, state bytes, and the hash before it."""
+    rows = await db.fetch(
+        "SELECT notification_id AS position, originator_id, originator_version, topic, state,"
+        f" event_hash, {PREVIOUS_HASH_SQL.format(table=EVENTS_TABLE)} AS previous_hash"
+        f" FROM {EVENTS_TABLE} e WHERE notification_id = ANY($1)", list(positions))
+    return {row["position"]: dict(row) for row in rows}
+
+
 async def event_counts(db: Db) -> dict[str, int]:
     rows = await db.fetch(f"SELECT event_type, events FROM {SCHEMA}.ledger_info")
     return {row["event_type"]: row["events"] for row in rows}
@@ -67,6 +87,14 @@ async def event_counts(db: Db) -> dict[str, int]:
 async def ledger_head(db: Db) -> int:
     """The position of the ledger's last event."""
     return int(await db.fetchval(f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}"))
+
+
+async def recorded_by(db: Db, moment: datetime) -> int:
+    """The last position recorded at or before `moment` (0: none was), by the audit trail's
+    recording times."""
+    return int(await db.fetchval(
+        f"SELECT coalesce(max(position), 0) FROM {SCHEMA}.audit_trail WHERE recorded_at <= $1",
+        moment))
 
 
 async def projected_position(db: Db, projections: list[str]) -> int:

@@ -85,7 +85,7 @@ async def decisions(db: Db, page: PageRequest, on: date, known_at: int | None = 
     if where.text is not None:
         q.where(f"{SEARCH_VECTOR} @@ websearch_to_tsquery('dutch', {{}})", where.text)
     if where.published_only:
-        q.where(_published_or_own(known), list(where.own_bodies), list(where.own_bodies))
+        q.where(published_or_own(known), list(where.own_bodies), list(where.own_bodies))
     order = q.keyset(page, "decision", "recorded_position")
     rows = await db.fetch(
         f"SELECT d.*, {status} AS status, {_as_known_sql(known)}"
@@ -112,14 +112,16 @@ async def decisions_by_code(db: Db, codes: Sequence[str], on: date,
     q.where("code = ANY({})", list(codes))
     q.where(f"recorded_position <= {known}")
     if published_only:
-        q.where(_published_or_own(known), list(own_bodies), list(own_bodies))
+        q.where(published_or_own(known), list(own_bodies), list(own_bodies))
     rows = await db.fetch(
         f"SELECT d.*, {decision_status_sql(on_, known)} AS status, {_as_known_sql(known)}"
         f" FROM {SCHEMA}.decisions d WHERE {q.sql}", *q.args)
     return {row["code"]: _as_known(row, known_at) for row in rows}
 
 
-def _published_or_own(known: str) -> str:
+def published_or_own(known: str) -> str:
+    """The condition on a decision `d` that the public sees it as known at `known`, or a clerk
+    of one of the bodies given twice as parameters ({})."""
     return (f"(published_position <= {known} OR d.body = ANY({{}})"
             " OR d.proposed_by = ANY({}))")
 

@@ -6,8 +6,6 @@ from typing import Any
 
 import asyncpg
 
-from ledger.commands import UNSTORABLE
-from projections.errors import InvalidArgument
 from projections.queries.pagination import PageRequest
 
 Db = asyncpg.Pool | asyncpg.Connection
@@ -21,10 +19,6 @@ class Query:
         self.args: list[Any] = []
 
     def param(self, value: Any) -> str:
-        for text in value if isinstance(value, list) else [value]:
-            if isinstance(text, str) and UNSTORABLE.search(text):
-                raise InvalidArgument("A text argument contains a NUL character or a lone "
-                                      "surrogate; no record holds those.")
         self.args.append(value)
         return f"${len(self.args)}"
 
