@@ -121,7 +121,7 @@ def test_an_unknown_code_fails_naming_the_argument(world: tuple[Api, dict[str, s
 def test_a_typo_in_who_is_competent_is_no_empty_answer(world: tuple[Api, dict[str, str]]) -> None:
     api, _ = world
     body = api.post('{ whoIsCompetent(competence: "participatiewet-uitvorring", '
-                    'jurisdiction: "dordrecht", on: "2014-01-01") { body } }').json()
+                    'jurisdiction: "dordrecht", on: "2014-01-01") { body { code } } }').json()
     assert [e["extensions"] for e in body["errors"]] == [
         {"code": "UNKNOWN_REFERENCE", "argument": "competence"}]
 
@@ -178,7 +178,7 @@ def test_the_records_of_a_request_are_looked_up_in_one_query(
     monkeypatch.setattr(records, "known_records", counted)
     body = api.post('{ a: body(code: "dsb") { code } b: jurisdiction(code: "dordrecht") { code } '
                     'c: whoIsCompetent(competence: "participatiewet", jurisdiction: "dordrecht", '
-                    'on: "2014-01-01") { body } d: decision(code: "geen-besluit") { code } }').json()
+                    'on: "2014-01-01") { body { code } } d: decision(code: "geen-besluit") { code } }').json()
     assert [e["path"] for e in body["errors"]] == [["d"]]
     assert calls == [{("body", "dsb"), ("jurisdiction", "dordrecht"),
                       ("competence", "participatiewet"), ("decision", "geen-besluit")}]
