@@ -7,23 +7,20 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from api.app import create_app
 from api.negotiation import negotiate
 from tests.databases import fresh_database
+from tests.servers import live
 
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -348,22 +345,8 @@ def audit_dir() -> Path:
 @pytest.fixture
 def live_url(module_database: str) -> Iterator[str]:
     """The app on a real socket, as the audit speaks plain HTTP to a URL."""
-    listening = socket.socket()
-    listening.bind(("127.0.0.1", 0))
-    app = create_app(module_database, run_projector=False)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{listening.getsockname()[1]}/graphql"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        listening.close()
+    with live(create_app(module_database, run_projector=False)) as url:
+        yield f"{url}/graphql"
 
 
 def test_the_graphql_http_audit_passes(audit_dir: Path, live_url: str) -> None:
