@@ -820,12 +820,12 @@ def _print_statuses(found: list[ProjectionStatus], as_json: bool) -> None:
              "last_error_at": s.last_error_at.isoformat() if s.last_error_at else None}
             for s in found], indent=2))
         return
-    click.echo(f"{'projection':<14} {'position':>10} {'lag':>8} {'events/s':>10}  "
+    click.echo(f"{'projection':<16} {'position':>10} {'lag':>8} {'events/s':>10}  "
                f"{'updated':<19}  state")
     for s in found:
         rate = f"{s.rate:,.0f}" if s.rate is not None else "-"
         updated = f"{s.updated_at:%Y-%m-%d %H:%M:%S}" if s.updated_at else "never"
-        click.echo(f"{s.name:<14} {s.position:>10} {s.lag:>8} {rate:>10}  {updated:<19}  "
+        click.echo(f"{s.name:<16} {s.position:>10} {s.lag:>8} {rate:>10}  {updated:<19}  "
                    f"{s.state}")
     failures: dict[tuple[datetime, str], list[str]] = {}
     for s in found:
