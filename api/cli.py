@@ -31,8 +31,8 @@ from ledger.database import (
 from ledger.errors import LedgerError
 
 # The rest is imported by the commands that use it: a command that only needs the database
-# (tokens, projections status: the worker's health check) starts in a fraction of a second,
-# without the ledger's domain, the GraphQL schema or the server (bench/RESULTS.md).
+# (`tokens`) starts in a fraction of a second, without the ledger's domain, the GraphQL schema
+# or the server (bench/RESULTS.md).
 if TYPE_CHECKING:
     import asyncpg
 
