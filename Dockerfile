@@ -1,6 +1,6 @@
 # Bevoegd's container image: the `bevoegd` command (API server, projection worker, imports).
 # In a container the ledger always talks to an external PostgreSQL through BEVOEGD_DATABASE_URL
-# (see docker-compose.yml); the embedded server is never started here.
+# (see docker-compose.yml): the embedded server (the `embedded` extra) is not installed.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

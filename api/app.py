@@ -1,7 +1,8 @@
 """The Starlette application: GraphQL at /graphql (GraphiQL unless in production, its files under
 /graphiql), the transparency log under /log, accountability reports under /reports, health at
-/healthz, readiness at /readyz; the projection runner (and, given a signing key, the checkpoint
-signer) runs in the same process unless disabled."""
+/healthz, readiness at /readyz, all of them readable from other origins (api/cors.py); the
+projection runner (and, given a signing key, the checkpoint signer) runs in the same process
+unless disabled."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
@@ -21,6 +23,7 @@ from api.auth import TrustedTokens, setup_tokens
 from api.availability import DatabaseAvailability, DatabaseUnavailable, both_pools_answer
 from api.body_limit import RequestSizeLimit, max_body_bytes
 from api.cache import ResponseCache
+from api.cors import cors_origins, cors_settings
 from api.graphiql.page import ASSETS_PATH, Assets
 from api.http import GraphQLView
 from api.log_http import ROUTES as LOG_ROUTES
@@ -121,6 +124,9 @@ def create_app(database_url: str, *, run_projector: bool = True, production: boo
     return Starlette(
         routes=routes,
         middleware=[Middleware(RequestId),  # outermost: every answer has the id
+                    # before the limits and the cache: their refusals carry the CORS headers
+                    # too, and the cache keeps answers without them
+                    Middleware(CORSMiddleware, **cors_settings(cors_origins())),
                     Middleware(RequestTimeLimit, seconds=REQUEST_SECONDS),
                     Middleware(RequestSizeLimit, max_bytes=max_body_bytes()),
                     Middleware(ResponseCache)],

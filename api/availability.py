@@ -15,12 +15,14 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 
-from ledger.application import Ledger
 from projections.health import describe, is_connection_failure
+
+if TYPE_CHECKING:  # the ledger's domain is not needed to check a token (bevoegd tokens)
+    from ledger.application import Ledger
 
 PROBE_SECONDS = 1.0
 """How often the database is tried while it is unavailable."""

@@ -63,7 +63,9 @@ class ResponseCache:
         sent: list[Message] = []
 
         async def keep(message: Message) -> None:
-            sent.append(message)
+            # a copy: middleware outside (CORS) adds its headers to the message it is sent
+            sent.append({**message, "headers": list(message["headers"])}
+                        if "headers" in message else message)
             await send(message)
 
         await self.app(scope, receive, keep)

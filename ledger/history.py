@@ -9,7 +9,7 @@ import json
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from ledger.errors import InvalidCommand
+from ledger.errors import InvalidCommand, UnknownReference
 from ledger.values import record_id
 
 if TYPE_CHECKING:
@@ -30,9 +30,12 @@ def aggregate_id(reference: str) -> UUID:
 
 def history_entries(ledger: Ledger, aggregate: str | None, after: int, limit: int
                     ) -> list[dict[str, Any]]:
-    rows = ledger.store.chain_rows(
-        after, limit, aggregate_id(aggregate) if aggregate is not None else None,
-        with_previous_hash=True)
+    """The events after a position, of one record if named; a record the ledger has never
+    recorded is refused, lest a typo look like a record without events."""
+    originator_id = aggregate_id(aggregate) if aggregate is not None else None
+    rows = ledger.store.chain_rows(after, limit, originator_id, with_previous_hash=True)
+    if originator_id is not None and not rows and not ledger.store.chain_rows(0, 1, originator_id):
+        raise UnknownReference(f"The ledger has no record {aggregate}.", field="aggregate")
     entries = []
     for row in rows:
         state = _plain(json.loads(bytes(row["state"])))

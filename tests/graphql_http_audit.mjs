@@ -1,7 +1,7 @@
 // The graphql-http server audit (the GraphQL-over-HTTP reference) against a running server.
 // Usage: node tests/graphql_http_audit.mjs http://127.0.0.1:8000/graphql
-// graphql-http is resolved from the working directory, so run it where `npm install graphql-http`
-// was done; the repository itself carries no node_modules.
+// graphql-http is resolved from the working directory: run it in tests/ after `npm ci` there
+// (tests/package.json pins the version; tests/test_graphql_http.py does both).
 // Prints one line per audit and a summary per level; exits 1 when a MUST or a SHOULD fails.
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';

