@@ -9,7 +9,7 @@ import hashlib
 import json
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -77,6 +77,12 @@ def input_field(command: c.Command, field: str | None) -> str | None:
     return None
 
 
+def opened_records(commands: Iterable[c.Command]) -> set[UUID]:
+    """The records these commands open, if they are new (a decision may exist, proposed)."""
+    return {record_id(command.creates, command.code)  # type: ignore[attr-defined]
+            for command in commands if command.creates is not None}
+
+
 def fingerprint(command: c.Command) -> str:
     canonical = json.dumps({"command": command.name, "input": command.model_dump(mode="json")},
                            sort_keys=True, separators=(",", ":"))
@@ -108,23 +114,32 @@ class CommandPipeline:
         self._save = save
 
     def execute(self, command: c.Command, context: CommandContext) -> CommandResult:
-        """Runs one command in its own transaction, retrying a bounded number of times when
-        another writer changed the same aggregates in between. A refusal by the rules is
-        recorded under the command's key, as an acceptance is, and raised."""
+        """Runs one command in its own transaction, its reads and its write. Writers of the same
+        competence holding wait for each other (the unit of work serialises them before it
+        reads the holding), so a valid command is not refused because others were faster. A
+        version conflict can still come from a writer that is not serialised (a batch's, on
+        other records) or from a record the command opens that turns out to exist: the command
+        then runs again, a bounded number of times. A refusal by the rules is recorded under the
+        command's key, as an acceptance is, and raised."""
         key, print_ = context.idempotency_key, fingerprint(command)
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
                 time.sleep(random.uniform(0, BACKOFF_SECONDS * attempt))  # let the winner finish
-            uow = UnitOfWork(self._repository)
-            answer = self._handle_or_refuse(uow, command, context, print_)
+            uow = UnitOfWork(self._repository, self._store.serialise)
+            if attempt == 0:
+                # The record the command opens is not looked up: if it exists, the version
+                # constraint refuses the write, and the next attempt reads it.
+                uow.know_absent(opened_records([command]))
             try:
-                (position,) = self._save(uow)
+                with self._store.write():
+                    answer = self._handle_or_refuse(uow, command, context, print_)
+                    (position,) = self._save(uow)
             except IntegrityError:
                 # Either the key is recorded (by a concurrent client, or before: a repeat of an
                 # accepted command may fail the rules the second time round, ALREADY_TAKEN say,
-                # and the first answer stands), or a concurrent writer won the race for an
-                # aggregate version: re-read, re-check, try again. The key is looked up only
-                # then, which spares every first attempt a query.
+                # and the first answer stands), or the command met a version it did not read:
+                # re-read, re-check, try again. The key is looked up only then, which spares
+                # every first attempt a query.
                 replay = self._recorded_result(command, key, print_)
                 if replay is not None:
                     return replay
@@ -149,8 +164,7 @@ class CommandPipeline:
         prints = [fingerprint(command) for command, _ in items]
         first_index: dict[str, int] = {}
         unit = Unit(self._repository)
-        opened = {record_id(command.creates, command.code)  # type: ignore[attr-defined]
-                  for command, _ in items if command.creates is not None}
+        opened = opened_records(command for command, _ in items)
         unit.uow.know_absent(opened - self._store.existing(opened))
         for index, (command, context) in enumerate(items):
             key = context.idempotency_key

@@ -16,13 +16,19 @@ Canonical form of an event's hash (hex in exports, bytea in the table)::
 
 where n-1 is the event just before it in global (notification id) order. The recorder takes an
 EXCLUSIVE lock on the events table before every insert, so the chain cannot fork.
+
+A command runs in one transaction on one connection (`LedgerRecorder.write`): its reads and its
+write. Writers of the same competence holding queue on an advisory lock taken before the holding
+is read (`LedgerRecorder.serialise`), so none of them reads a state another is about to change.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -30,9 +36,19 @@ from uuid import UUID
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
+from psycopg import Connection
+from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier, Literal
 
 GENESIS_HASH = bytes(32)
+
+SERIALISED_WRITERS = 0x42657600
+"""The first key of the two-key advisory locks that queue a record's writers; the projections'
+locks take one key, a space of their own."""
+
+_WRITE: ContextVar[tuple[PostgresDatastore, Connection[DictRow]] | None] = ContextVar(
+    "bevoegd_write", default=None)
+"""The connection of the write under way in this thread, and its datastore."""
 
 
 def event_hash(previous: bytes, position: int, originator_id: UUID, originator_version: int,
@@ -161,6 +177,40 @@ class LedgerRecorder(PostgresApplicationRecorder):
             SQL("SET LOCAL lock_timeout = '{0}s'").format(datastore.lock_timeout),
             SQL("SELECT {schema}.{lock_fn}()").format(**names),
         ]
+        # Every query of this store, the library's reads of aggregates too, joins the write
+        # under way in the thread, if there is one, so a command reads what it writes over.
+        pooled = datastore.get_connection
+
+        @contextmanager
+        def connection() -> Iterator[Connection[DictRow]]:
+            write = _WRITE.get()
+            if write is not None and write[0] is datastore:
+                yield write[1]
+                return
+            with pooled() as conn:
+                yield conn
+
+        datastore.get_connection = connection  # type: ignore[method-assign]
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        """One transaction, on one connection, for every query made in the block: a command's
+        reads, its write, and the locks `serialise` takes, held until the block ends."""
+        with self.datastore.get_connection() as conn, conn.transaction():
+            token = _WRITE.set((self.datastore, conn))
+            try:
+                yield
+            finally:
+                _WRITE.reset(token)
+
+    def serialise(self, record: UUID) -> None:
+        """Inside `write`: waits until no other write serialised on the record is under way,
+        and keeps others waiting until this one ends. Outside, it does nothing."""
+        write = _WRITE.get()
+        if write is None or write[0] is not self.datastore:
+            return
+        write[1].execute("SELECT pg_advisory_xact_lock(%s, %s)",
+                         (SERIALISED_WRITERS, int.from_bytes(record.bytes[:4], "big", signed=True)))
 
     def create_table(self) -> None:
         """Brings the tables to this version's shape, unless they have it already. The
@@ -224,7 +274,15 @@ class LedgerRecorder(PostgresApplicationRecorder):
         batches over a Unix socket."""
         if not stored_events and not commands:
             return []
-        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+        write = _WRITE.get()
+        if write is not None and write[0] is self.datastore:  # the transaction under way
+            return self._insert(write[1], stored_events, commands)
+        with self.datastore.get_connection() as conn, conn.transaction():
+            return self._insert(conn, stored_events, commands)
+
+    def _insert(self, conn: Connection[DictRow], stored_events: Sequence[StoredEvent],
+                commands: Sequence[CommandRecord]) -> list[int]:
+        with conn.cursor() as curs:
             ids: list[int] = []
             if stored_events:
                 self._insert_stored_events(curs, stored_events)  # table lock, NOTIFY, INSERT

@@ -4,6 +4,7 @@ of imported commands costs one commit)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
@@ -20,8 +21,10 @@ A = TypeVar("A", bound=Aggregate)
 
 
 class UnitOfWork:
-    def __init__(self, repository: Repository[UUID]) -> None:
+    def __init__(self, repository: Repository[UUID],
+                 serialise: Callable[[UUID], None] = lambda _: None) -> None:
         self._repository = repository
+        self._serialise = serialise  # called before a record that serialises writers is read
         self._aggregates: dict[UUID, Aggregate | None] = {}
         self._in_command: dict[UUID, Aggregate] = {}  # what the current command has touched
         self.events: list[Any] = []
@@ -34,6 +37,8 @@ class UnitOfWork:
 
     def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
         if aggregate_id not in self._aggregates:
+            if getattr(cls, "serialises_writers", False):
+                self._serialise(aggregate_id)
             try:
                 self._aggregates[aggregate_id] = self._repository.get(aggregate_id)
             except AggregateNotFoundError:
