@@ -8,13 +8,14 @@ from datetime import date, timedelta
 
 import pytest
 
+from ledger import commands as c
 from ledger.application import Ledger
 from ledger.database import eventsourcing_env
 from ledger.domain.competence import holding_id
 from ledger.errors import LedgerError
 from ledger.pipeline import CommandContext, CommandResult
 from ledger.store import GENESIS_HASH, event_hash
-from tests.ledger_setup import build_world
+from tests.ledger_setup import build_world, run
 from tests.world import decision_under_mandate
 
 pytestmark = pytest.mark.database
@@ -86,3 +87,20 @@ def _decision_of(row: dict[str, object]) -> str:
     state = bytes(row["state"])  # type: ignore[arg-type]
     return next(code for code in (f"druk-{n}" for n in range(CLIENTS * THREADS))
                 if f'"{code}"'.encode() in state)
+
+
+def test_a_record_changed_by_another_process_is_read_again_before_it_is_relied_on(
+    ledger: Ledger, database_url: str
+) -> None:
+    """A process takes the records it only consults as it last saw them; the write finds
+    that the body was abolished since, by another process, and the command is checked again."""
+    build_world(ledger)
+    other = Ledger(env=eventsourcing_env(database_url))
+    try:
+        run(ledger, decision_under_mandate("voor", date(2015, 1, 5)))  # this process sees the body
+        run(other, c.AbolishBody(body="directeur-sdd", on=date(2015, 6, 1), reason="Opgeheven"))
+        with pytest.raises(LedgerError) as refused:
+            run(ledger, decision_under_mandate("na", date(2015, 7, 1)))
+    finally:
+        other.close()
+    assert refused.value.code == "BODY_NOT_ACTIVE"
