@@ -186,9 +186,10 @@ class LedgerRecorder(PostgresApplicationRecorder):
             )
         )
         # The write in one round trip: the table lock, the check that no record read has
-        # changed since (under the lock, so nothing can change it before the commit), the
-        # notification, the events and the answers to the commands. A stale read is refused
-        # as an integrity error, like a version taken by another writer: the command runs again.
+        # changed since (under the lock, so nothing can change it before the commit; a refusal
+        # alone, which changes nothing, is checked without it), the notification, the events and
+        # the answers to the commands. A stale read is refused as an integrity error, like a
+        # version taken by another writer: the command runs again.
         self.sql_create_statements.append(SQL(
             "CREATE OR REPLACE FUNCTION {schema}.{write_fn}("
             " ids uuid[], versions bigint[], topics text[], states bytea[],"
@@ -200,12 +201,14 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "  IF cardinality(ids) > 0 THEN"
             "   PERFORM set_config('lock_timeout', {lock_timeout}, true);"
             "   PERFORM {schema}.{lock_fn}();"
-            "   IF EXISTS (SELECT FROM unnest(read_ids, read_versions) AS r(id, version)"
-            "    JOIN {schema}.{table} AS e ON e.originator_id = r.id"
-            "     AND e.originator_version > r.version) THEN"
-            "    RAISE EXCEPTION 'a record changed since the command read it'"
-            "     USING ERRCODE = 'integrity_constraint_violation';"
-            "   END IF;"
+            "  END IF;"
+            "  IF EXISTS (SELECT FROM unnest(read_ids, read_versions) AS r(id, version)"
+            "   JOIN {schema}.{table} AS e ON e.originator_id = r.id"
+            "    AND e.originator_version > r.version) THEN"
+            "   RAISE EXCEPTION 'a record changed since the command read it'"
+            "    USING ERRCODE = 'integrity_constraint_violation';"
+            "  END IF;"
+            "  IF cardinality(ids) > 0 THEN"
             "   NOTIFY {channel};"
             "   WITH inserted AS (INSERT INTO {schema}.{table}"
             "    (originator_id, originator_version, topic, state)"

@@ -68,9 +68,12 @@ class UnitOfWork:
         self.commands: list[CommandRecord] = []
 
     def know_absent(self, ids: set[UUID]) -> None:
-        """Records known to have no events yet: looking them up needs no query."""
+        """Records taken to have no events yet: looking them up needs no query. They count as
+        read at version 0, so the write refuses the unit if one has events after all."""
         for aggregate_id in ids:
-            self._aggregates.setdefault(aggregate_id, None)
+            if aggregate_id not in self._aggregates:
+                self._aggregates[aggregate_id] = None
+                self.read[aggregate_id] = 0
 
     def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
         if aggregate_id not in self._aggregates:
