@@ -43,17 +43,22 @@ SMOKE_EVENTS = 100_000  # below this, a smoke run (CI): the read figures get the
 @click.option("--commands", default=200, show_default=True, type=click.IntRange(10),
               help="Commands per client per round for the throughput figures.")
 @click.option("--seed", default=2013, show_default=True, help="Seed of the generated history.")
+@click.option("--commands-only", is_flag=True,
+              help="Measure the command throughput figures only.")
 @click.option("--json", "json_file", type=click.File("w"), default=None,
               help="Write the machine and the figures as JSON to this file.")
-def main(events: int, rounds: int, commands: int, seed: int, json_file: Any) -> None:
+def main(events: int, rounds: int, commands: int, seed: int, commands_only: bool,
+         json_file: Any) -> None:
     """Measure Bevoegd at the given size, every figure next to its baseline."""
     metrics: list[Metric] = []
     with open_database() as database:
         with fresh_database(database.url) as url:
             machine = describe_machine(url)
-            for clients in (1, 8):
-                click.echo(f"command_throughput_{clients} ...", err=True)
-                metrics.append(command_throughput(url, clients, commands, rounds))
+            click.echo("command_throughput_1, _8, _contended ...", err=True)
+            metrics.extend(command_throughput(url, commands, rounds))
+        if commands_only:
+            report(machine, events, metrics, json_file)
+            return
         with fresh_database(database.url) as url, tempfile.TemporaryDirectory() as folder:
             history = Path(folder) / "history.jsonl"
             click.echo(f"generating {events} events ...", err=True)
@@ -85,6 +90,10 @@ def main(events: int, rounds: int, commands: int, seed: int, json_file: Any) -> 
             click.echo("rss_api_mb, rss_worker_mb ...", err=True)
             metrics.append(rss_api(url, 500))
             metrics.append(rss_worker(url))
+    report(machine, events, metrics, json_file)
+
+
+def report(machine: dict[str, Any], events: int, metrics: list[Metric], json_file: Any) -> None:
     click.echo(f"machine: {json.dumps(machine)}")
     click.echo(markdown(metrics))
     click.echo("\n" + latency_markdown(metrics))

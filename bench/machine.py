@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 import platform
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import psycopg
+
+LIBRARIES = ("eventsourcing", "psycopg", "asyncpg", "strawberry-graphql", "graphql-core",
+             "starlette", "uvicorn")
 
 
 def describe_machine(database_url: str) -> dict[str, Any]:
@@ -32,4 +36,5 @@ def describe_machine(database_url: str) -> dict[str, Any]:
         "system": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
         "postgresql": server[0] if server else "unknown",
+        "libraries": {name: version(name) for name in LIBRARIES},
     }

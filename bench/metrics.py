@@ -25,6 +25,18 @@ class Spread:
         return cls(statistics.median(values), min(values), max(values))
 
 
+def interleaved(ours: Callable[[int], float], baseline: Callable[[int], float], rounds: int
+                ) -> tuple[Spread, Spread]:
+    """Both measured in turns (ours, baseline, ours, ...), so that a machine busy with other
+    work for a while weighs on both alike."""
+    mine: list[float] = []
+    theirs: list[float] = []
+    for round_ in range(rounds):
+        mine.append(ours(round_))
+        theirs.append(baseline(round_))
+    return Spread.of_values(mine), Spread.of_values(theirs)
+
+
 @dataclass(frozen=True)
 class Metric:
     name: str

@@ -21,7 +21,7 @@ from ledger.personal_data import NoVault, PersonalDataVault
 from ledger.pipeline import Answer, CommandContext, CommandPipeline, CommandResult
 from ledger.store import LedgerRecorder, command_positions
 from ledger.transcoding import register_ledger_transcodings
-from ledger.unit_of_work import UnitOfWork
+from ledger.unit_of_work import RecentRecords, UnitOfWork
 from ledger.values import ChainLink
 from ledger.vault import VAULT_VARIABLE, DatabaseVault, vault_wanted
 
@@ -46,8 +46,9 @@ class Ledger(Application[UUID]):
         super().__init__(env)
         if vault_wanted(self.env.get(VAULT_VARIABLE)):
             self.vault = DatabaseVault(self.store.datastore)
+        recent = RecentRecords(int(self.env.get(self.AGGREGATE_CACHE_MAXSIZE) or 10_000))
         self.pipeline = CommandPipeline(self.repository, self.store,
-                                        CommandHandlers(self.vault).handle, self._save)
+                                        CommandHandlers(self.vault).handle, self._save, recent)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         register_ledger_transcodings(transcoder)
@@ -71,7 +72,7 @@ class Ledger(Application[UUID]):
     def _save(self, uow: UnitOfWork) -> list[int | None]:
         """Saves the unit atomically; returns each command's position (its last event's, none
         for a refused command)."""
-        recordings = self.save(*uow.events, commands=uow.commands)
+        recordings = self.save(*uow.events, commands=uow.commands, read=uow.read)
         return command_positions(uow.commands, [r.notification.id for r in recordings])
 
     # Reading the write side ----------------------------------------------------------------

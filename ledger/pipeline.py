@@ -9,7 +9,7 @@ import hashlib
 import json
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -20,7 +20,7 @@ from eventsourcing.persistence import IntegrityError
 from ledger import commands as c
 from ledger.errors import ConcurrencyConflict, IdempotencyKeyReused, LedgerError, RecordedRefusal
 from ledger.store import LedgerRecorder, RecordedCommand
-from ledger.unit_of_work import UnitOfWork
+from ledger.unit_of_work import RecentRecords, UnitOfWork
 from ledger.values import Meta, record_id
 
 if TYPE_CHECKING:
@@ -77,6 +77,12 @@ def input_field(command: c.Command, field: str | None) -> str | None:
     return None
 
 
+def opened_records(commands: Iterable[c.Command]) -> set[UUID]:
+    """The records these commands open, if they are new (a decision may exist, proposed)."""
+    return {record_id(command.creates, command.code)  # type: ignore[attr-defined]
+            for command in commands if command.creates is not None}
+
+
 def fingerprint(command: c.Command) -> str:
     canonical = json.dumps({"command": command.name, "input": command.model_dump(mode="json")},
                            sort_keys=True, separators=(",", ":"))
@@ -87,8 +93,8 @@ class Unit:
     """The batch items handled since the last save, and the unit of work holding their events
     and answers."""
 
-    def __init__(self, repository: Repository[UUID]) -> None:
-        self.uow = UnitOfWork(repository)
+    def __init__(self, repository: Repository[UUID], recent: RecentRecords) -> None:
+        self.uow = UnitOfWork(repository, recent=recent)
         self.handled: list[tuple[int, dict[str, Any] | LedgerError]] = []
 
     def start(self, default: int) -> int:
@@ -98,37 +104,51 @@ class Unit:
 
 class CommandPipeline:
     """Runs commands through `handle` in units of work on `repository`, which `save` stores;
-    `store` holds the answers already given."""
+    `store` holds the answers already given; `recent` the records as the last save left them."""
 
     def __init__(self, repository: Repository[UUID], store: LedgerRecorder, handle: Handle,
-                 save: Save) -> None:
+                 save: Save, recent: RecentRecords) -> None:
         self._repository = repository
+        self._recent = recent
         self._store = store
         self._handle_command = handle
         self._save = save
 
     def execute(self, command: c.Command, context: CommandContext) -> CommandResult:
-        """Runs one command in its own transaction, retrying a bounded number of times when
-        another writer changed the same aggregates in between. A refusal by the rules is
-        recorded under the command's key, as an acceptance is, and raised."""
+        """Runs one command in its own transaction, its reads and its write. Writers of the same
+        competence holding wait for each other (the unit of work serialises them before it
+        reads the holding), so a valid command is not refused because others were faster. A
+        version conflict can still come from a writer that is not serialised (a batch's, on
+        other records) or from a record the command opens that turns out to exist: the command
+        then runs again, a bounded number of times. A refusal by the rules is recorded under the
+        command's key, as an acceptance is, and raised."""
         key, print_ = context.idempotency_key, fingerprint(command)
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
                 time.sleep(random.uniform(0, BACKOFF_SECONDS * attempt))  # let the winner finish
-            uow = UnitOfWork(self._repository)
-            answer = self._handle_or_refuse(uow, command, context, print_)
+            # The first attempt takes records as this process last saw them, and does not look
+            # up the record the command opens; the write refuses it if either was wrong, and
+            # the next attempt reads them from the store.
+            uow = UnitOfWork(self._repository, self._store.serialise,
+                             self._recent if attempt == 0 else None)
+            if attempt == 0:
+                uow.know_absent(opened_records([command]))
             try:
-                (position,) = self._save(uow)
+                with self._store.write():
+                    answer = self._handle_or_refuse(uow, command, context, print_)
+                    (position,) = self._save(uow)
             except IntegrityError:
+                self._recent.forget(uow)
                 # Either the key is recorded (by a concurrent client, or before: a repeat of an
                 # accepted command may fail the rules the second time round, ALREADY_TAKEN say,
-                # and the first answer stands), or a concurrent writer won the race for an
-                # aggregate version: re-read, re-check, try again. The key is looked up only
-                # then, which spares every first attempt a query.
+                # and the first answer stands), or the command met a version it did not read:
+                # re-read, re-check, try again. The key is looked up only then, which spares
+                # every first attempt a query.
                 replay = self._recorded_result(command, key, print_)
                 if replay is not None:
                     return replay
                 continue
+            self._recent.keep(uow)
             outcome = _answer(command, key, answer, position)
             if isinstance(outcome, LedgerError):
                 raise outcome
@@ -148,9 +168,8 @@ class CommandPipeline:
         answers: dict[int, Answer | SameAs] = {}
         prints = [fingerprint(command) for command, _ in items]
         first_index: dict[str, int] = {}
-        unit = Unit(self._repository)
-        opened = {record_id(command.creates, command.code)  # type: ignore[attr-defined]
-                  for command, _ in items if command.creates is not None}
+        unit = Unit(self._repository, self._recent)
+        opened = opened_records(command for command, _ in items)
         unit.uow.know_absent(opened - self._store.existing(opened))
         for index, (command, context) in enumerate(items):
             key = context.idempotency_key
@@ -168,7 +187,7 @@ class CommandPipeline:
                 # a refusal after partial work: save the unit without that work, start afresh
                 if not self._flush(unit, items, answers):
                     return self._finish_one_by_one(items, answers, unit.start(index))
-                unit = Unit(self._repository)
+                unit = Unit(self._repository, self._recent)
         if not self._flush(unit, items, answers):
             return self._finish_one_by_one(items, answers, unit.start(len(items)))
         return [_resolve(answers, index) for index in range(len(items))]
@@ -179,7 +198,9 @@ class CommandPipeline:
         try:
             positions = self._save(unit.uow) if unit.handled else []
         except IntegrityError:
+            self._recent.forget(unit.uow)
             return False
+        self._recent.keep(unit.uow)
         for (index, answer), position in zip(unit.handled, positions, strict=True):
             command, context = items[index]
             answers[index] = _answer(command, context.idempotency_key, answer, position)

@@ -16,20 +16,29 @@ Canonical form of an event's hash (hex in exports, bytea in the table)::
 
 where n-1 is the event just before it in global (notification id) order. The recorder takes an
 EXCLUSIVE lock on the events table before every insert, so the chain cannot fork.
+
+A command runs in one transaction on one connection (`LedgerRecorder.write`): its reads and its
+write. Writers of the same competence holding queue on an advisory lock taken before the holding
+is read (`LedgerRecorder.serialise`), so none of them reads a state another is about to change.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
+from psycopg import Connection
+from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier, Literal
 
 GENESIS_HASH = bytes(32)
@@ -38,6 +47,24 @@ PREVIOUS_HASH_SQL = (
     " ORDER BY p.notification_id DESC LIMIT 1), '\\x" + GENESIS_HASH.hex() + "'::bytea)")
 """The hash an event `e` of `{table}` is chained to: its predecessor's in position order (the
 trigger's `previous`), or the genesis hash for the first event."""
+
+SERIALISED_WRITERS = 0x42657600
+"""The first key of the two-key advisory locks that queue a record's writers; the projections'
+locks take one key, a space of their own."""
+
+
+
+@dataclass
+class _Write:
+    """A command's reads and write under way in this thread: its store's datastore, the one
+    connection they use, and whether a transaction was begun on it (by the first lock)."""
+
+    datastore: PostgresDatastore
+    conn: Connection[DictRow]
+    begun: bool = False
+
+
+_WRITE: ContextVar[_Write | None] = ContextVar("bevoegd_write", default=None)
 
 
 def event_hash(previous: bytes, position: int, originator_id: UUID, originator_version: int,
@@ -107,6 +134,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "chain_fn": Identifier(f"{events_table_name}_chain"),
             "freeze_fn": Identifier(f"{events_table_name}_immutable"),
             "lock_fn": Identifier(f"{events_table_name}_lock"),
+            "write_fn": Identifier(f"{events_table_name}_write"),
             "sequence": Identifier(f"{events_table_name}_notification_id_seq"),
         }
         self.names = names
@@ -172,10 +200,96 @@ class LedgerRecorder(PostgresApplicationRecorder):
                 "REVOKE ALL ON FUNCTION {schema}.{lock_fn}() FROM PUBLIC",
             )
         )
-        self.lock_table_statements = [
-            SQL("SET LOCAL lock_timeout = '{0}s'").format(datastore.lock_timeout),
-            SQL("SELECT {schema}.{lock_fn}()").format(**names),
-        ]
+        # The write in one round trip: the table lock, the check that no record read has
+        # changed since (under the lock, so nothing can change it before the commit; a refusal
+        # alone, which changes nothing, is checked without it), the notification, the events and
+        # the answers to the commands. A stale read is refused as an integrity error, like a
+        # version taken by another writer: the command runs again.
+        self.sql_create_statements.append(SQL(
+            "CREATE OR REPLACE FUNCTION {schema}.{write_fn}("
+            " ids uuid[], versions bigint[], topics text[], states bytea[],"
+            " read_ids uuid[], read_versions bigint[],"
+            " keys text[], commands text[], prints text[], results jsonb[], ends int[],"
+            " refusals jsonb[]) RETURNS bigint[] LANGUAGE plpgsql AS $$"
+            " DECLARE positions bigint[] := '{{}}';"
+            " BEGIN"
+            "  IF cardinality(ids) > 0 THEN"
+            "   PERFORM set_config('lock_timeout', {lock_timeout}, true);"
+            "   PERFORM {schema}.{lock_fn}();"
+            "  END IF;"
+            "  IF EXISTS (SELECT FROM unnest(read_ids, read_versions) AS r(id, version)"
+            "   JOIN {schema}.{table} AS e ON e.originator_id = r.id"
+            "    AND e.originator_version > r.version) THEN"
+            "   RAISE EXCEPTION 'a record changed since the command read it'"
+            "    USING ERRCODE = 'integrity_constraint_violation';"
+            "  END IF;"
+            "  IF cardinality(ids) > 0 THEN"
+            "   NOTIFY {channel};"
+            "   WITH inserted AS (INSERT INTO {schema}.{table}"
+            "    (originator_id, originator_version, topic, state)"
+            "    SELECT * FROM unnest(ids, versions, topics, states) RETURNING notification_id)"
+            "   SELECT array_agg(notification_id ORDER BY notification_id) INTO positions"
+            "    FROM inserted;"
+            "  END IF;"
+            "  INSERT INTO {schema}.{commands}"
+            "   (idempotency_key, command, fingerprint, result, position, refusal)"
+            "   SELECT k, c, p, r, CASE WHEN f IS NULL THEN positions[e] END, f"
+            "   FROM unnest(keys, commands, prints, results, ends, refusals) AS a(k, c, p, r, e, f);"
+            "  RETURN positions;"
+            " END $$").format(**names, channel=Identifier(self.channel_name),
+                             lock_timeout=Literal(f"{datastore.lock_timeout}s")))
+        self.write_statement = SQL(
+            "SELECT {schema}.{write_fn}(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb[], %s,"
+            " %s::jsonb[]) AS positions").format(**names)
+        # Every query of this store, the library's reads of aggregates too, joins the write
+        # under way in the thread, if there is one, so a command reads what it writes over.
+        pooled = datastore.get_connection
+
+        @contextmanager
+        def connection() -> Iterator[Connection[DictRow]]:
+            write = _WRITE.get()
+            if write is not None and write.datastore is datastore:
+                yield write.conn
+                return
+            with pooled() as conn:
+                yield conn
+
+        datastore.get_connection = connection  # type: ignore[method-assign]
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        """One connection for every query made in the block: a command's reads and its write.
+        The first `serialise` begins a transaction on it, which then holds the locks and every
+        later read until the block ends; without one, the write is a transaction of its own
+        (its check of what was read keeps it consistent). Either way the write commits once."""
+        with self.datastore.get_connection() as conn:
+            write = _Write(self.datastore, conn)
+            token = _WRITE.set(write)
+            try:
+                yield
+            except BaseException:
+                if write.begun:
+                    with suppress(psycopg.Error):  # a lost connection took the transaction along
+                        conn.execute("ROLLBACK")
+                raise
+            else:
+                if write.begun:
+                    conn.execute("COMMIT")
+            finally:
+                _WRITE.reset(token)
+
+    def serialise(self, record: UUID) -> None:
+        """Inside `write`: waits until no other write serialised on the record is under way,
+        and keeps others waiting until this one ends. Outside, it does nothing."""
+        write = _WRITE.get()
+        if write is None or write.datastore is not self.datastore:
+            return
+        lock = SQL("SELECT pg_advisory_xact_lock({}, {})").format(
+            SERIALISED_WRITERS, int.from_bytes(record.bytes[:4], "big", signed=True))
+        if not write.begun:
+            lock = SQL("BEGIN; ") + lock  # one round trip, in the simple protocol
+            write.begun = True
+        write.conn.execute(lock)
 
     def create_table(self) -> None:
         """Brings the tables to this version's shape, unless they have it already. The
@@ -231,34 +345,42 @@ class LedgerRecorder(PostgresApplicationRecorder):
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
         self, stored_events: Sequence[StoredEvent], *, commands: Sequence[CommandRecord] = (),
-        **kwargs: Any,
+        read: Mapping[UUID, int] | None = None, **kwargs: Any,
     ) -> Sequence[int] | None:
         """Inserts the events (the trigger chains their hashes) and the commands they answer, in
-        one transaction; refused commands come with no events, and may come alone. Unlike the
-        library's recorder this does not use libpq's pipeline mode, which can deadlock on large
-        batches over a Unix socket."""
+        one transaction and one round trip; refused commands come with no events, and may come
+        alone. `read` gives the version of each record the commands read: if one has moved on
+        since, nothing is written and IntegrityError is raised."""
         if not stored_events and not commands:
             return []
-        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
-            ids: list[int] = []
-            if stored_events:
-                self._insert_stored_events(curs, stored_events)  # table lock, NOTIFY, INSERT
-                ids = [row["notification_id"] for row in curs.fetchall()]
-            if commands:
-                curs.execute(
-                    SQL("INSERT INTO {} (idempotency_key, command, fingerprint, result, position,"
-                        " refusal) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[],"
-                        " %s::jsonb[], %s::bigint[], %s::jsonb[])").format(self.commands_table),
-                    (
-                        [command.idempotency_key for command in commands],
-                        [command.command for command in commands],
-                        [command.fingerprint for command in commands],
-                        [_jsonb(command.result) for command in commands],
-                        command_positions(commands, ids),
-                        [_jsonb(command.refusal) for command in commands],
-                    ),
-                )
-        return ids
+        write = _WRITE.get()
+        if write is not None and write.datastore is self.datastore:  # the write under way
+            return self._insert(write.conn, stored_events, commands, read or {})
+        with self.datastore.get_connection() as conn:
+            return self._insert(conn, stored_events, commands, read or {})
+
+    def _insert(self, conn: Connection[DictRow], stored_events: Sequence[StoredEvent],
+                commands: Sequence[CommandRecord], read: Mapping[UUID, int]) -> list[int]:
+        ends: list[int] = []
+        end = 0
+        for command in commands:
+            end += command.event_count
+            ends.append(end)
+        row = conn.execute(self.write_statement, (
+            [e.originator_id for e in stored_events],
+            [e.originator_version for e in stored_events],
+            [e.topic for e in stored_events],
+            [e.state for e in stored_events],
+            list(read), list(read.values()),
+            [command.idempotency_key for command in commands],
+            [command.command for command in commands],
+            [command.fingerprint for command in commands],
+            [_jsonb(command.result) for command in commands],
+            ends,
+            [_jsonb(command.refusal) for command in commands],
+        ), prepare=True).fetchone()
+        assert row is not None
+        return list(row["positions"] or [])
 
     def find_commands(self, keys: Sequence[str]) -> dict[str, RecordedCommand]:
         """What the log holds for each of these keys it has."""

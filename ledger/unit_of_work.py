@@ -1,13 +1,20 @@
 """A unit of work: the aggregates one or more commands touch, the events they record and the
 answers to their idempotency keys (refusals too), saved together in one transaction (so a batch
-of imported commands costs one commit)."""
+of imported commands costs one commit).
+
+A unit may read records as this process last saw them (`RecentRecords`), without asking the
+store; it notes the version of every record it reads, and the write refuses the unit if any of
+them has moved on since (`LedgerRecorder.insert_events`), so a stale copy is never acted on."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import suppress
+from copy import deepcopy
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.application import AggregateNotFoundError, LRUCache
 from eventsourcing.domain import Aggregate
 
 from ledger.errors import AlreadyRecorded, LedgerError, UnknownReference
@@ -19,30 +26,81 @@ if TYPE_CHECKING:
 A = TypeVar("A", bound=Aggregate)
 
 
+class RecentRecords:
+    """Records as units of work of this process left them after their save: each kept object is
+    never changed again (a unit gets a copy), so threads share them safely."""
+
+    def __init__(self, maxsize: int) -> None:
+        self._records: LRUCache[UUID, Aggregate] = LRUCache(maxsize)
+
+    def copy_of(self, aggregate_id: UUID) -> Aggregate | None:
+        try:
+            return deepcopy(self._records.get(aggregate_id))
+        except KeyError:
+            return None
+
+    def keep(self, uow: UnitOfWork) -> None:
+        """The records of a saved unit, unless a refused command left changes in one."""
+        for aggregate_id, aggregate in uow.loaded():
+            if not aggregate.pending_events:
+                self._records.put(aggregate_id, aggregate)
+
+    def forget(self, uow: UnitOfWork) -> None:
+        """The records a unit read, after its save was refused: one of them had moved on."""
+        for aggregate_id in uow.read:
+            with suppress(KeyError):
+                self._records.get(aggregate_id, evict=True)
+
+
 class UnitOfWork:
-    def __init__(self, repository: Repository[UUID]) -> None:
+    def __init__(self, repository: Repository[UUID],
+                 serialise: Callable[[UUID], None] | None = None,
+                 recent: RecentRecords | None = None) -> None:
+        """`serialise` is called before a record whose writers take turns is read, which is
+        then read from the store; any other record is read from `recent` when it is there."""
         self._repository = repository
+        self._serialise = serialise
+        self._recent = recent
         self._aggregates: dict[UUID, Aggregate | None] = {}
         self._in_command: dict[UUID, Aggregate] = {}  # what the current command has touched
+        self.read: dict[UUID, int] = {}  # the version of each stored record read
         self.events: list[Any] = []
         self.commands: list[CommandRecord] = []
 
     def know_absent(self, ids: set[UUID]) -> None:
-        """Records known to have no events yet: looking them up needs no query."""
+        """Records taken to have no events yet: looking them up needs no query. They count as
+        read at version 0, so the write refuses the unit if one has events after all."""
         for aggregate_id in ids:
-            self._aggregates.setdefault(aggregate_id, None)
+            if aggregate_id not in self._aggregates:
+                self._aggregates[aggregate_id] = None
+                self.read[aggregate_id] = 0
 
     def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
         if aggregate_id not in self._aggregates:
-            try:
-                self._aggregates[aggregate_id] = self._repository.get(aggregate_id)
-            except AggregateNotFoundError:
-                self._aggregates[aggregate_id] = None
+            found = self._load(aggregate_id, getattr(cls, "serialises_writers", False))
+            self._aggregates[aggregate_id] = found
+            if found is not None:
+                self.read[aggregate_id] = found.version
         aggregate = self._aggregates[aggregate_id]
         if aggregate is None or not isinstance(aggregate, cls):
             return None
         self._in_command[aggregate_id] = aggregate
         return aggregate
+
+    def _load(self, aggregate_id: UUID, serialised: bool) -> Aggregate | None:
+        if serialised and self._serialise is not None:
+            self._serialise(aggregate_id)
+        else:
+            recent = self._recent.copy_of(aggregate_id) if self._recent is not None else None
+            if recent is not None:
+                return recent
+        try:
+            return self._repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+
+    def loaded(self) -> list[tuple[UUID, Aggregate]]:
+        return [(i, a) for i, a in self._aggregates.items() if a is not None]
 
     def get(self, cls: type[A], code: str, field: str) -> A:
         aggregate = self.find(cls, cls.create_id(code=code))

@@ -123,6 +123,10 @@ def holding_id(competence: str, jurisdiction: str) -> UUID:
 
 
 class CompetenceHolding(Aggregate):
+    serialises_writers = True
+    """The consistency boundary where many officials decide at once: its writers take turns
+    rather than race."""
+
     @staticmethod
     def create_id(competence: str, jurisdiction: str, **_: Any) -> UUID:
         return holding_id(competence, jurisdiction)
