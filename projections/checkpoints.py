@@ -22,7 +22,7 @@ from ledger.transparency.note import Signer
 from projections.health import Health, first_of, retry_delay
 from projections.queries.log import tree_head
 from projections.queries.sql import NEVER
-from projections.tracking import PROJECTED_CHANNEL
+from projections.tracking import PROJECTED_CHANNEL, SETUP_LOCK
 from projections.waiting import ProjectionWatch
 
 CHECKPOINTS_TABLE = "bevoegd_checkpoints"
@@ -39,10 +39,17 @@ class SignedCheckpoint:
 
 
 async def setup_checkpoints(conn: asyncpg.Connection) -> None:
-    await conn.execute(
-        f"CREATE TABLE IF NOT EXISTS {CHECKPOINTS_TABLE} ("
-        " size bigint PRIMARY KEY, root_hash bytea NOT NULL, note text NOT NULL,"
-        " signed_at timestamptz NOT NULL DEFAULT now())")
+    """Creates the checkpoints' table if it is not there. Processes starting together (`serve
+    --workers`) take turns on the set-up lock: CREATE TABLE IF NOT EXISTS alone lets two of them
+    both create it, and one fail."""
+    if await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", CHECKPOINTS_TABLE):
+        return
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", SETUP_LOCK)
+        await conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {CHECKPOINTS_TABLE} ("
+            " size bigint PRIMARY KEY, root_hash bytea NOT NULL, note text NOT NULL,"
+            " signed_at timestamptz NOT NULL DEFAULT now())")
 
 
 async def latest_checkpoint(db: asyncpg.Pool | asyncpg.Connection,

@@ -86,10 +86,10 @@ class Served:
         return f"http://127.0.0.1:{self.port}/graphql"
 
     def workers(self) -> set[int]:
-        """The server processes: the children multiprocessing spawned (not its resource
-        tracker)."""
+        """The live server processes: the children multiprocessing spawned (not its resource
+        tracker), leaving out a killed one its parent has not reaped yet."""
         return {child.pid for child in psutil.Process(self.process.pid).children()
-                if "spawn_main" in " ".join(child.cmdline())}
+                if _spawned_and_alive(child)}
 
     def post(self, query: str, variables: dict[str, Any], token: str | None = None
              ) -> dict[str, Any]:
@@ -229,3 +229,10 @@ async def test_connections_to_the_served_socket_do_not_wait_for_delayed_acknowle
             _, writer = await asyncio.open_connection("127.0.0.1", port)
             assert await asyncio.wait_for(accepted.get(), STARTUP_SECONDS) != 0
             writer.close()
+
+
+def _spawned_and_alive(process: psutil.Process) -> bool:
+    try:
+        return "spawn_main" in " ".join(process.cmdline())
+    except (psutil.ZombieProcess, psutil.NoSuchProcess):
+        return False
