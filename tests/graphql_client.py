@@ -27,8 +27,10 @@ from api.app import create_app
 from api.auth import Principal, Role, create_token, revoke_tokens
 from ledger import commands as c
 from ledger.application import Ledger
+from ledger.database import eventsourcing_env
 from ledger.transparency.note import Signer
 from projections.connection import connect_kwargs
+from tests.databases import fresh_database
 from tests.ledger_setup import build_world, run
 
 WAIT_SECONDS = 10.0
@@ -294,3 +296,16 @@ def load_world(ledger: Ledger) -> int:
     for command in world_extras():
         run(ledger, command)
     return ledger.position()
+
+
+@contextmanager
+def world_database(server_url: str) -> Iterator[tuple[str, int]]:
+    """A database of its own on the server holding the small world and its extras (for a
+    module whose tests only read): its URL, and the ledger position after the world."""
+    with fresh_database(server_url, "bevoegd_test") as url:
+        ledger = Ledger(env=eventsourcing_env(url))
+        try:
+            position = load_world(ledger)
+        finally:
+            ledger.close()
+        yield url, position

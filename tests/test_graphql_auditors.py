@@ -16,10 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from api.cli import main
-from ledger.application import Ledger
-from ledger.database import DATABASE_URL_VARIABLE, eventsourcing_env
-from tests.databases import fresh_database
-from tests.graphql_client import UNPUBLISHED, Api, issue_token, load_world, serving
+from ledger.database import DATABASE_URL_VARIABLE
+from tests.graphql_client import UNPUBLISHED, Api, issue_token, serving, world_database
 
 pytestmark = pytest.mark.database
 
@@ -66,12 +64,7 @@ class World:
 @pytest.fixture(scope="module")
 def world(server_url: str) -> Iterator[World]:
     """The small world, served and projected; one for the module, as every test only reads."""
-    with fresh_database(server_url, "bevoegd_test") as url:
-        ledger = Ledger(env=eventsourcing_env(url))
-        try:
-            position = load_world(ledger)
-        finally:
-            ledger.close()
+    with world_database(server_url) as (url, position):
         auditor = issue_token(url, "auditor", name="rekenkamer")
         with serving(url) as api:
             api.data("query($at: Int) { decisions(first: 1, atLeast: $at) { nodes { code } } }",

@@ -15,17 +15,14 @@ from graphql.pyutils import Undefined
 from api.schema import build_schema
 from api.schema.arguments import NAMES
 from api.schema.execution import DEFINITION_BACKREF
-from ledger.application import Ledger
-from ledger.database import eventsourcing_env
 from projections.queries import records
-from tests.databases import fresh_database
 from tests.graphql_client import (
     UNPUBLISHED,
     Api,
     assert_no_leak,
     issue_token,
-    load_world,
     serving,
+    world_database,
 )
 
 pytestmark = pytest.mark.database
@@ -80,12 +77,7 @@ def _selection(named: Any) -> str:
 @pytest.fixture(scope="module")
 def world(server_url: str) -> Iterator[tuple[Api, dict[str, str]]]:
     """The small world, served and projected; one for the module, as every test only reads."""
-    with fresh_database(server_url, "bevoegd_test") as url:
-        ledger = Ledger(env=eventsourcing_env(url))
-        try:
-            position = load_world(ledger)
-        finally:
-            ledger.close()
+    with world_database(server_url) as (url, position):
         tokens = {"auditor": issue_token(url, "auditor", name="rekenkamer"),
                   "clerk": issue_token(url, "clerk", ("college-dordrecht",), name="griffie")}
         with serving(url) as api:

@@ -13,11 +13,8 @@ from typing import Any
 
 import pytest
 
-from ledger.application import Ledger
-from ledger.database import eventsourcing_env
 from projections.runner import Runner, all_projections
-from tests.databases import fresh_database
-from tests.graphql_client import issue_token, load_world
+from tests.graphql_client import issue_token, world_database
 from tests.read_models import pool_on
 from tests.reliability.postgres_server import PostgresServer, postgres_server
 from tests.reliability.suite import Figures, World
@@ -51,12 +48,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 @pytest.fixture(scope="module")
 def world(server_url: str) -> Iterator[World]:
     """One database for the module's tests, which write little or nothing."""
-    with fresh_database(server_url, "bevoegd_test") as url:
-        ledger = Ledger(env=eventsourcing_env(url))
-        try:
-            position = load_world(ledger)
-        finally:
-            ledger.close()
+    with world_database(server_url) as (url, position):
         asyncio.run(project(url))
         yield World(url, position, issue_token(url, "clerk", ("college-dordrecht",)),
                     issue_token(url, "auditor"))
