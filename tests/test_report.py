@@ -64,7 +64,8 @@ def _ledgered(url: str, fill: Any) -> Ledgered:
     async def projected() -> None:
         async with pool_on(url, max_size=2) as pool:
             await project(pool)
-            await setup_checkpoints(pool)
+            async with pool.acquire() as conn:
+                await setup_checkpoints(conn)
             await sign_if_grown(pool, Signer.generate("bevoegd.test/log"))
     asyncio.run(projected())
     return Ledgered(url, history)
