@@ -115,6 +115,7 @@ class Catalogue:
 
     head: int
     jurisdictions: list[str]
+    municipalities: list[str]
     holdings: list[tuple[str, str]]  # (competence, jurisdiction)
     subjects: list[str]
     decisions: list[PublishedDecision]
@@ -136,6 +137,8 @@ class Catalogue:
                 head=int(column(f"SELECT coalesce(min(position), 0) FROM {SCHEMA}.tracking")[0]),
                 jurisdictions=column(f"SELECT DISTINCT jurisdiction FROM {SCHEMA}.holdings"
                                      " ORDER BY 1"),
+                municipalities=column(f"SELECT code FROM {SCHEMA}.jurisdictions"
+                                      " WHERE kind = 'municipality' ORDER BY 1"),
                 holdings=[tuple(row) for row in conn.execute(  # type: ignore[misc]
                     f"SELECT competence, jurisdiction FROM {SCHEMA}.holdings ORDER BY 1, 2")],
                 subjects=column(f"SELECT DISTINCT unnest(scope) FROM {SCHEMA}.grants ORDER BY 1"),
@@ -223,11 +226,20 @@ def audit_trail_page(c: Catalogue, rng: random.Random) -> Variables:
     return {"first": first, **after}
 
 
+def accountability_report(c: Catalogue, rng: random.Random) -> Variables:
+    """A municipality's report over one calendar year, as the read models know it now (a report
+    as known earlier is refused where the municipality was not known yet)."""
+    year = rng.randint(FIRST_DAY.year, LAST_DAY.year)
+    return {"jurisdiction": rng.choice(c.municipalities), "from": f"{year}-01-01",
+            "to": f"{year}-12-31"}
+
+
 def inclusion_proof(c: Catalogue, rng: random.Random) -> Variables:
     return {"position": rng.randint(1, c.head)}
 
 
 DRAWS: dict[str, Draw] = {
+    "AccountabilityReport": accountability_report,
     "AuditTrailPage": audit_trail_page,
     "InclusionProof": inclusion_proof,
     "CompetenceMap": competence_map,
