@@ -265,6 +265,9 @@ To = Annotated[date, strawberry.argument(description="The period's last day (inc
 async def accountability_report(info: ContextInfo, jurisdiction: Jurisdiction, from_: From,
                                 to: To, known_at: KnownAt = None
                                 ) -> AccountabilityReport:
+    # the position is checked as on every field (it names `knownAt`); the report then also
+    # needs the read models to have reached it
+    known_at = await info.context.ledger_position(known_at, "knownAt")
     return AccountabilityReport.of(await model.accountability_report(
         info.context.pool, jurisdiction, model.Period(from_, to), known_at=known_at,
         published_only=info.context.published_only), known_at)
