@@ -1,8 +1,8 @@
-"""The Starlette application: GraphQL at /graphql (GraphiQL unless in production, its files under
-/graphiql), the transparency log under /log, accountability reports under /reports, health at
-/healthz, readiness at /readyz, all of them readable from other origins (api/cors.py); the
-projection runner (and, given a signing key, the checkpoint signer) runs in the same process
-unless disabled."""
+"""The Starlette application: the explorer at / (api/explorer), GraphQL at /graphql (GraphiQL
+unless in production, its files under /graphiql), the transparency log under /log, accountability
+reports under /reports, health at /healthz, readiness at /readyz, all of them readable from other
+origins (api/cors.py); the projection runner (and, given a signing key, the checkpoint signer)
+runs in the same process unless disabled."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ from api.availability import DatabaseAvailability, DatabaseUnavailable, both_poo
 from api.body_limit import RequestSizeLimit, max_body_bytes
 from api.cache import ResponseCache
 from api.cors import cors_origins, cors_settings
-from api.graphiql.page import ASSETS_PATH, Assets
+from api.explorer.routes import routes as explorer_routes
+from api.graphiql.page import ASSETS_PATH, assets
 from api.http import GraphQLView
 from api.log_http import ROUTES as LOG_ROUTES
 from api.report_http import ROUTES as REPORT_ROUTES
@@ -118,9 +119,9 @@ def create_app(database_url: str, *, run_projector: bool = True, production: boo
     routes: list[BaseRoute] = [
         Route("/healthz", healthz), Route("/readyz", readyz),
         Route("/graphql", graphql),  # the view answers every method (405 for most)
-        WebSocketRoute("/graphql", graphql), *LOG_ROUTES, *REPORT_ROUTES]
+        WebSocketRoute("/graphql", graphql), *LOG_ROUTES, *REPORT_ROUTES, *explorer_routes()]
     if not production:
-        routes.append(Mount(ASSETS_PATH, Assets()))
+        routes.append(Mount(ASSETS_PATH, assets()))
     return Starlette(
         routes=routes,
         middleware=[Middleware(RequestId),  # outermost: every answer has the id

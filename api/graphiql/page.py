@@ -9,19 +9,12 @@ change them under the same name."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from starlette.responses import HTMLResponse
 
-from starlette.responses import HTMLResponse, Response
-from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
-
-from api.graphiql.vendored import STATIC, VENDOR, loaded
+from api.graphiql.vendored import STATIC_DIR, VENDORED
+from api.vendoring import Assets, loaded
 
 ASSETS_PATH = "/graphiql"
-STATIC_DIR = Path(__file__).resolve().parent / STATIC
-VENDORED_FOR = "public, max-age=31536000, immutable"
-OWN_FOR = "no-cache"
 SCROLL_LOCK = "'sha256-Y/huXlwoYkVyQlxwSVcCi1RCDGDCSVBzDt0hYP9qlTc='"
 """The hash of the one inline style the page allows. While a dialog of GraphiQL's is open
 (settings, short keys), react-remove-scroll-bar, inside GraphiQL's bundle, locks the page's
@@ -45,8 +38,8 @@ CONTENT_SECURITY_POLICY = "; ".join((
 def _page() -> str:
     # relative to /graphql, so that the page also works behind a proxy that adds a path prefix
     prefix = ASSETS_PATH.removeprefix("/")
-    styles = [*loaded(".css"), "page.css"]
-    scripts = [*loaded(".js"), "start.js"]
+    styles = [*loaded(VENDORED, ".css"), "page.css"]
+    scripts = [*loaded(VENDORED, ".js"), "start.js"]
     return "\n".join((
         "<!doctype html>",
         '<html lang="en">',
@@ -77,16 +70,6 @@ def page() -> HTMLResponse:
     })
 
 
-class Assets(StaticFiles):
-    """The files under /graphiql, with the caching each may have."""
-
-    def __init__(self) -> None:
-        super().__init__(directory=STATIC_DIR)
-
-    def file_response(self, full_path: str | os.PathLike[str], stat_result: os.stat_result,
-                      scope: Scope, status_code: int = 200) -> Response:
-        response = super().file_response(full_path, stat_result, scope, status_code)
-        vendored = Path(full_path).is_relative_to(STATIC_DIR / VENDOR)
-        response.headers["Cache-Control"] = VENDORED_FOR if vendored else OWN_FOR
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        return response
+def assets() -> Assets:
+    """The files under /graphiql."""
+    return Assets(STATIC_DIR)

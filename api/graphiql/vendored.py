@@ -1,40 +1,15 @@
 """The npm releases GraphiQL's page is made of, pinned: the ones strawberry-graphql's own GraphiQL
-page loads from a CDN, here served by the server itself. `python -m api.graphiql.refresh` copies
-their files, unchanged, into static/vendor/, one folder per package named after its version."""
+page loads from a CDN, here served by the server itself from static/vendor/ (refreshed by
+`python -m api.vendoring`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path
 
-STATIC = "static"
-"""The folder, beside this module, whose files the server serves under /graphiql."""
-VENDOR = "vendor"
-"""The folder in STATIC that holds the packages' folders."""
+from api.vendoring import Package
 
-
-@dataclass(frozen=True)
-class Package:
-    name: str
-    version: str
-    files: tuple[str, ...]
-    """Paths in the package: the scripts and style sheets the page loads, in the order it loads
-    them, and the package's licence. Its package.json (name, version, licence, repository) is
-    copied too."""
-
-    @property
-    def spec(self) -> str:
-        return f"{self.name}@{self.version}"
-
-    @property
-    def folder(self) -> str:
-        """Named after the version: a file in it never changes, so browsers may keep it."""
-        return self.spec.removeprefix("@").replace("/", "-")
-
-    def served(self, path: str) -> str:
-        """Where the package's file at `path` is, relative to STATIC."""
-        return f"{VENDOR}/{self.folder}/{PurePosixPath(path).name}"
-
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+"""The folder whose files the server serves under /graphiql."""
 
 VENDORED = (
     Package("react", "18.2.0", ("umd/react.production.min.js", "LICENSE")),
@@ -46,10 +21,3 @@ VENDORED = (
     # the explorer plugin's bundle includes this package's code: its licence comes along
     Package("graphiql-explorer", "0.9.0", ("LICENSE",)),
 )
-
-
-def loaded(suffix: str) -> list[str]:
-    """The vendored files the page loads that end in `suffix` (.js, .css), in loading order,
-    relative to STATIC."""
-    return [package.served(path) for package in VENDORED for path in package.files
-            if path.endswith(suffix)]

@@ -1,0 +1,115 @@
+"""How a page answers: HTML from its Jinja2 template, or its JSON twin (the address with `.json`,
+or `Accept: application/json`) holding the same answer; and the pages that say what went wrong.
+Every page has the same Content-Security-Policy: nothing from another origin, no inline script
+or style."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from api.availability import DatabaseUnavailable
+from api.explorer.reading import NotFound
+from api.explorer.vendored import ASSETS_PATH, THEME, VENDORED
+from api.negotiation import negotiate
+from api.report.words import LABELS, long_date
+from api.vendoring import loaded
+from projections.errors import InvalidArgument, UnknownRecord
+
+HTML = "text/html"
+JSON = "application/json"
+TWIN_SUFFIX = ".json"
+CONTENT_SECURITY_POLICY = "; ".join((
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",  # the proof check reads the log's tiles and checkpoint
+    "form-action 'self'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+))
+HEADERS = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, "Vary": "Accept",
+           "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
+
+TEMPLATES = Environment(loader=PackageLoader("api.explorer"), autoescape=select_autoescape(),
+                        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+TEMPLATES.filters |= {
+    # the report's Dutch words: one name for each idea, wherever Bevoegd shows it
+    "nl": lambda value: LABELS["nl"].get(str(value).lower(), str(value)).lower() if value else "",
+    "datum": lambda day: long_date(day, "nl") if day else "",
+}
+TEMPLATES.globals |= {"assets": ASSETS_PATH, "theme": THEME,
+                      "styles": [*loaded(VENDORED, ".css"), "explorer.css"]}
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What a page shows: its template, its title, and the answer it renders (the JSON twin's
+    body)."""
+
+    template: str
+    title: str
+    answer: dict[str, Any]
+    extra: dict[str, Any] = field(default_factory=dict)
+    """What the template needs beyond the answer (the filters of a list, say); not in the twin."""
+
+
+View = Callable[[Request, dict[str, str]], Awaitable[Shown]]
+"""A page: from the request and its path parameters (without a twin's `.json`) to what it
+shows."""
+
+
+def twin_requested(request: Request, params: dict[str, str]) -> bool:
+    """Whether the JSON twin is asked for, by suffix (taken off the parameter or path it ends) or
+    by Accept; `params` loses the suffix."""
+    for name, value in params.items():
+        if value.endswith(TWIN_SUFFIX) and request.url.path.endswith(value):
+            params[name] = value.removesuffix(TWIN_SUFFIX)
+            return True
+    if request.url.path.endswith(TWIN_SUFFIX):
+        return True
+    return negotiate(request.headers.get("accept"), (HTML, JSON)) == JSON
+
+
+def render(template: str, **values: Any) -> str:
+    return TEMPLATES.get_template(template).render(**values)
+
+
+def endpoint(view: View) -> Callable[[Request], Awaitable[Response]]:
+    async def answer(request: Request) -> Response:
+        params = dict(request.path_params)
+        as_json = twin_requested(request, params)
+        try:
+            shown = await view(request, params)
+        except (NotFound, UnknownRecord) as missing:
+            return _failure(request, as_json, 404, "Niet gevonden", missing.message)
+        except InvalidArgument as invalid:
+            return _failure(request, as_json, 400, "Dit adres klopt niet", invalid.message)
+        except DatabaseUnavailable as away:
+            return _failure(request, as_json, 503, "Even niet beschikbaar",
+                            f"De database is even niet bereikbaar. Probeer het over "
+                            f"{away.retry_after} seconden opnieuw.",
+                            {"Retry-After": str(away.retry_after)})
+        if as_json:
+            return JSONResponse(shown.answer, headers=HEADERS)
+        html = render(shown.template, title=shown.title, request=request, **shown.answer,
+                      **shown.extra)
+        return HTMLResponse(html, headers=HEADERS)
+
+    return answer
+
+
+def _failure(request: Request, as_json: bool, status: int, title: str, message: str,
+             headers: dict[str, str] | None = None) -> Response:
+    headers = HEADERS | {"Cache-Control": "no-store"} | (headers or {})
+    if as_json:
+        return JSONResponse({"error": {"status": status, "message": message}},
+                            status_code=status, headers=headers)
+    return HTMLResponse(render("failure.html", title=title, message=message, request=request),
+                        status_code=status, headers=headers)

@@ -1,0 +1,100 @@
+"""What the explorer's tests share: the demo data set projected with a signed checkpoint, a
+client of the app on it, and Debian's chromium cut off from every other origin, with axe-core's
+WCAG 2.1 A and AA rules (axe-playwright-python) for the page it shows."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, BrowserContext, Page, Request, Route, sync_playwright
+
+from ledger.application import Ledger
+from ledger.database import eventsourcing_env
+from ledger.transparency.note import Signer
+from projections.checkpoints import setup_checkpoints, sign_if_grown
+from tests.databases import fresh_database
+from tests.ledger_setup import import_demo
+from tests.read_models import pool_on, project
+
+CHROMIUM = shutil.which("chromium")
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium); "
+                             "the tests never download a browser of their own")
+BROWSER_SECONDS = 30.0
+"""The most a browser step may wait on a busy machine: a deadline, not a timing."""
+WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
+WCAG_A_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+SIGNER_NAME = "bevoegd.test/log"
+
+
+def demo_database(server_url: str) -> Iterator[str]:
+    """A database holding the demo data set, projected, with a signed checkpoint."""
+    with fresh_database(server_url, "bevoegd_explorer") as url:
+        ledger = Ledger(env=eventsourcing_env(url))
+        try:
+            import_demo(ledger)
+        finally:
+            ledger.close()
+
+        async def projected() -> None:
+            async with pool_on(url, max_size=2) as pool:
+                await project(pool)
+                async with pool.acquire() as conn:
+                    await setup_checkpoints(conn)
+                await sign_if_grown(pool, Signer.generate(SIGNER_NAME))
+        asyncio.run(projected())
+        yield url
+
+
+@dataclass
+class CutOff:
+    """A browser context in which every request to another origin fails, as if the network
+    were cut off; the refused addresses are kept for the test to check."""
+
+    origin: str
+    refused: list[str] = field(default_factory=list)
+
+    def route(self, route: Route, request: Request) -> None:
+        if request.url.startswith(f"{self.origin}/"):
+            route.continue_()
+        else:
+            self.refused.append(request.url)
+            route.abort("internetdisconnected")
+
+
+@contextmanager
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@contextmanager
+def cut_off_context(browser: Browser, origin: str, width: str = "desktop",
+                    javascript: bool = True) -> Iterator[tuple[BrowserContext, CutOff]]:
+    w, h = WIDTHS[width]
+    context = browser.new_context(viewport={"width": w, "height": h},
+                                  java_script_enabled=javascript, locale="nl-NL")
+    context.set_default_timeout(BROWSER_SECONDS * 1000)
+    cut = CutOff(origin)
+    context.route("**/*", cut.route)
+    try:
+        yield context, cut
+    finally:
+        context.close()
+
+
+def axe_violations(page: Page) -> list[str]:
+    """axe-core's WCAG 2.1 A and AA violations on the page, one line each."""
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_A_AA}})
+    return [f"{v['id']}: {v['help']} ({len(v['nodes'])}x: {v['nodes'][0]['target']})"
+            for v in results.response["violations"]]

@@ -1,0 +1,130 @@
+"""The explorer's frame, on the demo data set: every page answers in Dutch with a unique title,
+a skip link and the NL Design System's styles served by the server itself; its JSON twin holds
+the same answer; an address naming nothing says so with 404; and in a real browser cut off from
+the network, the page has no WCAG 2.1 A or AA violations and loads nothing from elsewhere."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from html.parser import HTMLParser
+
+import pytest
+from starlette.testclient import TestClient
+
+from api.app import create_app
+from api.explorer.vendored import ASSETS_PATH, VENDORED
+from api.vendoring import VENDOR
+from tests.explorer_site import (
+    axe_violations,
+    browser,
+    cut_off_context,
+    demo_database,
+    needs_chromium,
+)
+from tests.test_serve import serving
+
+pytestmark = pytest.mark.database
+
+HTML = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+PAGES = ["/"]
+"""Every page of the explorer that needs no code from the data."""
+
+
+@pytest.fixture(scope="module")
+def demo_url(server_url: str) -> Iterator[str]:
+    yield from demo_database(server_url)
+
+
+@pytest.fixture(scope="module")
+def client(demo_url: str) -> Iterator[TestClient]:
+    with TestClient(create_app(demo_url, run_projector=False)) as test_client:
+        yield test_client
+
+
+class Outline(HTMLParser):
+    """The parts of a page every test looks at: lang, title, the first link, the styles."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.lang: str | None = None
+        self.title = ""
+        self.links: list[str] = []
+        self.styles: list[str] = []
+        self._in_title = False
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "html":
+            self.lang = found.get("lang")
+        self._in_title = tag == "title"
+        if tag == "a" and found.get("href"):
+            self.links.append(str(found["href"]))
+        if tag == "link" and found.get("rel") == "stylesheet":
+            self.styles.append(str(found["href"]))
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_title = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_a_page_is_dutch_titled_and_skippable(client: TestClient, path: str) -> None:
+    response = client.get(path, headers={"accept": HTML})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    outline = Outline(response.text)
+    assert outline.lang == "nl"
+    assert outline.title.endswith("· Bevoegd")
+    assert outline.links[0] == "#inhoud"
+    assert 'id="inhoud"' in response.text
+    for style in outline.styles:
+        assert style.startswith(f"{ASSETS_PATH}/")
+        assert client.get(style).status_code == 200
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_a_page_has_a_json_twin_with_its_answer(client: TestClient, path: str) -> None:
+    twin = "/index.json" if path == "/" else f"{path}.json"
+    by_suffix = client.get(twin)
+    by_accept = client.get(path, headers={"accept": "application/json"})
+    assert by_suffix.status_code == by_accept.status_code == 200
+    assert by_suffix.headers["content-type"] == "application/json"
+    assert by_suffix.json() == by_accept.json()
+
+
+def test_the_start_page_shows_the_latest_decisions_and_the_checkpoint(client: TestClient) -> None:
+    answer = client.get("/index.json").json()
+    latest = [edge["node"] for edge in answer["decisions"]["edges"]]
+    assert latest, "the demo data set has published decisions"
+    page = client.get("/", headers={"accept": HTML}).text
+    for decision in latest:
+        assert f'href="/besluiten/{decision["code"]}"' in page
+    checkpoint = answer["ledger"]["checkpoint"]
+    assert checkpoint["rootHash"] in page and str(checkpoint["size"]) in page
+
+
+def test_the_styles_are_the_pinned_releases_with_their_licences(client: TestClient) -> None:
+    for package in VENDORED:
+        manifest = client.get(f"{ASSETS_PATH}/{VENDOR}/{package.folder}/package.json").json()
+        assert (manifest["name"], manifest["version"]) == (package.name, package.version)
+        licence = client.get(f"{ASSETS_PATH}/{package.served('LICENSE.md')}")
+        assert licence.status_code == 200 and "EUROPEAN UNION PUBLIC LICENCE" in licence.text
+
+
+@needs_chromium
+@pytest.mark.parametrize("path", PAGES)
+def test_a_page_in_a_browser_is_accessible_and_stays_on_its_origin(
+        demo_url: str, path: str) -> None:
+    with serving(demo_url) as served, browser() as chromium:
+        origin = f"http://127.0.0.1:{served.port}"
+        with cut_off_context(chromium, origin) as (context, cut):
+            page = context.new_page()
+            page.goto(f"{origin}{path}")
+            assert axe_violations(page) == []
+            assert cut.refused == []
+            page.keyboard.press("Tab")
+            assert page.evaluate("document.activeElement.getAttribute('href')") == "#inhoud"
