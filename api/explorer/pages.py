@@ -1,7 +1,7 @@
-"""How a page answers: HTML from its Jinja2 template, or its JSON twin (the address with `.json`,
-or `Accept: application/json`) holding the same answer; and the pages that say what went wrong.
-Every page has the same Content-Security-Policy: nothing from another origin, no inline script
-or style."""
+"""How a page answers: HTML from its Jinja2 template, its JSON twin (the address with `.json`, or
+`Accept: application/json`) holding the same answer, and for a list its Atom feed (the address
+with `.atom`); and the pages that say what went wrong. Every page has the same
+Content-Security-Policy: nothing from another origin, no inline script or style."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
 
 from api.availability import DatabaseUnavailable
+from api.explorer.feeds import ATOM, FeedEntry, atom
 from api.explorer.reading import NotFound
 from api.explorer.vendored import ASSETS_PATH, THEME, VENDORED
 from api.negotiation import negotiate
@@ -24,6 +26,7 @@ from projections.errors import InvalidArgument, UnknownRecord
 HTML = "text/html"
 JSON = "application/json"
 TWIN_SUFFIX = ".json"
+FEED_SUFFIX = ".atom"
 CONTENT_SECURITY_POLICY = "; ".join((
     "default-src 'none'",
     "script-src 'self'",
@@ -58,6 +61,8 @@ class Shown:
     answer: dict[str, Any]
     extra: dict[str, Any] = field(default_factory=dict)
     """What the template needs beyond the answer (the filters of a list, say); not in the twin."""
+    feed: list[FeedEntry] | None = None
+    """A list's entries as its Atom feed gives them, newest first; None: the page has no feed."""
 
 
 View = Callable[[Request, dict[str, str]], Awaitable[Shown]]
@@ -65,16 +70,17 @@ View = Callable[[Request, dict[str, str]], Awaitable[Shown]]
 shows."""
 
 
-def twin_requested(request: Request, params: dict[str, str]) -> bool:
-    """Whether the JSON twin is asked for, by suffix (taken off the parameter or path it ends) or
-    by Accept; `params` loses the suffix."""
-    for name, value in params.items():
-        if value.endswith(TWIN_SUFFIX) and request.url.path.endswith(value):
-            params[name] = value.removesuffix(TWIN_SUFFIX)
-            return True
-    if request.url.path.endswith(TWIN_SUFFIX):
-        return True
-    return negotiate(request.headers.get("accept"), (HTML, JSON)) == JSON
+def requested_form(request: Request, params: dict[str, str]) -> str:
+    """HTML, JSON (the twin: by suffix, or by Accept) or ATOM (by suffix). A suffix is taken off
+    the parameter the address ends in, which `params` then holds without it."""
+    path = request.url.path
+    for suffix, form in ((TWIN_SUFFIX, JSON), (FEED_SUFFIX, ATOM)):
+        if path.endswith(suffix):
+            for name, value in params.items():
+                if value.endswith(suffix) and path.endswith(value):
+                    params[name] = value.removesuffix(suffix)
+            return form
+    return JSON if negotiate(request.headers.get("accept"), (HTML, JSON)) == JSON else HTML
 
 
 def render(template: str, **values: Any) -> str:
@@ -84,7 +90,8 @@ def render(template: str, **values: Any) -> str:
 def endpoint(view: View) -> Callable[[Request], Awaitable[Response]]:
     async def answer(request: Request) -> Response:
         params = dict(request.path_params)
-        as_json = twin_requested(request, params)
+        form = requested_form(request, params)
+        as_json = form != HTML
         try:
             shown = await view(request, params)
         except (NotFound, UnknownRecord) as missing:
@@ -96,7 +103,12 @@ def endpoint(view: View) -> Callable[[Request], Awaitable[Response]]:
                             f"De database is even niet bereikbaar. Probeer het over "
                             f"{away.retry_after} seconden opnieuw.",
                             {"Retry-After": str(away.retry_after)})
-        if as_json:
+        if form == ATOM:
+            if shown.feed is None:
+                return _failure(request, True, 404, "Niet gevonden", "Deze pagina heeft geen feed.")
+            return Response(atom(request, shown.title, shown.feed), media_type=ATOM,
+                            headers=HEADERS | {"Vary": "Accept"})
+        if form == JSON:
             return JSONResponse(shown.answer, headers=HEADERS)
         html = render(shown.template, title=shown.title, request=request, **shown.answer,
                       **shown.extra)
@@ -113,3 +125,15 @@ def _failure(request: Request, as_json: bool, status: int, title: str, message: 
                             status_code=status, headers=headers)
     return HTMLResponse(render("failure.html", title=title, message=message, request=request),
                         status_code=status, headers=headers)
+
+
+def page(path: str, view: View, *, feed: bool = False) -> list[Route]:
+    """A page's routes: its address, its twin's and, for a list, its feed's. An address that ends
+    in a parameter takes the suffixes in that parameter."""
+    routes = [Route(path, endpoint(view), methods=["GET", "HEAD"])]
+    if not path.endswith("}"):
+        base = "/index" if path == "/" else path
+        suffixes = (TWIN_SUFFIX, FEED_SUFFIX) if feed else (TWIN_SUFFIX,)
+        routes += [Route(base + suffix, endpoint(view), methods=["GET", "HEAD"])
+                   for suffix in suffixes]
+    return routes

@@ -1,12 +1,13 @@
-"""The explorer's addresses: each page is a view from the request to what it shows, and answers
-at its address and at its JSON twin (the same address with `.json`)."""
+"""The explorer's addresses: every page module's routes, and the style sheets and script under
+ASSETS_PATH."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount
 
-from api.explorer.pages import TWIN_SUFFIX, Shown, View, endpoint
+from api.explorer import about, bodies, commissions, decisions, municipalities, verification
+from api.explorer.pages import Shown, page
 from api.explorer.reading import read
 from api.explorer.vendored import ASSETS_PATH, STATIC_DIR
 from api.vendoring import Assets
@@ -16,15 +17,8 @@ async def home(request: Request, params: dict[str, str]) -> Shown:
     return Shown("home.html", "Wie mag wat besluiten", await read(request, "Home", {}))
 
 
-def page(path: str, view: View) -> list[Route]:
-    """The page's routes: its address and, where the address does not end in a parameter
-    (which takes the suffix itself), its twin's."""
-    routes = [Route(path, endpoint(view), methods=["GET", "HEAD"])]
-    if not path.endswith("}"):
-        twin = "/index" if path == "/" else path
-        routes.append(Route(twin + TWIN_SUFFIX, endpoint(view), methods=["GET", "HEAD"]))
-    return routes
-
-
 def routes() -> list[BaseRoute]:
-    return [*page("/", home), Mount(ASSETS_PATH, Assets(STATIC_DIR))]
+    return [*page("/", home),
+            *decisions.ROUTES, *municipalities.ROUTES, *bodies.ROUTES, *commissions.ROUTES,
+            *verification.ROUTES, *about.ROUTES,
+            Mount(ASSETS_PATH, Assets(STATIC_DIR))]
