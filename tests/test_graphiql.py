@@ -21,8 +21,8 @@ from playwright.sync_api import Page, Request, Route, expect, sync_playwright
 from starlette.testclient import TestClient
 
 from api.app import create_app
-from api.graphiql.page import STATIC_DIR
-from api.graphiql.vendored import VENDOR, VENDORED
+from api.graphiql.vendored import STATIC_DIR, VENDORED
+from api.vendoring import VENDOR
 from tests.databases import fresh_database
 from tests.graphql_client import eventually
 from tests.test_serve import serving
