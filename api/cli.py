@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import sys
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -122,13 +123,19 @@ def import_command(ctx: click.Context, file: Any, actor: str, batch_size: int,
 def _import(ledger: Ledger, file: Any, actor: str, batch_size: int, quiet: bool) -> int:
     """Runs the import and prints its report; returns how many lines were refused unexpectedly."""
     from ledger.importer import import_lines
+    from ledger.pipeline import CommandResult
 
     total = _count_lines(file)
     accepted = replayed = expected = refused = 0
+    first_position, began = ledger.position(), time.monotonic()
     with click.progressbar(length=total, label="Importing", file=sys.stderr,
                            hidden=quiet or not sys.stderr.isatty()) as bar:
         for outcome in import_lines(ledger, file, actor=actor, correlation_id=str(uuid.uuid4()),
                                     batch_size=batch_size, progress=bar.update):
+            if isinstance(outcome.outcome, CommandResult) and not outcome.outcome.replayed:
+                events = outcome.outcome.position - first_position
+                rate = events / max(time.monotonic() - began, 1e-3)
+                bar.label = f"Importing ({rate:,.0f} events/s)"
             if isinstance(outcome.outcome, LedgerError):
                 if outcome.as_expected:
                     expected += 1

@@ -63,8 +63,9 @@ class Ledger(Application[UUID]):
     def execute(self, command: c.Command, context: CommandContext) -> CommandResult:
         return self.pipeline.execute(command, context)
 
-    def execute_batch(self, items: Sequence[tuple[c.Command, CommandContext]]) -> list[Answer]:
-        return self.pipeline.execute_batch(items)
+    def execute_batch(self, items: Sequence[tuple[c.Command, CommandContext]],
+                      records: RecentRecords | None = None) -> list[Answer]:
+        return self.pipeline.execute_batch(items, records)
 
     def acting_body(self, command: c.Command) -> str | None:
         return acting_body(UnitOfWork(self.repository), command)

@@ -23,8 +23,11 @@ from ledger.application import Ledger
 from ledger.commands import COMMANDS, Command
 from ledger.errors import InvalidCommand, LedgerError
 from ledger.pipeline import CommandContext, CommandResult
+from ledger.unit_of_work import ImportedRecords
 
 Key = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+KEPT_RECORDS = 100_000
+"""The most records an import keeps in hand between its batches (least recently used go)."""
 
 
 class Envelope(BaseModel):
@@ -100,7 +103,9 @@ def import_lines(
     """Runs the commands of `lines` in batches; yields one outcome per non-blank line, in order.
     Memory stays flat in the size of the file. Every key keeps its first answer, refusals too,
     so a file run again (whole, or after an interrupted run) answers each line as before and
-    appends nothing for the lines that were run."""
+    appends nothing for the lines that were run. The records the run has read or made stay in
+    hand from batch to batch (ImportedRecords)."""
+    records = ImportedRecords(KEPT_RECORDS)
     batch: list[tuple[int, Command, CommandContext, str | None]] = []
     for number, text in enumerate(lines, start=1):
         if not text.strip():
@@ -109,26 +114,28 @@ def import_lines(
         try:
             command, context, expect = parse_line(text, actor, correlation_id)
         except InvalidCommand as error:
-            yield from _run(ledger, batch, progress)
+            yield from _run(ledger, batch, records, progress)
             batch = []
             progress(1)
             yield LineOutcome(number, error)
             continue
         batch.append((number, command, context, expect))
         if len(batch) >= batch_size:
-            yield from _run(ledger, batch, progress)
+            yield from _run(ledger, batch, records, progress)
             batch = []
-    yield from _run(ledger, batch, progress)
+    yield from _run(ledger, batch, records, progress)
 
 
 def _run(
     ledger: Ledger,
     batch: list[tuple[int, Command, CommandContext, str | None]],
+    records: ImportedRecords,
     progress: Callable[[int], None],
 ) -> Iterator[LineOutcome]:
     if not batch:
         return
-    outcomes = ledger.execute_batch([(command, context) for _, command, context, _ in batch])
+    outcomes = ledger.execute_batch([(command, context) for _, command, context, _ in batch],
+                                    records)
     progress(len(batch))
     for (number, _, _, expect), outcome in zip(batch, outcomes, strict=True):
         yield LineOutcome(number, outcome, expect)

@@ -159,16 +159,19 @@ class CommandPipeline:
             f"'{command.name}' kept conflicting with concurrent changes to the same records and "
             f"was given up after {MAX_ATTEMPTS} attempts; nothing was stored. Try again.")
 
-    def execute_batch(self, items: Sequence[tuple[c.Command, CommandContext]]) -> list[Answer]:
+    def execute_batch(self, items: Sequence[tuple[c.Command, CommandContext]],
+                      records: RecentRecords | None = None) -> list[Answer]:
         """Runs many commands in one transaction; each is checked against the state the ones
         before it left. A refused command stores no event and does not stop the others; its
         refusal is recorded under its key in the transaction of the batch's events. If a
-        concurrent writer interferes, the rest of the batch runs command by command."""
+        concurrent writer interferes, the rest of the batch runs command by command. `records`
+        are those the caller keeps across its batches (an import's), else this process's."""
+        records = records or self._recent
         recorded = self._store.find_commands([context.idempotency_key for _, context in items])
         answers: dict[int, Answer | SameAs] = {}
         prints = [fingerprint(command) for command, _ in items]
         first_index: dict[str, int] = {}
-        unit = Unit(self._repository, self._recent)
+        unit = Unit(self._repository, records)
         opened = opened_records(command for command, _ in items)
         unit.uow.know_absent(opened - self._store.existing(opened))
         for index, (command, context) in enumerate(items):
@@ -185,22 +188,22 @@ class CommandPipeline:
             unit.handled.append((index, answer))
             if isinstance(answer, LedgerError) and unit.uow.has_pending_events():
                 # a refusal after partial work: save the unit without that work, start afresh
-                if not self._flush(unit, items, answers):
+                if not self._flush(unit, items, answers, records):
                     return self._finish_one_by_one(items, answers, unit.start(index))
-                unit = Unit(self._repository, self._recent)
-        if not self._flush(unit, items, answers):
+                unit = Unit(self._repository, records)
+        if not self._flush(unit, items, answers, records):
             return self._finish_one_by_one(items, answers, unit.start(len(items)))
         return [_resolve(answers, index) for index in range(len(items))]
 
     def _flush(self, unit: Unit, items: Sequence[tuple[c.Command, CommandContext]],
-               answers: dict[int, Answer | SameAs]) -> bool:
+               answers: dict[int, Answer | SameAs], records: RecentRecords) -> bool:
         """Saves the unit and notes its answers; False if a concurrent writer interfered."""
         try:
             positions = self._save(unit.uow) if unit.handled else []
         except IntegrityError:
-            self._recent.forget(unit.uow)
+            records.forget(unit.uow)
             return False
-        self._recent.keep(unit.uow)
+        records.keep(unit.uow)
         for (index, answer), position in zip(unit.handled, positions, strict=True):
             command, context = items[index]
             answers[index] = _answer(command, context.idempotency_key, answer, position)

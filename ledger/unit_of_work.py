@@ -40,9 +40,13 @@ class RecentRecords:
             return None
 
     def keep(self, uow: UnitOfWork) -> None:
-        """The records of a saved unit, unless a refused command left changes in one."""
+        """The records of a saved unit, but for one a refused command left changes in: it is
+        forgotten, and read from the store when next needed."""
         for aggregate_id, aggregate in uow.loaded():
-            if not aggregate.pending_events:
+            if aggregate.pending_events:
+                with suppress(KeyError):
+                    self._records.get(aggregate_id, evict=True)
+            else:
                 self._records.put(aggregate_id, aggregate)
 
     def forget(self, uow: UnitOfWork) -> None:
@@ -50,6 +54,53 @@ class RecentRecords:
         for aggregate_id in uow.read:
             with suppress(KeyError):
                 self._records.get(aggregate_id, evict=True)
+
+    def known_absent(self, aggregate_id: UUID) -> bool:
+        """Whether the record is known to have no events (this class never knows it)."""
+        return False
+
+    def note_absent(self, aggregate_id: UUID) -> None:
+        """The store has no events of the record (this class keeps nothing of it)."""
+
+
+class ImportedRecords(RecentRecords):
+    """The records one import has loaded or made, and those it found absent, kept for the
+    whole run and handed to its units without a copy: only the importer's thread uses them, and
+    a record a unit could not save, or that a refused command left changed, is forgotten
+    (`forget`, `keep`). A record taken to be absent counts as read at version 0, so a writer
+    that created it meanwhile makes the unit's save fail, and the batch goes the normal way."""
+
+    def __init__(self, maxsize: int) -> None:
+        super().__init__(maxsize)
+        self._absent: LRUCache[UUID, None] = LRUCache(maxsize)
+
+    def copy_of(self, aggregate_id: UUID) -> Aggregate | None:
+        try:
+            return self._records.get(aggregate_id)
+        except KeyError:
+            return None
+
+    def keep(self, uow: UnitOfWork) -> None:
+        super().keep(uow)
+        for aggregate_id, _ in uow.loaded():
+            with suppress(KeyError):
+                self._absent.get(aggregate_id, evict=True)
+
+    def forget(self, uow: UnitOfWork) -> None:
+        super().forget(uow)
+        for aggregate_id in uow.read:
+            with suppress(KeyError):
+                self._absent.get(aggregate_id, evict=True)
+
+    def known_absent(self, aggregate_id: UUID) -> bool:
+        try:
+            self._absent.get(aggregate_id)
+        except KeyError:
+            return False
+        return True
+
+    def note_absent(self, aggregate_id: UUID) -> None:
+        self._absent.put(aggregate_id, None)
 
 
 class UnitOfWork:
@@ -81,6 +132,8 @@ class UnitOfWork:
             self._aggregates[aggregate_id] = found
             if found is not None:
                 self.read[aggregate_id] = found.version
+            elif self._recent is not None and self._recent.known_absent(aggregate_id):
+                self.read[aggregate_id] = 0
         aggregate = self._aggregates[aggregate_id]
         if aggregate is None or not isinstance(aggregate, cls):
             return None
@@ -90,13 +143,15 @@ class UnitOfWork:
     def _load(self, aggregate_id: UUID, serialised: bool) -> Aggregate | None:
         if serialised and self._serialise is not None:
             self._serialise(aggregate_id)
-        else:
-            recent = self._recent.copy_of(aggregate_id) if self._recent is not None else None
-            if recent is not None:
+        elif self._recent is not None:
+            recent = self._recent.copy_of(aggregate_id)
+            if recent is not None or self._recent.known_absent(aggregate_id):
                 return recent
         try:
             return self._repository.get(aggregate_id)
         except AggregateNotFoundError:
+            if self._recent is not None:
+                self._recent.note_absent(aggregate_id)
             return None
 
     def loaded(self) -> list[tuple[UUID, Aggregate]]:

@@ -4,6 +4,7 @@ the hash chain."""
 from __future__ import annotations
 
 import hashlib
+import json
 import struct
 import threading
 from datetime import date, timedelta
@@ -15,7 +16,7 @@ from ledger import commands as c
 from ledger.application import EVENTS_TABLE, Ledger
 from ledger.database import eventsourcing_env
 from ledger.errors import LedgerError
-from ledger.importer import parse_command
+from ledger.importer import import_lines, parse_command
 from ledger.pipeline import CommandContext, CommandResult
 from ledger.store import GENESIS_HASH
 from tests.ledger_setup import build_world, run
@@ -250,3 +251,56 @@ def test_opening_a_ledger_beside_a_writer_takes_no_table_lock(database_url: str)
         assert opened, "opening the ledger waited for the writer's lock"
         writer.rollback()
     opened[0].close()
+
+
+def _line(command: c.Command, key: str) -> str:
+    return json.dumps({"command": command.name, "idempotency_key": key,
+                       "input": command.model_dump(mode="json")})
+
+
+def test_an_import_sees_what_another_writer_changed_between_its_batches(
+        ledger: Ledger, database_url: str) -> None:
+    """An import keeps the records it has read from batch to batch; when another process's
+    writer changes one of them in between (here: revokes the mandate the import's decisions
+    rest on), the import's next batch must act on the change, not on the record in hand."""
+    build_world(ledger)
+    lines = [_line(decision_under_mandate("import-1", date(2016, 6, 1)), "import-1"),
+             _line(decision_under_mandate("import-2", date(2016, 7, 1)), "import-2")]
+    other = Ledger(env=eventsourcing_env(database_url))  # another process: its own records
+    try:
+        imported = import_lines(ledger, lines, actor="import", correlation_id="import",
+                                batch_size=1)
+        first = next(imported)
+        assert isinstance(first.outcome, CommandResult)
+        run(other, c.RevokeGrant(competence="participatiewet", jurisdiction="dordrecht",
+                                 grant="mandaat-sdd", on=date(2016, 6, 2), reason="herzien"))
+        second = next(imported)
+    finally:
+        other.close()
+    assert isinstance(second.outcome, LedgerError)
+    assert second.outcome.code == "MANDATE_REVOKED"
+
+
+def test_an_import_does_not_take_a_record_made_meanwhile_to_be_absent(
+        ledger: Ledger, database_url: str) -> None:
+    """The import notes the records it found absent (here a competence holding, when ending an
+    attribution that was never made); after another process makes the record, the import's
+    next batch must find it, not refuse from what it noted."""
+    build_world(ledger)
+    end = c.EndAttribution(competence="participatiewet", jurisdiction="drechtsteden", body="dsb",
+                           on=date(2015, 1, 1), reason="taak terug naar de gemeenten")
+    lines = [_line(end, "end-1"), _line(end, "end-2")]
+    other = Ledger(env=eventsourcing_env(database_url))
+    try:
+        imported = import_lines(ledger, lines, actor="import", correlation_id="import",
+                                batch_size=1)
+        first = next(imported)
+        assert isinstance(first.outcome, LedgerError)
+        assert first.outcome.code == "NOT_ATTRIBUTED"
+        run(other, c.AttributeCompetence(
+            competence="participatiewet", jurisdiction="drechtsteden", body="dsb",
+            legal_basis="Regeling GRD", valid_from=date(2014, 1, 1)))
+        second = next(imported)
+    finally:
+        other.close()
+    assert isinstance(second.outcome, CommandResult), second.outcome
