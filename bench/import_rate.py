@@ -1,22 +1,26 @@
 """Import rate: a generated history through the real import path (batched) into an empty
-database, next to a batched raw INSERT of the same rows with asyncpg."""
+database, next to eventsourcing's own batched save of the events it stored (the library's
+PostgreSQL application recorder, 100 events a transaction), in the same round."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
+
+import psycopg
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg.conninfo import conninfo_to_dict
 
 from bench.metrics import Metric, Spread, measured
 from ledger.application import Ledger
 from ledger.database import eventsourcing_env
 from ledger.errors import LedgerError
 from ledger.importer import import_lines
-from projections.connection import create_pool
 from tests.databases import fresh_database
 
 BATCH = 500
-EVENTS_PER_BATCH = 3 * BATCH  # a decision command records three events
+LIBRARY_BATCH = 100
 
 
 def import_history(url: str, history: Path) -> tuple[float, int]:
@@ -36,37 +40,36 @@ def import_history(url: str, history: Path) -> tuple[float, int]:
         ledger.close()
 
 
-async def raw_insert_rate(url: str, batch_events: int) -> float:
-    """Copies the stored rows into a plain table by batched INSERTs; events/s."""
-    pool = await create_pool(url, max_size=2)
+def library_save_rate(url: str, batch_events: int = LIBRARY_BATCH) -> float:
+    """The same stored events saved by eventsourcing's own PostgreSQL application recorder into
+    a table of its own, `batch_events` to a transaction, as an application saving its
+    aggregates would: no rules, no hash chain, no idempotency keys; events/s."""
+    with psycopg.connect(url) as conn:
+        stored = [StoredEvent(*row) for row in conn.execute(
+            "SELECT originator_id, originator_version, topic, state FROM bevoegd_events"
+            " ORDER BY notification_id")]
+    params = conninfo_to_dict(url)
+    datastore = PostgresDatastore(str(params["dbname"]), str(params.get("host", "localhost")),
+                                  str(params.get("port", 5432)), str(params.get("user", "")),
+                                  str(params.get("password", "")))
+    recorder = PostgresApplicationRecorder(datastore, events_table_name="bench_library_events")
     try:
-        async with pool.acquire() as conn:
-            await conn.execute("DROP TABLE IF EXISTS bench_raw_events")
-            await conn.execute(
-                "CREATE TABLE bench_raw_events (originator_id uuid, originator_version bigint,"
-                " topic text, state bytea, PRIMARY KEY (originator_id, originator_version))")
-            rows = await conn.fetch("SELECT originator_id, originator_version, topic, state"
-                                    " FROM bevoegd_events ORDER BY notification_id")
-            began = time.perf_counter()
-            for start in range(0, len(rows), batch_events):
-                chunk = rows[start:start + batch_events]
-                async with conn.transaction():
-                    await conn.execute(
-                        "INSERT INTO bench_raw_events SELECT * FROM"
-                        " unnest($1::uuid[], $2::bigint[], $3::text[], $4::bytea[])",
-                        [r[0] for r in chunk], [r[1] for r in chunk], [r[2] for r in chunk],
-                        [r[3] for r in chunk])
-            elapsed = time.perf_counter() - began
-            await conn.execute("DROP TABLE bench_raw_events")
-        return len(rows) / elapsed
+        recorder.create_table()
+        began = time.perf_counter()
+        for start in range(0, len(stored), batch_events):
+            recorder.insert_events(stored[start:start + batch_events])
+        elapsed = time.perf_counter() - began
+        with datastore.transaction(commit=True) as curs:
+            curs.execute("DROP TABLE bench_library_events")
     finally:
-        await pool.close()
+        datastore.close()
+    return len(stored) / elapsed
 
 
 def one_round(url: str, history: Path) -> tuple[float, int, float]:
     """The import into an empty database, then the baseline over the rows it stored."""
     rate, unexpected = import_history(url, history)
-    return rate, unexpected, asyncio.run(raw_insert_rate(url, EVENTS_PER_BATCH))
+    return rate, unexpected, library_save_rate(url)
 
 
 def import_rate(server_url: str, history: Path, rounds: int, last: str) -> tuple[Metric, int]:
@@ -80,5 +83,5 @@ def import_rate(server_url: str, history: Path, rounds: int, last: str) -> tuple
     results.append(one_round(last, history))
     ours, unexpected, bare = zip(*results, strict=True)
     return measured("import_rate", "events/s", Spread.of_values(ours),
-                    "batched raw INSERT of the same rows (asyncpg)",
+                    f"eventsourcing's own save of the same events, {LIBRARY_BATCH} a transaction",
                     Spread.of_values(bare)), max(unexpected)
