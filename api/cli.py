@@ -498,6 +498,44 @@ def head(ctx: click.Context, size: int | None) -> None:
     click.echo(found.note, nl=False)
 
 
+@main.command("publish-tiles")
+@click.argument("folder", type=click.Path(file_okay=False, writable=True, path_type=Path))
+@click.pass_context
+def publish_tiles(ctx: click.Context, folder: Path) -> None:
+    """Write the transparency log as plain files into FOLDER, at the paths of C2SP tlog-tiles
+    (checkpoint, tile/...), for any web server, object store or CDN to serve: the latest
+    signed checkpoint with its tiles and entry bundles. Only files FOLDER lacks are written (a
+    tile's file never changes), the checkpoint last. `bevoegd project --publish-tiles FOLDER`
+    keeps it current. Serve tile/ with `Cache-Control: public, max-age=31536000, immutable`
+    and the checkpoint with `no-cache`. Exits 1 if no checkpoint has been signed yet."""
+    from projections.checkpoints import setup_checkpoints
+    from projections.connection import create_pool
+    from projections.tile_files import publish
+
+    async def run(url: str) -> Any:
+        pool = await create_pool(url, max_size=1)
+        try:
+            async with pool.acquire() as conn:
+                await setup_checkpoints(conn)  # a ledger that never signed has no such table
+            with click.progressbar(length=1, label="Publishing", file=sys.stderr,
+                                   hidden=not sys.stderr.isatty()) as bar:
+                def progress(done: int, total: int) -> None:
+                    bar.length = total
+                    bar.update(done - bar.pos)
+                return await publish(pool, folder, progress=progress)
+        finally:
+            await pool.close()
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with database_of(ctx) as database:
+        published = asyncio.run(run(database.url))
+    if published is None:
+        click.echo("No checkpoint has been signed yet: nothing to publish.", err=True)
+        sys.exit(EXIT_REFUSED)
+    click.echo(f"Published the tree of {published.size} events in {folder}: "
+               f"{published.written} files written.")
+
+
 @main.command()
 @click.option("--position", type=click.IntRange(1), default=None,
               help="Prove that the event at this ledger position is in the log.")
@@ -848,15 +886,20 @@ def tokens_revoke(ctx: click.Context, name: str) -> None:
 
 
 @main.command()
+@click.option("--publish-tiles", type=click.Path(file_okay=False, writable=True, path_type=Path),
+              default=None, help="Keep this folder's copy of the log's files current.")
 @click.pass_context
-def project(ctx: click.Context) -> None:
+def project(ctx: click.Context, publish_tiles: Path | None) -> None:
     """Run the projection worker: follow the ledger and keep the read models current. Several
-    workers may run; one is active per projection, the others wait as standbys."""
+    workers may run; one is active per projection, the others wait as standbys. With
+    --publish-tiles, it also keeps a folder of the log's files current (see publish-tiles)."""
     from projections.worker import run_worker
 
     signer = configured_signer_or_exit()
+    if publish_tiles is not None:
+        publish_tiles.mkdir(parents=True, exist_ok=True)
     with open_ledger(ctx) as (ledger, url):
-        asyncio.run(run_worker(url, signer))
+        asyncio.run(run_worker(url, signer, publish_tiles))
 
 
 @main.group()

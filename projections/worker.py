@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Sequence
+from pathlib import Path
 
 from ledger.transparency.note import Signer
 from projections.checkpoints import Checkpointer
@@ -13,11 +14,14 @@ from projections.connection import create_pool
 from projections.projection import Projection
 from projections.rebuild import Progress, connections_needed, rebuild
 from projections.runner import ProjectionStatus, Runner, all_projections, statuses
+from projections.tile_files import TilePublisher
 from projections.tracking import setup_tracking
 
 
-async def run_worker(database_url: str, signer: Signer | None = None) -> None:
-    """Runs the projections, and signs checkpoints if given a key, until SIGINT or SIGTERM."""
+async def run_worker(database_url: str, signer: Signer | None = None,
+                     publish_into: Path | None = None) -> None:
+    """Runs the projections, signs checkpoints if given a key and keeps a folder of the log's
+    files current if given one, until SIGINT or SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -27,6 +31,8 @@ async def run_worker(database_url: str, signer: Signer | None = None) -> None:
         work = [Runner(pool, all_projections()).run(stop)]
         if signer is not None:
             work.append(Checkpointer(pool, signer).run(stop))
+        if publish_into is not None:
+            work.append(TilePublisher(pool, publish_into).run(stop))
         await asyncio.gather(*work)
     finally:
         await pool.close()
