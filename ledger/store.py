@@ -136,6 +136,8 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "lock_fn": Identifier(f"{events_table_name}_lock"),
             "write_fn": Identifier(f"{events_table_name}_write"),
             "sequence": Identifier(f"{events_table_name}_notification_id_seq"),
+            # the transaction's setting that carries the last hash from row to row
+            "carried": SQL(f"bevoegd.{events_table_name}_tail"),
         }
         self.names = names
         self.commands_table = SQL("{schema}.{commands}").format(**names)
@@ -162,12 +164,21 @@ class LedgerRecorder(PostgresApplicationRecorder):
                 "   AND (refusal IS NULL) = (position IS NOT NULL));"
                 " EXCEPTION WHEN duplicate_object THEN NULL;"
                 " END $$",
+                # The hash before is the last row's: looked up for a transaction's first event,
+                # then carried from row to row in a setting local to the transaction (which a
+                # rolled-back savepoint undoes with its rows). The table lock every writer takes
+                # keeps the transaction's last row the table's last.
                 "CREATE OR REPLACE FUNCTION {schema}.{chain_fn}() RETURNS trigger"
                 " LANGUAGE plpgsql VOLATILE AS $$"
-                " DECLARE previous bytea;"
+                " DECLARE previous bytea; carried text := current_setting('{carried}', true);"
                 " BEGIN"
-                "  SELECT event_hash INTO previous FROM {schema}.{table}"
-                "   ORDER BY notification_id DESC LIMIT 1;"
+                "  IF carried IS NOT NULL AND carried <> ''"
+                "   AND split_part(carried, ':', 1)::bigint < NEW.notification_id THEN"
+                "   previous := decode(split_part(carried, ':', 2), 'hex');"
+                "  ELSE"
+                "   SELECT event_hash INTO previous FROM {schema}.{table}"
+                "    ORDER BY notification_id DESC LIMIT 1;"
+                "  END IF;"
                 "  NEW.event_hash := sha256("
                 "   coalesce(previous, '\\x" + GENESIS_HASH.hex() + "'::bytea)"
                 "   || int8send(NEW.notification_id)"
@@ -177,6 +188,8 @@ class LedgerRecorder(PostgresApplicationRecorder):
                 "   || convert_to(NEW.topic, 'UTF8')"
                 "   || int4send(octet_length(NEW.state))"
                 "   || NEW.state);"
+                "  PERFORM set_config('{carried}',"
+                "   NEW.notification_id || ':' || encode(NEW.event_hash, 'hex'), true);"
                 "  RETURN NEW;"
                 " END $$",
                 "CREATE OR REPLACE TRIGGER chain_event BEFORE INSERT ON {schema}.{table}"

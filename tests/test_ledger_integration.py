@@ -7,6 +7,7 @@ import hashlib
 import json
 import struct
 import threading
+import uuid
 from datetime import date, timedelta
 
 import psycopg
@@ -143,10 +144,14 @@ def test_revocations_and_annulments_name_their_reason(ledger: Ledger) -> None:
 
 def test_the_hash_chain_follows_the_documented_canonical_form(ledger: Ledger) -> None:
     build_world(ledger)
+    assert ledger.store.chain_rows()
+    assert_chained(ledger)
+
+
+def assert_chained(ledger: Ledger) -> None:
+    """Every stored hash is the documented one over the event and the hash before it."""
     previous = GENESIS_HASH
-    rows = ledger.store.chain_rows()
-    assert rows
-    for row in rows:
+    for row in ledger.store.chain_rows(limit=10**6):
         topic, state = row["topic"].encode(), bytes(row["state"])
         expected = hashlib.sha256(
             previous
@@ -156,8 +161,26 @@ def test_the_hash_chain_follows_the_documented_canonical_form(ledger: Ledger) ->
             + struct.pack(">i", len(topic)) + topic
             + struct.pack(">i", len(state)) + state
         ).digest()
-        assert bytes(row["event_hash"]) == expected
+        assert bytes(row["event_hash"]) == expected, row["notification_id"]
         previous = expected
+
+
+def test_the_chain_holds_across_a_rolled_back_savepoint(ledger: Ledger) -> None:
+    """The trigger carries the last hash from row to row within a transaction; rows a savepoint
+    rolls back take the carried hash back with them."""
+    build_world(ledger)
+    insert = ("INSERT INTO bevoegd_events (originator_id, originator_version, topic, state)"
+              " VALUES (%s, 1, 'bevoegd.test:Event', %s)")
+    with psycopg.connect(**_conninfo(ledger)) as conn:
+        conn.execute("LOCK TABLE bevoegd_events IN EXCLUSIVE MODE")
+        conn.execute(insert, (uuid.uuid4(), b'{"kept":1}'))
+        with pytest.raises(psycopg.errors.DivisionByZero), conn.transaction():
+            conn.execute(insert, (uuid.uuid4(), b'{"undone":1}'))
+            conn.execute("SELECT 1 / 0")
+        conn.execute(insert, (uuid.uuid4(), b'{"kept":2}'))
+    assert [bytes(r["state"]) for r in ledger.store.chain_rows(limit=10**6)][-2:] == [
+        b'{"kept":1}', b'{"kept":2}']
+    assert_chained(ledger)
 
 
 def test_stored_events_cannot_be_edited_or_deleted(ledger: Ledger) -> None:
