@@ -13,12 +13,14 @@ import asyncio
 import base64
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Route
+from playwright.sync_api import Browser, Page, Route, expect
 from starlette.testclient import TestClient
 
 from api.app import create_app
+from api.explorer.pages import CONTENT_SECURITY_POLICY, render
 from ledger.transparency.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from ledger.transparency.keys import SIGNING_KEY_VARIABLE
 from ledger.transparency.merkle import ProofFailed, verify_consistency
@@ -94,21 +96,25 @@ def client(demo_log: Log) -> Iterator[TestClient]:
 class Event:
     """An event of a published decision, as its page names it."""
 
-    decision: str
     position: int
     leaf_index: int
 
 
 @pytest.fixture(scope="module")
-def event(client: TestClient) -> Event:
-    """The last event of the newest decision: a leaf near the tree's right edge, where the proof
-    folds partial tiles."""
+def decision(client: TestClient) -> dict[str, Any]:
+    """The newest decision, with its events' places in the log, as Decision.proof gives them."""
     answer = client.post("/graphql", json={"query": "{ decisions(first: 1, newestFirst: true) {"
                                            " edges { node { code proof { position leafIndex }"
                                            " } } } }"}).json()
-    decision = answer["data"]["decisions"]["edges"][0]["node"]
+    return answer["data"]["decisions"]["edges"][0]["node"]
+
+
+@pytest.fixture(scope="module")
+def event(decision: dict[str, Any]) -> Event:
+    """The newest decision's last event: a leaf near the tree's right edge, where the proof folds
+    partial tiles."""
     last = decision["proof"][-1]
-    return Event(decision["code"], last["position"], last["leafIndex"])
+    return Event(last["position"], last["leafIndex"])
 
 
 @pytest.fixture(scope="module")
@@ -230,7 +236,7 @@ def _check(page: Page, check: str, button: str) -> str:
 def _open_event(page: Page, origin: str, event: Event) -> None:
     """The check page of the event, once the script has put the server's key in its field."""
     page.goto(f"{origin}/controle?positie={event.position}")
-    page.wait_for_function("document.getElementById('sleutel-besluit').value !== ''")
+    expect(page.locator("#sleutel-besluit")).not_to_have_value("")
 
 
 @needs_chromium
@@ -247,6 +253,31 @@ def test_an_event_checks_out_against_the_signed_checkpoint(site: tuple[str, Brow
         assert SIGNER.verifier.text() in verdict
         assert f"boom van {demo_log.current.size} gebeurtenissen met wortel {root}" in verdict
         assert f"positie {event.position}" in verdict
+        assert cut.refused == []
+
+
+@needs_chromium
+def test_every_event_of_a_decision_checks_out(site: tuple[str, Browser], demo_log: Log,
+                                              decision: dict[str, Any]) -> None:
+    """The check section as a decision page includes it, with all of the decision's events; the
+    page itself is stood in for by the section alone, at the decision's address."""
+    origin, chromium = site
+    section = render("proof_check.html", events=decision["proof"])
+    html = (f'<!doctype html><html lang="nl"><head><meta charset="utf-8"><title>Besluit</title>'
+            f'</head><body><main>{section}</main></body></html>')
+    with cut_off_context(chromium, origin) as (context, cut):
+        page = context.new_page()
+        address = f"{origin}/besluiten/{decision['code']}"
+        page.route(address, lambda route: route.fulfill(
+            status=200, content_type="text/html", body=html,
+            headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY}))
+        page.goto(address)
+        expect(page.locator("#sleutel-besluit")).not_to_have_value("")
+        verdict = _check(page, INCLUSION, "Controleer")
+        positions = ", ".join(str(event["position"]) for event in decision["proof"])
+        assert verdict.startswith("Geverifieerd"), verdict
+        assert f"Alle {len(decision['proof'])} gebeurtenissen (positie {positions}) zitten in " \
+               f"de boom van {demo_log.current.size} gebeurtenissen" in verdict
         assert cut.refused == []
 
 
