@@ -23,6 +23,7 @@ from api.app import create_app
 from api.explorer.pages import CONTENT_SECURITY_POLICY, render
 from ledger.transparency.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from ledger.transparency.keys import SIGNING_KEY_VARIABLE
+from ledger.transparency.leaf import EventLeaf
 from ledger.transparency.merkle import ProofFailed, verify_consistency
 from ledger.transparency.note import Signer
 from ledger.transparency.tiles import decode_entry_bundle, encode_entry_bundle
@@ -43,6 +44,10 @@ pytestmark = pytest.mark.database
 
 EARLIER_BY = 37
 """How many events the earlier checkpoint the tests keep lacks of the current tree."""
+EDGE_SIZES = (1, 2, 3, 4, 7, 8, 255, 256, 257, 511, 512, 513)
+"""Tree sizes where proofs change shape: powers of two, and the edges of tiles of 256 hashes."""
+EDGE_LEAVES = (0, 1, 254, 255, 256, 511, 512)
+"""Leaves at the edges of tiles and of subtrees."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,10 @@ class Log:
     """The root of another tree, which a forked checkpoint of the earlier size signs."""
     consistency: list[bytes]
     """The consistency proof from the earlier tree to the current one, for the cross-check."""
+    roots: dict[int, bytes]
+    """The reference's root of the tree of each of EDGE_SIZES."""
+    positions: dict[int, int]
+    """The position each of EDGE_LEAVES names, read from the entry bundles by the reference."""
 
 
 def _signed(checkpoint: Checkpoint, signer: Signer = SIGNER) -> str:
@@ -77,7 +86,13 @@ async def _known(url: str) -> Log:
             earlier.size, earlier.root_hash, note)
         _, other = await log.tree_head(conn, earlier.size - 1)
         proof = await log.consistency(conn, earlier.size, size)
-        return Log(url, Checkpoint(SIGNER.name, size, root), earlier, note, other, proof)
+        roots = {edge: (await log.tree_head(conn, edge))[1] for edge in EDGE_SIZES}
+        positions = {}
+        for leaf in EDGE_LEAVES:
+            bundle = decode_entry_bundle(await log.bundle(conn, leaf // 256, 1 + leaf % 256) or b"")
+            positions[leaf] = EventLeaf.parse(bundle[leaf % 256]).position
+        return Log(url, Checkpoint(SIGNER.name, size, root), earlier, note, other, proof, roots,
+                   positions)
 
 
 @pytest.fixture(scope="module")
@@ -401,6 +416,29 @@ def test_a_kept_checkpoint_is_held_against_the_current_tree(site: tuple[str, Bro
             assert f"boom van {demo_log.current.size} gebeurtenissen (wortel {root})" in verdict
         else:
             assert verdict.startswith("Ongeldig"), verdict
+        assert cut.refused == []
+
+
+@needs_chromium
+def test_proofs_at_the_edges_of_tiles_and_subtrees_check_out(site: tuple[str, Browser],
+                                                             demo_log: Log) -> None:
+    """Kept checkpoints of every edge size, and events at every edge leaf, agree with the
+    reference's roots: the browser's RFC 9162 and tile arithmetic is the repository's."""
+    origin, chromium = site
+    with cut_off_context(chromium, origin) as (context, cut):
+        page = context.new_page()
+        page.goto(f"{origin}/controle")
+        for size, root in demo_log.roots.items():
+            page.get_by_role("textbox", name="Bewaarde stand").fill(
+                _signed(Checkpoint(SIGNER.name, size, root)))
+            verdict = _check(page, CONSISTENCY, "Vergelijk")
+            assert verdict.startswith("Geverifieerd"), (size, verdict)
+            assert f"met de bewaarde boom van {size} gebeurtenissen" in verdict
+        for leaf, position in demo_log.positions.items():
+            page.goto(f"{origin}/controle?positie={position}")
+            expect(page.locator("#sleutel-besluit")).not_to_have_value("")
+            verdict = _check(page, INCLUSION, "Controleer")
+            assert verdict.startswith("Geverifieerd"), (leaf, verdict)
         assert cut.refused == []
 
 

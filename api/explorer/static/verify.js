@@ -7,6 +7,7 @@
 "use strict";
 
 (() => {
+  const LOG = "/log"; // where the server serves the log's files (C2SP tlog-tiles)
   const TILE_HEIGHT = 8;
   const TILE_WIDTH = 1 << TILE_HEIGHT;
   const HASH_SIZE = 32;
@@ -93,8 +94,7 @@
 
   /** The hash tiles and entry bundles of the tree of one size, read as a proof needs them. */
   class Tiles {
-    constructor(log, size) {
-      this.log = log;
+    constructor(size) {
       this.size = size;
       this.read = new Map();
     }
@@ -108,7 +108,7 @@
     async tile(level, index) {
       const path = tilePath(level, index, this.width(level, index));
       if (!this.read.has(path)) {
-        this.read.set(path, fetched(`${this.log}/${path}`, `Tegel ${path}`).then((bytes) => {
+        this.read.set(path, fetched(`${LOG}/${path}`, `Tegel ${path}`).then((bytes) => {
           if (bytes.length !== this.width(level, index) * HASH_SIZE) {
             throw new Invalid(`tegel ${path} heeft ${bytes.length} bytes, niet ` +
                               `${this.width(level, index) * HASH_SIZE}.`);
@@ -148,7 +148,7 @@
       const bundle = Math.floor(index / TILE_WIDTH);
       const path = `tile/entries/${indexPath(bundle)}` +
                    (this.width(0, bundle) < TILE_WIDTH ? `.p/${this.width(0, bundle)}` : "");
-      const bytes = await fetched(`${this.log}/${path}`, `Bundel ${path}`);
+      const bytes = await fetched(`${LOG}/${path}`, `Bundel ${path}`);
       let at = 0;
       for (let i = 0; i <= index % TILE_WIDTH; i++) {
         if (at + 2 > bytes.length) {
@@ -320,8 +320,11 @@
     let key;
     try {
       key = await crypto.subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]);
-    } catch {
-      throw new NoEd25519();
+    } catch (error) {
+      if (error.name === "NotSupportedError") {
+        throw new NoEd25519();
+      }
+      throw new Invalid(`de sleutel is geen geldige Ed25519-sleutel (${error.message}).`);
     }
     return { name, id: digest.slice(0, 4), text: `${name}+${id.toLowerCase()}+${data}`, key };
   }
@@ -364,18 +367,18 @@
     return { origin, size: Number(size), root: rootHash, rootText: root };
   }
 
-  async function currentCheckpoint(log, key) {
-    const note = new TextDecoder().decode(await fetched(`${log}/checkpoint`, "De huidige stand"));
+  async function currentCheckpoint(key) {
+    const note = new TextDecoder().decode(await fetched(`${LOG}/checkpoint`, "De huidige stand"));
     return openCheckpoint(note, key, "de huidige stand");
   }
 
   // The checks ---------------------------------------------------------------------------------
 
   /** Each event {position, leafIndex} is a leaf of the signed tree: what was proven. */
-  async function checkInclusion(log, keyText, events) {
+  async function checkInclusion(keyText, events) {
     const key = await verifierKey(keyText);
-    const checkpoint = await currentCheckpoint(log, key);
-    const tiles = new Tiles(log, checkpoint.size);
+    const checkpoint = await currentCheckpoint(key);
+    const tiles = new Tiles(checkpoint.size);
     for (const { position, leafIndex } of events) {
       if (leafIndex >= checkpoint.size) {
         throw new Unchecked(`Positie ${position} (blad ${leafIndex}) valt nog buiten de ` +
@@ -408,11 +411,11 @@
   }
 
   /** The current signed tree extends the one a kept checkpoint signed: what was proven. */
-  async function checkConsistency(log, keyText, keptNote) {
+  async function checkConsistency(keyText, keptNote) {
     const key = await verifierKey(keyText);
     const normalized = `${keptNote.replace(/\r\n?/g, "\n").trim()}\n`;
     const kept = await openCheckpoint(normalized, key, "de bewaarde stand");
-    const current = await currentCheckpoint(log, key);
+    const current = await currentCheckpoint(key);
     if (kept.size > current.size) {
       throw new Invalid(`de bewaarde stand telt ${kept.size} gebeurtenissen, de huidige maar ` +
                         `${current.size}: het logboek is ingekort.`);
@@ -424,7 +427,7 @@
                           "verschillende wortels: het logboek is gevorkt.");
       }
     } else {
-      const tiles = new Tiles(log, current.size);
+      const tiles = new Tiles(current.size);
       const proof = await Promise.all(
         consistencyPath(kept.size, current.size).map((range) => tiles.rangeHash(range)));
       const [oldRoot, newRoot] = await consistencyRoots(kept.size, current.size, kept.root, proof);
@@ -485,13 +488,14 @@
   }
 
   /** Fills a key field left empty with the key the server itself gives. */
-  async function defaultKey(field, log) {
+  async function defaultKey(field) {
     if (field.value.trim()) {
       return;
     }
     try {
-      field.value = new TextDecoder().decode(await fetched(`${log}/verifier-key`, "De sleutel")).trim();
-    } catch (error) {
+      const text = await fetched(`${LOG}/verifier-key`, "De sleutel");
+      field.value = new TextDecoder().decode(text).trim();
+    } catch {
       field.placeholder = "De server geeft geen sleutel: plak hier de sleutel van het logboek.";
     }
   }
@@ -501,25 +505,24 @@
       return; // the script is on the page twice
     }
     element.dataset.ready = "true";
-    const log = element.dataset.log || "/log";
     const field = element.querySelector("textarea[name=sleutel]");
     const output = element.querySelector("[data-result]");
-    defaultKey(field, log);
+    defaultKey(field);
     element.hidden = false;
     element.addEventListener("submit", (event) => {
       event.preventDefault();
-      run(output, () => check(log, field.value, element));
+      run(output, () => check(field.value, element));
     });
   }
 
   for (const form of document.querySelectorAll("form[data-proof-check]")) {
-    setUp(form, (log, key, element) => checkInclusion(log, key, Array.from(
+    setUp(form, (key, element) => checkInclusion(key, Array.from(
       element.querySelectorAll("[data-position]"),
       (item) => ({ position: Number(item.dataset.position),
                    leafIndex: Number(item.dataset.leafIndex) }))));
   }
   for (const form of document.querySelectorAll("form[data-consistency-check]")) {
-    setUp(form, (log, key, element) =>
-      checkConsistency(log, key, element.querySelector("textarea[name=stand]").value));
+    setUp(form, (key, element) =>
+      checkConsistency(key, element.querySelector("textarea[name=stand]").value));
   }
 })();
