@@ -157,6 +157,15 @@ def test_the_check_page_lists_the_signed_checkpoints_newest_first(client: TestCl
     assert 'href="/log/checkpoint"' in page and 'href="/log/verifier-key"' in page
 
 
+def test_the_list_of_checkpoints_takes_a_page_of_1_to_100(client: TestClient,
+                                                          demo_log: Log) -> None:
+    def checkpoints(first: int) -> dict[str, Any]:
+        query = f"{{ ledger {{ checkpoints(first: {first}) {{ size }} }} }}"
+        return client.post("/graphql", json={"query": query}).json()
+    assert checkpoints(1)["data"]["ledger"]["checkpoints"] == [{"size": demo_log.current.size}]
+    assert checkpoints(101)["errors"][0]["extensions"]["code"] == "INVALID_ARGUMENT"
+
+
 def test_the_check_page_of_a_position_names_its_leaf(client: TestClient, event: Event) -> None:
     page = client.get(f"/controle?positie={event.position}").text
     assert f'data-position="{event.position}" data-leaf-index="{event.leaf_index}"' in page

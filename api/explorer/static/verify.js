@@ -70,7 +70,7 @@
   async function fetched(url, what) {
     let response;
     try {
-      response = await fetch(url, { cache: "no-store" });
+      response = await fetch(url); // the checkpoint is served no-cache, tiles never change
     } catch {
       throw new Unchecked(`${what} kon niet worden opgehaald (${url}): is er verbinding?`);
     }
