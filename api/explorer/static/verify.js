@@ -106,12 +106,13 @@
     }
 
     async tile(level, index) {
-      const path = tilePath(level, index, this.width(level, index));
+      const width = this.width(level, index);
+      const path = tilePath(level, index, width);
       if (!this.read.has(path)) {
         this.read.set(path, fetched(`${LOG}/${path}`, `Tegel ${path}`).then((bytes) => {
-          if (bytes.length !== this.width(level, index) * HASH_SIZE) {
+          if (bytes.length !== width * HASH_SIZE) {
             throw new Invalid(`tegel ${path} heeft ${bytes.length} bytes, niet ` +
-                              `${this.width(level, index) * HASH_SIZE}.`);
+                              `${width * HASH_SIZE}.`);
           }
           return bytes;
         }));
@@ -146,11 +147,11 @@
     /** The data of leaf `index`, from the entry bundle that holds it. */
     async leaf(index) {
       const bundle = Math.floor(index / TILE_WIDTH);
-      const path = `tile/entries/${indexPath(bundle)}` +
-                   (this.width(0, bundle) < TILE_WIDTH ? `.p/${this.width(0, bundle)}` : "");
+      // a bundle's path is its level-0 tile's with "entries" for the level
+      const path = tilePath(0, bundle, this.width(0, bundle)).replace(/^tile\/0\//, "tile/entries/");
       const bytes = await fetched(`${LOG}/${path}`, `Bundel ${path}`);
       let at = 0;
-      for (let i = 0; i <= index % TILE_WIDTH; i++) {
+      for (let i = 0; ; i++) {
         if (at + 2 > bytes.length) {
           throw new Invalid(`bundel ${path} houdt op voor blad ${index}.`);
         }
@@ -163,7 +164,6 @@
         }
         at += 2 + length;
       }
-      throw new Invalid(`bundel ${path} bevat blad ${index} niet.`);
     }
   }
 
