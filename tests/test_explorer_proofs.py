@@ -321,6 +321,29 @@ def test_a_tampered_fixture_is_invalid_and_says_why(site: tuple[str, Browser], d
         assert cut.refused == []
 
 
+OTHER_KEY = Signer(SIGNER.name, bytes(32)).verifier.text()
+KEYS: dict[str, tuple[str, str]] = {
+    "another key": (OTHER_KEY, f"is niet ondertekend met sleutel {OTHER_KEY}"),
+    "a wrong key id": (OTHER_KEY.replace(OTHER_KEY.split("+")[1], "00000000"),
+                       "hoort niet bij deze sleutel"),
+    "no key": ("geen sleutel", "is geen sleutel van een ondertekende notitie"),
+}
+
+
+@needs_chromium
+@pytest.mark.parametrize("name", KEYS)
+def test_the_visitor_s_own_key_is_the_one_checked(site: tuple[str, Browser], event: Event,
+                                                  name: str) -> None:
+    origin, chromium = site
+    key, reason = KEYS[name]
+    with cut_off_context(chromium, origin) as (context, _):
+        page = context.new_page()
+        _open_event(page, origin, event)
+        page.locator("#sleutel-besluit").fill(key)
+        verdict = _check(page, INCLUSION, "Controleer")
+        assert verdict.startswith("Ongeldig") and reason in verdict, verdict
+
+
 @needs_chromium
 def test_without_ed25519_the_check_points_to_the_command_line(site: tuple[str, Browser],
                                                               event: Event) -> None:
@@ -449,6 +472,20 @@ def test_proofs_at_the_edges_of_tiles_and_subtrees_check_out(site: tuple[str, Br
             verdict = _check(page, INCLUSION, "Controleer")
             assert verdict.startswith("Geverifieerd"), (leaf, verdict)
         assert cut.refused == []
+
+
+@needs_chromium
+def test_the_checks_are_reached_by_keyboard(site: tuple[str, Browser], event: Event) -> None:
+    origin, chromium = site
+    with cut_off_context(chromium, origin) as (context, _):
+        page = context.new_page()
+        page.goto(f"{origin}/controle?positie={event.position}")
+        page.locator(CONSISTENCY).wait_for()
+        reached = set()
+        for _ in range(60):
+            page.keyboard.press("Tab")
+            reached.add(page.evaluate("document.activeElement.textContent.trim()"))
+        assert {"Controleer", "Vergelijk"} <= reached
 
 
 @needs_chromium
