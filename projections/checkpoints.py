@@ -72,6 +72,15 @@ async def checkpoint_until(db: asyncpg.Pool | asyncpg.Connection,
     return None if row is None else SignedCheckpoint(**row)
 
 
+async def recent_checkpoints(db: asyncpg.Pool | asyncpg.Connection,
+                             limit: int) -> list[SignedCheckpoint]:
+    """The `limit` latest checkpoints signed, newest first: what a visitor compares one kept
+    earlier with."""
+    rows = await db.fetch(f"SELECT size, root_hash, note, signed_at FROM {CHECKPOINTS_TABLE}"
+                          " ORDER BY size DESC LIMIT $1", limit)
+    return [SignedCheckpoint(**row) for row in rows]
+
+
 async def all_checkpoints(db: asyncpg.Pool | asyncpg.Connection) -> list[SignedCheckpoint]:
     rows = await db.fetch(f"SELECT size, root_hash, note, signed_at FROM {CHECKPOINTS_TABLE}"
                           " ORDER BY size")

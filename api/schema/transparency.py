@@ -11,7 +11,7 @@ from datetime import datetime
 import strawberry
 
 from ledger.transparency.merkle import leaf_hash
-from projections.checkpoints import SignedCheckpoint, latest_checkpoint
+from projections.checkpoints import SignedCheckpoint, latest_checkpoint, recent_checkpoints
 from projections.queries import audit, log
 from projections.queries.pagination import PageRequest
 from projections.queries.sql import Db
@@ -110,3 +110,8 @@ async def consistency_proof(db: Db, old_size: int, new_size: int | None) -> Cons
 async def latest(db: Db) -> Checkpoint | None:
     signed = await latest_checkpoint(db)
     return Checkpoint.of(signed) if signed is not None else None
+
+
+async def recent(db: Db, first: int) -> list[Checkpoint]:
+    limit = PageRequest(first).first  # a list's bounds: 1 to 100
+    return [Checkpoint.of(signed) for signed in await recent_checkpoints(db, limit)]

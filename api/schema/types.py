@@ -14,7 +14,7 @@ from strawberry.scalars import Base64
 from api.schema.context import Context, ContextInfo, Moment, RecordLoader
 from api.schema.inputs import named_enum
 from api.schema.relay import After, Connection, First, GlobalId, Node, connection
-from api.schema.transparency import Checkpoint, InclusionProof, inclusion_proof
+from api.schema.transparency import Checkpoint, InclusionProof, inclusion_proof, recent
 from ledger.personal_data import SealedPersonalData
 from projections.queries import audit, commissions, competences
 from projections.queries.pagination import MAX_PAGE, PageRequest, is_position
@@ -759,6 +759,11 @@ class LedgerInfo:
     checkpoint: Checkpoint | None = strawberry.field(
         description="The latest signed checkpoint of the transparency log; null until one is "
                     "signed (the server signs when a signing key is configured).")
+
+    @strawberry.field(description="The latest signed checkpoints, newest first: the log's "
+                                  "history of signed trees, each to hold the next one to.")
+    async def checkpoints(self, info: ContextInfo, first: First = 20) -> list[Checkpoint]:
+        return await recent(info.context.pool, first)
 
 
 @strawberry.type(description="A refusal of a command: the rule's code, an explanation a clerk "
