@@ -20,6 +20,7 @@ from starlette.testclient import TestClient
 
 from api.app import create_app
 from api.explorer.reading import operation
+from api.schema.types import LedgerEvent
 from tests.explorer_site import (
     axe_violations,
     browser,
@@ -297,11 +298,14 @@ def test_search_finds_words_in_decisions(client: TestClient) -> None:
         assert f'href="/besluiten/{code}"' in page
 
 
-def test_an_event_that_is_no_decisions_is_listed(client: TestClient) -> None:
+def test_a_position_of_another_record_is_listed(client: TestClient) -> None:
+    first = api(client, "query($id: ID!) { node(id: $id) { ... on LedgerEvent { type recordKind "
+                        "recordCode } } }", id=LedgerEvent.global_id("1"))["node"]
+    assert first["recordKind"] != "decision", "the demo data set starts with its structure"
     page = client.get("/zoeken", params={"q": "1"}, headers={"accept": HTML},
                       follow_redirects=False)
     assert page.status_code == 200
-    assert "Positie 1 in het logboek" in page.text
+    assert f"Positie 1 in het logboek: {first['type']} van {first['recordCode']}" in page.text
 
 
 @needs_chromium
@@ -335,6 +339,7 @@ def test_the_register_form_puts_its_filters_in_the_address(site: tuple[str, Brow
     with cut_off_context(chromium, origin, javascript=False) as (context, cut):
         page = context.new_page()
         page.goto(f"{origin}/besluiten")
+        page.get_by_label("Gemeente of regio (code)").fill("dordrecht")
         page.get_by_label("Orgaan (code)").fill("dsb")
         page.get_by_label("Genomen vanaf").fill("2013-01-01")
         page.get_by_label("Genomen tot en met").fill("2013-12-31")
@@ -342,9 +347,9 @@ def test_the_register_form_puts_its_filters_in_the_address(site: tuple[str, Brow
         page.get_by_role("button", name="Filter").click()
         page.wait_for_url("**/besluiten?**")
         asked = parse_qs(urlsplit(page.url).query)
-        assert {name: asked[name] for name in ("orgaan", "van", "tot", "status")} == {
-            "orgaan": ["dsb"], "van": ["2013-01-01"], "tot": ["2013-12-31"],
-            "status": ["in_force"]}
+        assert {name: asked[name] for name in ("gemeente", "orgaan", "van", "tot", "status")} == {
+            "gemeente": ["dordrecht"], "orgaan": ["dsb"], "van": ["2013-01-01"],
+            "tot": ["2013-12-31"], "status": ["in_force"]}
         shown = page.locator("main tbody tr td:nth-child(2) a").evaluate_all(
             "links => links.map(a => decodeURIComponent(a.pathname.split('/').pop()))")
         twin = client.get("/besluiten.json", params={name: values[0] for name, values

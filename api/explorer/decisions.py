@@ -32,8 +32,9 @@ REGISTER_FILTERS = {"gemeente": "affecting", "orgaan": "body", "bevoegdheid": "c
 """The register's filters that name a record or hold text: the address's parameter and the
 argument of the API's `decisions` it becomes."""
 CODE_FILTERS = ("gemeente", "orgaan", "bevoegdheid")
+"""The filters that hold a code: lower case, as every code is."""
 NOUNS = {"affecting": "gemeente", "body": "orgaan", "competence": "bevoegdheid",
-         "jurisdiction": "gemeente", "region": "regio", "code": "besluit",
+         "jurisdiction": "gemeente", "code": "besluit",
          "knownAt": "positie in het logboek", "after": "vervolgpagina (na)"}
 """What each argument of the API names, in the words of the page, for saying what the address
 got wrong."""
@@ -114,8 +115,8 @@ async def register(request: Request, params: dict[str, str]) -> Shown:
         "takenUntil": tot and (tot + timedelta(days=1)).isoformat()}
     answer = await _read(request, "DecisionRegister", variables)
     decisions = answer["decisions"]
-    chosen = "; ".join(f"{FILTER_WORDS[name]} {LABELS['nl'].get(value, value)}"
-                       for name, value in filters.items() if value)
+    named = filters | {"status": filters["status"] and LABELS["nl"][filters["status"]].lower()}
+    chosen = "; ".join(f"{FILTER_WORDS[name]} {value}" for name, value in named.items() if value)
     title = f"Besluiten ({chosen})" if chosen else "Besluiten"
     if variables["after"]:
         title += ", vervolg"
@@ -213,8 +214,8 @@ def _hits(answer: dict[str, Any], code: str) -> list[tuple[str, str]]:
     if event := answer.get("event"):
         hits.append((f"Positie {event['position']} in het logboek: {event['type']} van "
                      f"{event['recordCode']}",
-                     _page_of(event["recordKind"], event["recordCode"])
-                     or f"/controle?positie={event['position']}"))
+                     _page_of(event["recordKind"], event["recordCode"],
+                              otherwise=f"/controle?positie={event['position']}")))
     if body := answer["body"]:
         hits.append((f"Orgaan: {body['name']}", _page_of("body", body["code"])))
     if competence := answer["competence"]:
@@ -228,10 +229,10 @@ def _hits(answer: dict[str, Any], code: str) -> list[tuple[str, str]]:
     return hits
 
 
-def _page_of(kind: str, code: str) -> str | None:
-    """The explorer's page of the record of `kind` with `code`; None if it has none."""
+def _page_of(kind: str, code: str, otherwise: str = "") -> str:
+    """The explorer's page of the record of `kind` with `code`; `otherwise` if it has none."""
     address = RECORD_PAGES.get(kind)
-    return address and address.format(quote(code, safe=""))
+    return address.format(quote(code, safe="")) if address else otherwise
 
 
 ROUTES: list[BaseRoute] = [*page("/besluiten", register, feed=True),
