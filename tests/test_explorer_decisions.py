@@ -39,6 +39,8 @@ REGIONAL = "drechtraad-2013-07-02-begroting-2014"
 """A budget the region's council adopted by a vote, for all its members."""
 DELEGATED = "dsb-2013-05-14-beleidsregels-bijzondere-bijstand-dordrecht"
 """Policy rules the regional board made for Dordrecht under Dordrecht's delegation."""
+MANDATED = "sdd-2013-06-04-ondermandaatbesluit"
+"""A decision the social service's director took under the regional board's mandate."""
 DATA_PAGES = [f"/besluiten/{REGIONAL}", f"/besluiten/{DELEGATED}",
               "/besluiten?orgaan=dsb&status=in_force",
               "/bevoegdheden?gemeente=dordrecht&op=2021-06-01",
@@ -222,6 +224,18 @@ def test_a_delegated_decision_shows_its_chain_link_by_link(client: TestClient) -
     assert "geen stemming vastgelegd" in page
 
 
+def test_a_decision_under_mandate_is_taken_in_the_holders_name(client: TestClient) -> None:
+    taken = client.get(f"/besluiten/{MANDATED}.json").json()["decision"]
+    kinds = [link["kind"] for link in taken["chain"]]
+    assert kinds[-1] == "MANDATE"
+    holder = [link for link in taken["chain"] if link["kind"] != "MANDATE"][-1]["grantee"]
+    assert holder["code"] != taken["body"]["code"]
+    page = client.get(f"/besluiten/{MANDATED}", headers={"accept": HTML}).text
+    assert f'namens <a href="/organen/{holder["code"]}">{holder["name"]}</a>' in page
+    delegated = client.get(f"/besluiten/{DELEGATED}", headers={"accept": HTML}).text
+    assert "namens" not in delegated
+
+
 @pytest.mark.parametrize("asked", [
     {"gemeente": "dordrecht", "op": "2021-06-01"},
     {"gemeente": "drechtsteden", "op": "2022-06-01"},
@@ -306,6 +320,16 @@ def test_a_position_of_another_record_is_listed(client: TestClient) -> None:
                       follow_redirects=False)
     assert page.status_code == 200
     assert f"Positie 1 in het logboek: {first['type']} van {first['recordCode']}" in page.text
+
+
+def test_search_knows_the_signed_root_and_says_it_finds_no_other_hash(
+        client: TestClient) -> None:
+    checkpoint = api(client, "{ ledger { checkpoint { rootHash } } }")["ledger"]["checkpoint"]
+    root = client.get("/zoeken", params={"q": checkpoint["rootHash"]}, headers={"accept": HTML},
+                      follow_redirects=False)
+    assert root.status_code == 303 and root.headers["location"] == "/controle"
+    other = client.get("/zoeken", params={"q": "ab" * 32}, headers={"accept": HTML})
+    assert other.status_code == 200 and "Op een hash zoeken kan alleen" in other.text
 
 
 @needs_chromium

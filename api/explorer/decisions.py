@@ -6,6 +6,7 @@ anyone can keep or send; an empty field of a submitted form counts as no filter.
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -44,6 +45,9 @@ FILTER_WORDS = {"gemeente": "gemeente", "orgaan": "orgaan", "bevoegdheid": "bevo
 RECORD_PAGES = {"decision": "/besluiten/{}", "body": "/organen/{}", "jurisdiction": "/gemeenten/{}",
                 "competence": "/besluiten?bevoegdheid={}"}
 """Where the explorer shows a record of each kind the log's events belong to."""
+HASH = re.compile(r"[0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=")
+"""A SHA-256 hash as the log writes it: hex (an event's hash in the chain) or base64 (a leaf or a
+root of the tree)."""
 
 
 def _given(request: Request, name: str) -> str | None:
@@ -184,7 +188,7 @@ async def search(request: Request, params: dict[str, str]) -> Shown:
     search in the decisions."""
     words = _given(request, "q")
     if words is None:
-        return Shown("zoeken.html", "Zoeken", {}, extra={"hits": [], "words": ""})
+        return Shown("zoeken.html", "Zoeken", {}, extra={"hits": [], "words": "", "hash": False})
     code = words.lower()
     at_position = words.isdigit()
     answer = await _read(request, "Search", {
@@ -192,23 +196,28 @@ async def search(request: Request, params: dict[str, str]) -> Shown:
         "competence": Competence.global_id(code), "jurisdiction": Jurisdiction.global_id(code),
         "event": LedgerEvent.global_id(words if at_position else "0"),
         "atPosition": at_position, "text": words, "first": FOUND_DECISIONS})
-    hits = _hits(answer, code)
+    hits = _hits(answer, words)
     event = answer.get("event")
     goes_to = None
     if answer["decision"]:
-        goes_to = hits[0][1]
+        goes_to = _page_of("decision", answer["decision"]["code"])
     elif event and event["recordKind"] == "decision":
         goes_to = _page_of("decision", event["recordCode"])
     elif len(hits) == 1 and not at_position and not answer["decisions"]["edges"]:
         goes_to = hits[0][1]
-    return Shown("zoeken.html", f"Zoeken naar ‘{words}’", answer,
-                 extra={"hits": hits, "words": words}, goes_to=goes_to)
+    return Shown("zoeken.html", f"Zoeken naar ‘{words}’", answer, goes_to=goes_to, extra={
+        "hits": hits, "words": words, "hash": HASH.fullmatch(words) is not None})
 
 
-def _hits(answer: dict[str, Any], code: str) -> list[tuple[str, str]]:
+def _hits(answer: dict[str, Any], words: str) -> list[tuple[str, str]]:
     """What the search found besides the full-text match: (what it is, its address), exact
     codes first."""
+    code = words.lower()
     hits = []
+    checkpoint = answer["ledger"]["checkpoint"]
+    if checkpoint and checkpoint["rootHash"] == words:
+        hits.append((f"De boomwortel van de laatste ondertekende stand van het logboek "
+                     f"({checkpoint['size']} gebeurtenissen)", "/controle"))
     if decision_ := answer["decision"]:
         hits.append((f"Besluit: {decision_['title']}", _page_of("decision", decision_["code"])))
     if event := answer.get("event"):
