@@ -11,7 +11,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from api.availability import DatabaseUnavailable
@@ -63,6 +63,9 @@ class Shown:
     """What the template needs beyond the answer (the filters of a list, say); not in the twin."""
     feed: list[FeedEntry] | None = None
     """A list's entries as its Atom feed gives them, newest first; None: the page has no feed."""
+    goes_to: str | None = None
+    """The one page the answer leads to (a search that found a decision by its code): a browser
+    is sent there; the JSON twin still holds the answer."""
 
 
 View = Callable[[Request, dict[str, str]], Awaitable[Shown]]
@@ -110,6 +113,8 @@ def endpoint(view: View) -> Callable[[Request], Awaitable[Response]]:
                             headers=HEADERS | {"Vary": "Accept"})
         if form == JSON:
             return JSONResponse(shown.answer, headers=HEADERS)
+        if shown.goes_to is not None:
+            return RedirectResponse(shown.goes_to, status_code=303, headers=HEADERS)
         html = render(shown.template, title=shown.title, request=request, **shown.answer,
                       **shown.extra)
         return HTMLResponse(html, headers=HEADERS)
