@@ -73,6 +73,10 @@ DecisionCode = Annotated[str, names("decision", "The decision's code (besluit)."
 JurisdictionKind = Annotated[str | None, described(
     "Only jurisdictions of this kind: municipality, region, province or water_board.")]
 BodiesOf = Annotated[str | None, names("jurisdiction", "Only the bodies of this jurisdiction.")]
+SeatsOf = Annotated[str | None, names("body", "Only the seats of this body (bestuursorgaan).")]
+HeldBy = Annotated[str | None, described(
+    "Only the seats this holder held, named as the seats name them, e.g. `Wouter Kolff "
+    "(burgemeester van Dordrecht)`.")]
 
 # Competences and grants -----------------------------------------------------------------------
 
@@ -104,6 +108,8 @@ Exercising = Annotated[str | None, names("competence", "Only decisions exercisin
 TakenFor = Annotated[str | None, names("jurisdiction", "Only decisions taken for this jurisdiction.")]
 Affecting = Annotated[str | None, names("jurisdiction",
     "Only decisions affecting this jurisdiction, e.g. what the region decided for one member.")]
+MemberOf = Annotated[str | None, names("jurisdiction",
+    "Only decisions of the regions this municipality was a member of, taken while it was one.")]
 TakenFrom = Annotated[date | None, described("Only decisions taken on or after this date.")]
 TakenUntil = Annotated[date | None, described(
     "Only decisions taken before this date (half-open period).")]

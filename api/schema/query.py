@@ -38,6 +38,7 @@ from api.schema.arguments import (
     GrantsHeldFor,
     GrantsOf,
     GrantsOn,
+    HeldBy,
     HeldFor,
     InCommissionState,
     IssuedBy,
@@ -49,6 +50,7 @@ from api.schema.arguments import (
     LatestFirst,
     MapCompetence,
     MapOf,
+    MemberOf,
     NodeId,
     OfCompetenceKind,
     On,
@@ -62,6 +64,7 @@ from api.schema.arguments import (
     RecordKind,
     RegionCode,
     SearchText,
+    SeatsOf,
     SubjectAsked,
     TakenBy,
     TakenFor,
@@ -93,7 +96,9 @@ from api.schema.types import (
     Jurisdiction,
     LedgerEvent,
     LedgerInfo,
+    Seat,
 )
+from projections.errors import InvalidArgument
 from projections.queries import audit, commissions, competences, decisions, structure
 from projections.queries.pagination import PageRequest
 from projections.runner import all_projections
@@ -196,6 +201,18 @@ class Query:
         rows = await info.context.jurisdictions.load_many([(code, moment) for code in codes])
         return [Jurisdiction.of(row) for row in rows if row is not None]
 
+    @strawberry.field(description="Seats (zetels, portefeuilles) and who held them over time, "
+                                  "of one body or of one holder.")
+    async def seats(self, info: ContextInfo, body: SeatsOf = None, holder: HeldBy = None,
+                    known_at: KnownAt = None, known_at_time: KnownAtTime = None,
+                    at_least: AtLeast = None) -> list[Seat]:
+        if body is None and holder is None:
+            raise InvalidArgument("Name a body, a holder or both.", field="body")
+        moment = await info.context.moment(known_at=known_at, at_least=at_least,
+                                           known_at_time=known_at_time)
+        found = await structure.seats_held(info.context.pool, body, holder, moment.known_at)
+        return [Seat.of(row, moment) for row in found]
+
     @strawberry.field(description="Bodies (bestuursorganen), as they stood on a date.")
     async def bodies(self, info: ContextInfo, first: First, after: After = None,
                      jurisdiction: BodiesOf = None, on: BodiesOn = None, known_at: KnownAt = None,
@@ -264,7 +281,8 @@ class Query:
                         on: DecisionsOn = None, known_at: KnownAt = None,
                         known_at_time: KnownAtTime = None, body: TakenBy = None,
                         competence: Exercising = None, jurisdiction: TakenFor = None,
-                        affecting: Affecting = None, taken_from: TakenFrom = None,
+                        affecting: Affecting = None, member_of: MemberOf = None,
+                        taken_from: TakenFrom = None,
                         taken_until: TakenUntil = None, status: WithDecisionStatus = None,
                         text: SearchText = None, newest_first: RecordedLatestFirst = False,
                         at_least: AtLeast = None) -> Connection[Decision]:
@@ -274,7 +292,8 @@ class Query:
         found = await decisions.decisions(
             context.pool, page, moment.on, moment.known_at, decisions.DecisionFilter(
                 body=body, competence=competence, jurisdiction=jurisdiction,
-                affecting=affecting, taken_from=taken_from, taken_until=taken_until,
+                affecting=affecting, member_of=member_of, taken_from=taken_from,
+                taken_until=taken_until,
                 status=_value(status), text=text,
                 published_only=context.published_only, own_bodies=context.own_bodies))
         return connection(found, page, lambda row: Decision.of(row, moment))
