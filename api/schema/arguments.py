@@ -125,6 +125,9 @@ InCommissionState = Annotated[CommissionState | None, described(
     "Only commissions in this state on `on`.")]
 IssuedBy = Annotated[str | None, names("body", "Only commissions issued by this body (opdrachtgever).")]
 IssuedTo = Annotated[str | None, names("body", "Only commissions issued to this body (opdrachtnemer).")]
+IssuedConcerning = Annotated[str | None, names("jurisdiction",
+    "Only commissions issued by a body of this jurisdiction, or of a region while it was a "
+    "member of it.")]
 Binding = Annotated[bool | None, described("Only binding (true) or non-binding (false) commissions.")]
 OpenOnly = Annotated[bool, described("Only consultations still open on `on`.")]
 OpenedBy = Annotated[str | None, names("body", "Only consultations opened by this body.")]

@@ -42,6 +42,7 @@ from api.schema.arguments import (
     HeldFor,
     InCommissionState,
     IssuedBy,
+    IssuedConcerning,
     IssuedTo,
     JurisdictionCode,
     JurisdictionKind,
@@ -86,6 +87,7 @@ from api.schema.transparency import ConsistencyProof, InclusionProof
 from api.schema.types import (
     NODE_TYPES,
     Body,
+    BodyDecisions,
     Commission,
     Competence,
     Competent,
@@ -213,6 +215,21 @@ class Query:
         found = await structure.seats_held(info.context.pool, body, holder, moment.known_at)
         return [Seat.of(row, moment) for row in found]
 
+    @strawberry.field(description="Per body, how many decisions it took and its first and last "
+                                  "decision date: what the ledger covers.")
+    async def decisions_per_body(self, info: ContextInfo, known_at: KnownAt = None,
+                                 known_at_time: KnownAtTime = None,
+                                 at_least: AtLeast = None) -> list[BodyDecisions]:
+        context = info.context
+        moment = await context.moment(known_at=known_at, at_least=at_least,
+                                      known_at_time=known_at_time)
+        found = await decisions.decisions_per_body(context.pool, moment.known_at,
+                                                   context.published_only, context.own_bodies)
+        return [BodyDecisions(body_code=row["body"], decisions=row["decisions"],
+                              first_taken_on=row["first_taken_on"],
+                              last_taken_on=row["last_taken_on"], moment=moment)
+                for row in found]
+
     @strawberry.field(description="Bodies (bestuursorganen), as they stood on a date.")
     async def bodies(self, info: ContextInfo, first: First, after: After = None,
                      jurisdiction: BodiesOf = None, on: BodiesOn = None, known_at: KnownAt = None,
@@ -312,12 +329,14 @@ class Query:
                           known_at_time: KnownAtTime = None,
                           state: InCommissionState = None, issued_by: IssuedBy = None,
                           issued_to: IssuedTo = None, binding: Binding = None,
+                          concerning: IssuedConcerning = None,
                           at_least: AtLeast = None) -> Connection[Commission]:
         page = PageRequest(first, after)
         moment = await info.context.moment(on, known_at, at_least, known_at_time)
         found = await commissions.commissions(
             info.context.pool, page, moment.on, moment.known_at, commissions.CommissionFilter(
-                state=_value(state), issued_by=issued_by, issued_to=issued_to, binding=binding))
+                state=_value(state), issued_by=issued_by, issued_to=issued_to, binding=binding,
+                concerning=concerning))
         return connection(found, page, lambda row: Commission.of(row, moment))
 
     @strawberry.field(description="Consultations (zienswijzeprocedures) with the views received.")

@@ -707,6 +707,17 @@ class Jurisdiction(Node):
         return await cls.find(info.context, id.key, await info.context.moment())
 
 
+@strawberry.type(description="What the ledger records of one body's decisions: how many it "
+                             "took, and over which period.")
+class BodyDecisions:
+    body = refers_to("Body", "body_code", "The body (bestuursorgaan).", required=True)
+    decisions: int = strawberry.field(description="How many decisions it took.")
+    first_taken_on: date = strawberry.field(description="The date of its first decision.")
+    last_taken_on: date = strawberry.field(description="The date of its last decision.")
+    body_code: strawberry.Private[str]
+    moment: strawberry.Private[Moment]
+
+
 @strawberry.type(description="A municipality's membership of a region (gemeenschappelijke "
                              "regeling) for a period: from joining (toetreding) to leaving "
                              "(uittreding).")

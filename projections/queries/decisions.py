@@ -137,6 +137,22 @@ async def decisions_by_code(db: Db, codes: Sequence[str], on: date,
     return {row["code"]: _as_known(row, known_at) for row in rows}
 
 
+async def decisions_per_body(db: Db, known_at: int | None = None, published_only: bool = False,
+                             own_bodies: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Per body, the decisions it took as known at `known_at` (those the asker may see, with
+    `published_only`): how many, and the first and last decision date; one query."""
+    q = Query()
+    known = q.param(known_at if known_at is not None else NEVER)
+    q.where(f"taken_position <= {known}")
+    if published_only:
+        q.where(published_or_own(known), list(own_bodies), list(own_bodies))
+    rows = await db.fetch(
+        "SELECT body, count(*) AS decisions, min(taken_on) AS first_taken_on,"
+        f" max(taken_on) AS last_taken_on FROM {SCHEMA}.decisions d WHERE {q.sql}"
+        " GROUP BY body ORDER BY body", *q.args)
+    return [dict(row) for row in rows]
+
+
 def published_or_own(known: str) -> str:
     """The condition on a decision `d` that the public sees it as known at `known`, or a clerk
     of one of the bodies given twice as parameters ({})."""
