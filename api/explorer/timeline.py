@@ -31,6 +31,8 @@ class Span:
     """The first day it no longer held (half-open); None: it still holds."""
     tone: str
     """What kind of period, for its colour: local, regional, member, life, seat."""
+    href: str | None = None
+    """The page of what `text` names (a person's, a body's), for the periods as text."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,9 @@ class Bar:
     x: float
     y: float
     width: float
-    text_fits: bool
+    text: str
+    """The span's text as far as it fits the bar: whole, without what stands in brackets
+    (a holder's office), or not at all."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,13 @@ def _lanes(spans: list[Span]) -> list[Lane]:
     return sorted(lanes, key=lambda lane: order.index(lane[:2]))
 
 
+def _fitted(text: str, width: float) -> str:
+    for shown in (text, text.split(" (")[0]):
+        if len(shown) * CHAR_WIDTH + 8 <= width:
+            return shown
+    return ""
+
+
 def timeline(spans: list[Span], today: date) -> Timeline | None:
     """The picture of `spans` up to `today`; None when there is nothing to draw."""
     if not spans:
@@ -112,7 +123,6 @@ def timeline(spans: list[Span], today: date) -> Timeline | None:
         for span in lane:
             left, right = x(span.start), x(span.end or today)
             width = max(right - left - 1, 2.0)  # a hair between periods that meet
-            bars.append(Bar(span, left, middle - BAR_HEIGHT / 2, width,
-                            len(span.text) * CHAR_WIDTH + 8 <= width))
+            bars.append(Bar(span, left, middle - BAR_HEIGHT / 2, width, _fitted(span.text, width)))
     return Timeline(rows, bars, ticks, WIDTH, AXIS_HEIGHT + ROW_HEIGHT * len(rows) + 4,
                     x(today))
