@@ -102,7 +102,7 @@ def timeline(spans: list[Span], today: date) -> Timeline | None:
     if not spans:
         return None
     first = min(s.start for s in spans).year
-    last = max(today.year, *(s.end.year for s in spans if s.end is not None)) + 1
+    last = max([today.year, *(s.end.year for s in spans if s.end is not None)]) + 1
     chart = WIDTH - LABELS_WIDTH - 24  # room for the last year's number
 
     def x(day: date) -> float:
