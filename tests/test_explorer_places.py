@@ -258,3 +258,8 @@ def test_the_data_quality_page_counts_what_the_register_holds(client: TestClient
 def test_an_unknown_code_is_not_found(client: TestClient, path: str) -> None:
     assert client.get(path, headers={"accept": HTML}).status_code == 404
     assert client.get(path.removesuffix(".atom") + ".json").status_code == 404
+
+
+def test_seats_are_asked_of_a_body_or_a_holder(client: TestClient) -> None:
+    body = client.post("/graphql", json={"query": "{ seats { seat } }"}).json()
+    assert body["errors"][0]["extensions"]["code"] == "INVALID_ARGUMENT"
