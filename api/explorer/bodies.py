@@ -15,20 +15,16 @@ from starlette.routing import BaseRoute
 from api.explorer.municipalities import decision_feed
 from api.explorer.pages import Shown, page
 from api.explorer.reading import found, read
-from api.explorer.timeline import Span, timeline
-
-
-def _day(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
+from api.explorer.timeline import Span, day_of, timeline
 
 
 def body_life(answer: dict[str, Any]) -> list[Span]:
     """The body's existence, then each of its seats and who held it."""
     body = answer["body"]
     life = Span("Bestaan", body["name"], "bestond" if body["abolishedOn"] else "bestaat",
-                date.fromisoformat(body["establishedOn"]), _day(body["abolishedOn"]), "life")
+                date.fromisoformat(body["establishedOn"]), day_of(body["abolishedOn"]), "life")
     return [life, *(Span("Zetels", seat["seat"], seat["holder"],
-                         date.fromisoformat(seat["validFrom"]), _day(seat["validUntil"]), "seat",
+                         date.fromisoformat(seat["validFrom"]), day_of(seat["validUntil"]), "seat",
                          f"/personen/{quote(seat['holder'])}") for seat in answer["seats"])]
 
 
@@ -45,7 +41,7 @@ async def person(request: Request, params: dict[str, str]) -> Shown:
     answer = await read(request, "Person", {"holder": params["holder"]})
     found(answer["seats"] or None, f"{params['holder']} als houder van een zetel")
     spans = [Span(seat["body"]["name"], seat["seat"], seat["group"] or "",
-                  date.fromisoformat(seat["validFrom"]), _day(seat["validUntil"]), "seat")
+                  date.fromisoformat(seat["validFrom"]), day_of(seat["validUntil"]), "seat")
              for seat in answer["seats"]]
     return Shown("person.html", params["holder"], answer,
                  {"picture": timeline(spans, date.today())})

@@ -14,20 +14,21 @@ from starlette.routing import BaseRoute
 from api.explorer.feeds import FeedEntry
 from api.explorer.pages import Shown, page
 from api.explorer.reading import found, read
-from api.explorer.timeline import Span, timeline
+from api.explorer.timeline import Span, day_of, timeline
 from api.report.words import LABELS
 
-KINDS = ("MUNICIPALITY", "REGION", "PROVINCE", "WATER_BOARD")
-"""The order in which /gemeenten groups jurisdictions."""
+KINDS = {"MUNICIPALITY": "Gemeenten", "REGION": "Regio's (gemeenschappelijke regelingen)",
+         "PROVINCE": "Provincies", "WATER_BOARD": "Waterschappen"}
+"""The groups of /gemeenten, in order, with their headings."""
 
 
 async def municipalities(request: Request, params: dict[str, str]) -> Shown:
     answer = await read(request, "Municipalities", {"after": request.query_params.get("na")})
     every = [edge["node"] for edge in answer["jurisdictions"]["edges"]]
-    groups = [(kind, sorted((j for j in every if j["kind"] == kind), key=lambda j: j["name"]))
-              for kind in KINDS]
+    groups = [(heading, sorted((j for j in every if j["kind"] == kind), key=lambda j: j["name"]))
+              for kind, heading in KINDS.items()]
     return Shown("municipalities.html", "Gemeenten en regio's", answer,
-                 {"groups": [(kind, members) for kind, members in groups if members]})
+                 {"groups": [(heading, members) for heading, members in groups if members]})
 
 
 def members_on(memberships: list[dict[str, Any]], day: str) -> list[dict[str, Any]]:
@@ -51,9 +52,9 @@ def where_competences_sat(answer: dict[str, Any]) -> list[Span]:
     region, and its end the competence coming back."""
     code = answer["jurisdiction"]["code"]
     spans = [Span("Lidmaatschap", m["region"]["name"], "lid", date.fromisoformat(m["joinedOn"]),
-                  _day(m["leftOn"]), "member") if m["member"]["code"] == code
+                  day_of(m["leftOn"]), "member") if m["member"]["code"] == code
              else Span("Leden", m["member"]["name"], "lid", date.fromisoformat(m["joinedOn"]),
-                       _day(m["leftOn"]), "member")
+                       day_of(m["leftOn"]), "member")
              for m in answer["jurisdiction"]["memberships"]]
     for grant in (edge["node"] for edge in answer["grants"]["edges"]):
         grantee = grant["grantee"]
@@ -61,13 +62,9 @@ def where_competences_sat(answer: dict[str, Any]) -> list[Span]:
         spans.append(Span(grant["competence"]["title"], grantee["name"],
                           LABELS["nl"][grant["kind"].lower()],
                           date.fromisoformat(grant["validFrom"]),
-                          _day(grant["revokedOn"] or grant["validUntil"]),
+                          day_of(grant["revokedOn"] or grant["validUntil"]),
                           "regional" if away else "local"))
     return spans
-
-
-def _day(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
 
 
 def decision_feed(decisions: list[dict[str, Any]]) -> list[FeedEntry]:

@@ -18,6 +18,11 @@ CHAR_WIDTH = 7.2
 """A generous width of one character of the bars' text, to leave out what would not fit."""
 
 
+def day_of(value: str | None) -> date | None:
+    """A date of an answer (ISO, or null for an open end) as a date."""
+    return date.fromisoformat(value) if value else None
+
+
 @dataclass(frozen=True)
 class Span:
     """One period on a row: `row` names the row (several spans may share it), `text` the bar,
