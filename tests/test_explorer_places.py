@@ -118,6 +118,26 @@ def test_a_page_in_a_browser_is_accessible_and_stays_on_its_origin(
 
 
 @needs_chromium
+def test_the_commission_filters_are_reached_with_the_keyboard(
+        served: Served, chromium: Browser) -> None:
+    origin = f"http://127.0.0.1:{served.port}"
+    with cut_off_context(chromium, origin) as (context, _):
+        page = context.new_page()
+        page.goto(f"{origin}/opdrachten")
+        controls = page.locator("form.filters").locator("select, input, button").evaluate_all(
+            "found => found.map(c => c.id || c.textContent.trim())")
+        reached = []
+        for _ in range(60):  # the header's links and search, then the filters
+            page.keyboard.press("Tab")
+            reached.append(page.evaluate(
+                "document.activeElement.id || document.activeElement.textContent.trim()"))
+            if reached[-1] == controls[-1]:
+                break
+        # a date field takes a Tab for its day, its month and its year
+        assert list(dict.fromkeys(c for c in reached if c in controls)) == controls
+
+
+@needs_chromium
 @pytest.mark.parametrize("path", PAGES)
 def test_a_page_shows_its_content_without_javascript(
         served: Served, chromium: Browser, client: TestClient, path: str) -> None:
