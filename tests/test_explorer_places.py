@@ -124,7 +124,8 @@ def test_the_commission_filters_are_reached_with_the_keyboard(
     with cut_off_context(chromium, origin) as (context, _):
         page = context.new_page()
         page.goto(f"{origin}/opdrachten")
-        controls = page.locator("form.filters").locator("select, input, button").evaluate_all(
+        form = page.locator("form.commission-filters")
+        controls = form.locator("select, input, button").evaluate_all(
             "found => found.map(c => c.id || c.textContent.trim())")
         reached = []
         for _ in range(60):  # the header's links and search, then the filters
