@@ -26,7 +26,8 @@ from tests.test_serve import serving
 pytestmark = pytest.mark.database
 
 HTML = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-PAGES = ["/", "/besluiten", "/bevoegdheden", "/zoeken", "/controle"]
+PAGES = ["/", "/besluiten", "/bevoegdheden", "/zoeken", "/controle", "/gemeenten", "/opdrachten",
+         "/toegankelijkheid", "/data-kwaliteit"]
 """Every page of the explorer that needs no code from the data."""
 
 

@@ -4,6 +4,7 @@ visibility rules apply unchanged; there is no second query layer to drift from t
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -30,10 +31,29 @@ def _schema() -> strawberry.Schema:
     return build_schema()
 
 
+FRAGMENTS_DIR = OPERATIONS_DIR / "fragments"
+"""Fragments several pages select alike (fragments/NAME.graphql holds `fragment NAME`)."""
+SPREAD = re.compile(r"\.\.\.\s*([_A-Za-z][_0-9A-Za-z]*)")
+
+
 @cache
 def operation(name: str) -> str:
-    """The source of the stored operation `name` (operations/NAME.graphql)."""
-    return (OPERATIONS_DIR / f"{name}.graphql").read_text(encoding="utf-8")
+    """The source of the stored operation `name` (operations/NAME.graphql), with the shared
+    fragments it spreads, and theirs: GraphQL refuses a document with a fragment it never uses,
+    so only those go along."""
+    source = (OPERATIONS_DIR / f"{name}.graphql").read_text(encoding="utf-8")
+    added: set[str] = set()
+    wanted = SPREAD.findall(source)
+    while wanted:
+        fragment = wanted.pop()
+        path = FRAGMENTS_DIR / f"{fragment}.graphql"
+        if fragment in added or not path.exists():
+            continue  # `... on Type` spreads no named fragment
+        added.add(fragment)
+        text = path.read_text(encoding="utf-8")
+        source += "\n" + text
+        wanted += SPREAD.findall(text)
+    return source
 
 
 def public_context(request: Request) -> Context:

@@ -55,6 +55,13 @@ LABELS: dict[Lang, dict[str, str]] = {
         "rejected": "verworpen", "published": "bekendgemaakt", "in_force": "in werking",
         "chain_attribution": "{grantee} is bevoegd krachtens {legal_basis}",
         "chain_grant": "{grantor} gaf {kind} aan {grantee} ({grant}, krachtens {legal_basis})",
+        "pending": "nog niet geldig", "active": "geldig", "expired": "verlopen",
+        "municipality": "gemeente", "region": "regio (gemeenschappelijke regeling)",
+        "province": "provincie", "water_board": "waterschap", "council": "gemeenteraad",
+        "executive": "college van burgemeester en wethouders",
+        "regional_council": "algemeen bestuur van de regio",
+        "regional_board": "dagelijks bestuur van de regio", "committee": "commissie",
+        "officeholder": "ambtsdrager", "official": "ambtenaar",
     },
     "en": {
         "title": "Accountability report", "period": "Period", "issued": "Date of issue",
@@ -94,6 +101,12 @@ LABELS: dict[Lang, dict[str, str]] = {
         "rejected": "rejected", "published": "published", "in_force": "in force",
         "chain_attribution": "{grantee} is competent under {legal_basis}",
         "chain_grant": "{grantor} gave a {kind} to {grantee} ({grant}, under {legal_basis})",
+        "pending": "not yet valid", "active": "valid", "expired": "expired",
+        "municipality": "municipality", "region": "region (joint arrangement)",
+        "province": "province", "water_board": "water board", "council": "municipal council",
+        "executive": "mayor and aldermen", "regional_council": "general board of the region",
+        "regional_board": "daily board of the region", "committee": "committee",
+        "officeholder": "officeholder", "official": "official",
     },
 }
 

@@ -73,6 +73,10 @@ DecisionCode = Annotated[str, names("decision", "The decision's code (besluit)."
 JurisdictionKind = Annotated[str | None, described(
     "Only jurisdictions of this kind: municipality, region, province or water_board.")]
 BodiesOf = Annotated[str | None, names("jurisdiction", "Only the bodies of this jurisdiction.")]
+SeatsOf = Annotated[str | None, names("body", "Only the seats of this body (bestuursorgaan).")]
+HeldBy = Annotated[str | None, described(
+    "Only the seats this holder held, named as the seats name them, e.g. `Wouter Kolff "
+    "(burgemeester van Dordrecht)`.")]
 
 # Competences and grants -----------------------------------------------------------------------
 
@@ -104,6 +108,8 @@ Exercising = Annotated[str | None, names("competence", "Only decisions exercisin
 TakenFor = Annotated[str | None, names("jurisdiction", "Only decisions taken for this jurisdiction.")]
 Affecting = Annotated[str | None, names("jurisdiction",
     "Only decisions affecting this jurisdiction, e.g. what the region decided for one member.")]
+MemberOf = Annotated[str | None, names("jurisdiction",
+    "Only decisions of the regions this municipality was a member of, taken while it was one.")]
 TakenFrom = Annotated[date | None, described("Only decisions taken on or after this date.")]
 TakenUntil = Annotated[date | None, described(
     "Only decisions taken before this date (half-open period).")]
@@ -119,6 +125,9 @@ InCommissionState = Annotated[CommissionState | None, described(
     "Only commissions in this state on `on`.")]
 IssuedBy = Annotated[str | None, names("body", "Only commissions issued by this body (opdrachtgever).")]
 IssuedTo = Annotated[str | None, names("body", "Only commissions issued to this body (opdrachtnemer).")]
+IssuedConcerning = Annotated[str | None, names("jurisdiction",
+    "Only commissions issued by a body of this jurisdiction, or of a region while it was a "
+    "member of it.")]
 Binding = Annotated[bool | None, described("Only binding (true) or non-binding (false) commissions.")]
 OpenOnly = Annotated[bool, described("Only consultations still open on `on`.")]
 OpenedBy = Annotated[str | None, names("body", "Only consultations opened by this body.")]

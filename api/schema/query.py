@@ -38,9 +38,11 @@ from api.schema.arguments import (
     GrantsHeldFor,
     GrantsOf,
     GrantsOn,
+    HeldBy,
     HeldFor,
     InCommissionState,
     IssuedBy,
+    IssuedConcerning,
     IssuedTo,
     JurisdictionCode,
     JurisdictionKind,
@@ -49,6 +51,7 @@ from api.schema.arguments import (
     LatestFirst,
     MapCompetence,
     MapOf,
+    MemberOf,
     NodeId,
     OfCompetenceKind,
     On,
@@ -62,6 +65,7 @@ from api.schema.arguments import (
     RecordKind,
     RegionCode,
     SearchText,
+    SeatsOf,
     SubjectAsked,
     TakenBy,
     TakenFor,
@@ -83,6 +87,7 @@ from api.schema.transparency import ConsistencyProof, InclusionProof
 from api.schema.types import (
     NODE_TYPES,
     Body,
+    BodyDecisions,
     Commission,
     Competence,
     Competent,
@@ -93,7 +98,9 @@ from api.schema.types import (
     Jurisdiction,
     LedgerEvent,
     LedgerInfo,
+    Seat,
 )
+from projections.errors import InvalidArgument
 from projections.queries import audit, commissions, competences, decisions, structure
 from projections.queries.pagination import PageRequest
 from projections.runner import all_projections
@@ -196,6 +203,33 @@ class Query:
         rows = await info.context.jurisdictions.load_many([(code, moment) for code in codes])
         return [Jurisdiction.of(row) for row in rows if row is not None]
 
+    @strawberry.field(description="Seats (zetels, portefeuilles) and who held them over time, "
+                                  "of one body or of one holder.")
+    async def seats(self, info: ContextInfo, body: SeatsOf = None, holder: HeldBy = None,
+                    known_at: KnownAt = None, known_at_time: KnownAtTime = None,
+                    at_least: AtLeast = None) -> list[Seat]:
+        if body is None and holder is None:
+            raise InvalidArgument("Name a body, a holder or both.", field="body")
+        moment = await info.context.moment(known_at=known_at, at_least=at_least,
+                                           known_at_time=known_at_time)
+        found = await structure.seats_held(info.context.pool, body, holder, moment.known_at)
+        return [Seat.of(row, moment) for row in found]
+
+    @strawberry.field(description="Per body, how many decisions it took and its first and last "
+                                  "decision date: what the ledger covers.")
+    async def decisions_per_body(self, info: ContextInfo, known_at: KnownAt = None,
+                                 known_at_time: KnownAtTime = None,
+                                 at_least: AtLeast = None) -> list[BodyDecisions]:
+        context = info.context
+        moment = await context.moment(known_at=known_at, at_least=at_least,
+                                      known_at_time=known_at_time)
+        found = await decisions.decisions_per_body(context.pool, moment.known_at,
+                                                   context.published_only, context.own_bodies)
+        return [BodyDecisions(body_code=row["body"], decisions=row["decisions"],
+                              first_taken_on=row["first_taken_on"],
+                              last_taken_on=row["last_taken_on"], moment=moment)
+                for row in found]
+
     @strawberry.field(description="Bodies (bestuursorganen), as they stood on a date.")
     async def bodies(self, info: ContextInfo, first: First, after: After = None,
                      jurisdiction: BodiesOf = None, on: BodiesOn = None, known_at: KnownAt = None,
@@ -264,7 +298,8 @@ class Query:
                         on: DecisionsOn = None, known_at: KnownAt = None,
                         known_at_time: KnownAtTime = None, body: TakenBy = None,
                         competence: Exercising = None, jurisdiction: TakenFor = None,
-                        affecting: Affecting = None, taken_from: TakenFrom = None,
+                        affecting: Affecting = None, member_of: MemberOf = None,
+                        taken_from: TakenFrom = None,
                         taken_until: TakenUntil = None, status: WithDecisionStatus = None,
                         text: SearchText = None, newest_first: RecordedLatestFirst = False,
                         at_least: AtLeast = None) -> Connection[Decision]:
@@ -274,7 +309,8 @@ class Query:
         found = await decisions.decisions(
             context.pool, page, moment.on, moment.known_at, decisions.DecisionFilter(
                 body=body, competence=competence, jurisdiction=jurisdiction,
-                affecting=affecting, taken_from=taken_from, taken_until=taken_until,
+                affecting=affecting, member_of=member_of, taken_from=taken_from,
+                taken_until=taken_until,
                 status=_value(status), text=text,
                 published_only=context.published_only, own_bodies=context.own_bodies))
         return connection(found, page, lambda row: Decision.of(row, moment))
@@ -293,12 +329,14 @@ class Query:
                           known_at_time: KnownAtTime = None,
                           state: InCommissionState = None, issued_by: IssuedBy = None,
                           issued_to: IssuedTo = None, binding: Binding = None,
+                          concerning: IssuedConcerning = None,
                           at_least: AtLeast = None) -> Connection[Commission]:
         page = PageRequest(first, after)
         moment = await info.context.moment(on, known_at, at_least, known_at_time)
         found = await commissions.commissions(
             info.context.pool, page, moment.on, moment.known_at, commissions.CommissionFilter(
-                state=_value(state), issued_by=issued_by, issued_to=issued_to, binding=binding))
+                state=_value(state), issued_by=issued_by, issued_to=issued_to, binding=binding,
+                concerning=concerning))
         return connection(found, page, lambda row: Commission.of(row, moment))
 
     @strawberry.field(description="Consultations (zienswijzeprocedures) with the views received.")

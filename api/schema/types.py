@@ -16,7 +16,7 @@ from api.schema.inputs import named_enum
 from api.schema.relay import After, Connection, First, GlobalId, Node, connection
 from api.schema.transparency import Checkpoint, InclusionProof, inclusion_proof, recent
 from ledger.personal_data import SealedPersonalData
-from projections.queries import audit, commissions, competences
+from projections.queries import audit, commissions, competences, structure
 from projections.queries.pagination import MAX_PAGE, PageRequest, is_position
 
 # The enums of the commands' choices: an answer uses the values its command took.
@@ -614,6 +614,15 @@ class Seat:
     group: str | None = strawberry.field(description="The holder's political group (fractie).")
     valid_from: date = strawberry.field(description="Since when.")
     valid_until: date | None = strawberry.field(description="Until when, if it ended.")
+    body = refers_to("Body", "body_code", "The body the seat belongs to.", required=True)
+    body_code: strawberry.Private[str]
+    moment: strawberry.Private[Moment]
+
+    @staticmethod
+    def of(row: dict[str, Any], moment: Moment) -> Seat:
+        return Seat(seat=row["seat"], holder=row["holder"], group=row["political_group"],
+                    valid_from=row["valid_from"], valid_until=row["valid_until"],
+                    body_code=row["body"], moment=moment)
 
 
 @strawberry.type(description="A body (bestuursorgaan) as it stood on the asked date.")
@@ -641,7 +650,8 @@ class Body(Node):
             kind=BodyKind(row["kind"]), jurisdiction_code=row["jurisdiction"],
             established_on=row["established_on"], abolished_on=row["abolished_on"],
             successor_code=row["successor"], subordinate_to_code=row["subordinate_to"],
-            active=row["active"], seats=[_seat(seat) for seat in row["seats"]], moment=moment)
+            active=row["active"], moment=moment,
+            seats=[Seat.of(seat | {"body": row["code"]}, moment) for seat in row["seats"]])
 
     @staticmethod
     def loader(context: Context) -> RecordLoader:
@@ -665,6 +675,18 @@ class Jurisdiction(Node):
     kind: JurisdictionKind = strawberry.field(
         description="Municipality, region, province or water board.")
 
+    @strawberry.field(description="Its memberships over time: the regions a municipality "
+                                  "joined, or the members a region had, each with its dates.")
+    async def memberships(self, info: ContextInfo) -> list[Membership]:
+        context = info.context
+        moment = await context.moment()
+        found = await structure.memberships(context.pool, self.code, moment.known_at)
+        codes = list({code for m in found for code in (m["region"], m["member"])})
+        rows = await context.jurisdictions.load_many([(code, moment) for code in codes])
+        named = {row["code"]: Jurisdiction.of(row) for row in rows if row is not None}
+        return [Membership(region=named[m["region"]], member=named[m["member"]],
+                           joined_on=m["joined_on"], left_on=m["left_on"]) for m in found]
+
     @staticmethod
     def of(row: dict[str, Any], moment: Moment | None = None) -> Jurisdiction:
         # a jurisdiction has no valid time and names no other record: the moment is not needed
@@ -683,6 +705,28 @@ class Jurisdiction(Node):
     @classmethod
     async def resolve_node(cls, info: ContextInfo, id: GlobalId) -> Jurisdiction | None:
         return await cls.find(info.context, id.key, await info.context.moment())
+
+
+@strawberry.type(description="What the ledger records of one body's decisions: how many it "
+                             "took, and over which period.")
+class BodyDecisions:
+    body = refers_to("Body", "body_code", "The body (bestuursorgaan).", required=True)
+    decisions: int = strawberry.field(description="How many decisions it took.")
+    first_taken_on: date = strawberry.field(description="The date of its first decision.")
+    last_taken_on: date = strawberry.field(description="The date of its last decision.")
+    body_code: strawberry.Private[str]
+    moment: strawberry.Private[Moment]
+
+
+@strawberry.type(description="A municipality's membership of a region (gemeenschappelijke "
+                             "regeling) for a period: from joining (toetreding) to leaving "
+                             "(uittreding).")
+class Membership:
+    region: Jurisdiction = strawberry.field(description="The region.")
+    member: Jurisdiction = strawberry.field(description="The member municipality.")
+    joined_on: date = strawberry.field(description="The first day it was a member.")
+    left_on: date | None = strawberry.field(
+        description="The first day it was no longer a member; none while it is one.")
 
 
 @strawberry.enum(description="What kind of competence (bevoegdheid) it is.")
@@ -783,11 +827,6 @@ def _votes(votes: dict[str, Any]) -> Votes:
     return Votes(**(votes | {
         "majority_rule": MajorityRule(votes["majority_rule"]),
         "members": [MemberVote(**(m | {"vote": VoteCast(m["vote"])})) for m in votes["members"]]}))
-
-
-def _seat(seat: dict[str, Any]) -> Seat:
-    return Seat(seat=seat["seat"], holder=seat["holder"], group=seat["political_group"],
-                valid_from=seat["valid_from"], valid_until=seat["valid_until"])
 
 
 def _day(value: date | str | None) -> date | None:

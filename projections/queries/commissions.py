@@ -28,6 +28,20 @@ class CommissionFilter:
     issued_to: str | None = None
     binding: bool | None = None
     dossier: str | None = None
+    concerning: str | None = None
+    """A jurisdiction: only commissions its own bodies issued, or the bodies of a region it was
+    a member of on the day of issue."""
+
+
+def _concerning_sql(known: str) -> str:
+    """The issuing body `c.issued_by` belongs to the jurisdiction `{0}`, or to a region that
+    jurisdiction was a member of on the day of issue."""
+    return (f"EXISTS (SELECT FROM {SCHEMA}.bodies b WHERE b.code = c.issued_by"
+            " AND (b.jurisdiction = {0} OR EXISTS (SELECT FROM "
+            f"{SCHEMA}.memberships m WHERE m.region = b.jurisdiction AND m.member = {{0}}"
+            f" AND m.recorded_position <= {known} AND m.joined_on <= c.issued_on"
+            f" AND NOT coalesce(m.left_position <= {known} AND m.left_on <= c.issued_on,"
+            " false))))")
 
 
 async def commissions(db: Db, page: PageRequest, on: date, known_at: int | None = None,
@@ -42,6 +56,8 @@ async def commissions(db: Db, page: PageRequest, on: date, known_at: int | None 
             q.where(f"{column} = {{}}", value)
     if where.state is not None:
         q.where(f"{state} = {{}}", where.state)
+    if where.concerning is not None:
+        q.where(_concerning_sql(known), where.concerning)
     order = q.keyset(page, "commission", "recorded_position")
     rows = await db.fetch(
         f"SELECT *, {state} AS state, (SELECT count(*) FROM {SCHEMA}.commission_progress p"

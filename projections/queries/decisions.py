@@ -44,6 +44,14 @@ def _as_known_sql(known: str) -> str:
         f"  AND v.position > {known}) AS verdict_differs_later")
 
 
+def _taken_while_member_sql(known: str) -> str:
+    """A decision taken for a region on a day the municipality `{}` was a member of it."""
+    return (f"taken_position <= {known} AND EXISTS (SELECT FROM {SCHEMA}.memberships m"
+            " WHERE m.region = d.jurisdiction AND m.member = {}"
+            f" AND m.recorded_position <= {known} AND m.joined_on <= d.taken_on"
+            f" AND NOT coalesce(m.left_position <= {known} AND m.left_on <= d.taken_on, false))")
+
+
 @dataclass(frozen=True)
 class DecisionFilter:
     body: str | None = None
@@ -51,6 +59,9 @@ class DecisionFilter:
     jurisdiction: str | None = None
     affecting: str | None = None
     """A jurisdiction the decision affects (its own, or one of those it names)."""
+    member_of: str | None = None
+    """A municipality: only decisions of the regions it was a member of on their decision date,
+    as known at the position (what the region decided while it was a member)."""
     taken_from: date | None = None
     taken_until: date | None = None
     """Taken in [taken_from, taken_until)."""
@@ -63,19 +74,26 @@ class DecisionFilter:
     """With `published_only`, also the unpublished decisions these bodies proposed or took."""
 
 
+def _named_records(q: Query, where: DecisionFilter, known: str) -> None:
+    """The filter's conditions on the body, competence and jurisdictions."""
+    for column in ("body", "competence", "jurisdiction"):
+        if (value := getattr(where, column)) is not None:
+            q.where(f"d.{column} = {{}}", value)
+    if where.body is not None:
+        q.where(f"taken_position <= {known}")
+    for value, condition in ((where.affecting, f"{AFFECTS} @> ARRAY[{{}}]::text[]"),
+                             (where.member_of, _taken_while_member_sql(known))):
+        if value is not None:
+            q.where(condition, value)
+
+
 async def decisions(db: Db, page: PageRequest, on: date, known_at: int | None = None,
                     where: DecisionFilter = DecisionFilter()) -> Page[dict[str, Any]]:
     q = Query()
     on_, known = q.param(on), q.param(known_at if known_at is not None else NEVER)
     status = decision_status_sql(on_, known)
     q.where(f"recorded_position <= {known}")
-    for column in ("body", "competence", "jurisdiction"):
-        if (value := getattr(where, column)) is not None:
-            q.where(f"d.{column} = {{}}", value)
-    if where.body is not None:
-        q.where(f"taken_position <= {known}")
-    if where.affecting is not None:
-        q.where(f"{AFFECTS} @> ARRAY[{{}}]::text[]", where.affecting)
+    _named_records(q, where, known)
     if where.taken_from is not None:
         q.where(f"taken_on >= {{}} AND taken_position <= {known}", where.taken_from)
     if where.taken_until is not None:
@@ -117,6 +135,22 @@ async def decisions_by_code(db: Db, codes: Sequence[str], on: date,
         f"SELECT d.*, {decision_status_sql(on_, known)} AS status, {_as_known_sql(known)}"
         f" FROM {SCHEMA}.decisions d WHERE {q.sql}", *q.args)
     return {row["code"]: _as_known(row, known_at) for row in rows}
+
+
+async def decisions_per_body(db: Db, known_at: int | None = None, published_only: bool = False,
+                             own_bodies: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Per body, the decisions it took as known at `known_at` (those the asker may see, with
+    `published_only`): how many, and the first and last decision date; one query."""
+    q = Query()
+    known = q.param(known_at if known_at is not None else NEVER)
+    q.where(f"taken_position <= {known}")
+    if published_only:
+        q.where(published_or_own(known), list(own_bodies), list(own_bodies))
+    rows = await db.fetch(
+        "SELECT body, count(*) AS decisions, min(taken_on) AS first_taken_on,"
+        f" max(taken_on) AS last_taken_on FROM {SCHEMA}.decisions d WHERE {q.sql}"
+        " GROUP BY body ORDER BY body", *q.args)
+    return [dict(row) for row in rows]
 
 
 def published_or_own(known: str) -> str:

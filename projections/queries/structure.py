@@ -21,6 +21,36 @@ async def members_on(db: Db, region: str, on: date, known_at: int | None = None)
     return [row["member"] for row in rows]
 
 
+async def memberships(db: Db, jurisdiction: str, known_at: int | None = None
+                      ) -> list[dict[str, Any]]:
+    """Every membership the jurisdiction had as region or as member, over time, as known at
+    `known_at`: a leaving not yet known leaves the membership open."""
+    rows = await db.fetch(
+        f"SELECT region, member, joined_on, CASE WHEN left_position <= $2 THEN left_on END"
+        f" AS left_on FROM {SCHEMA}.memberships WHERE (region = $1 OR member = $1)"
+        " AND recorded_position <= $2 ORDER BY joined_on, region, member",
+        jurisdiction, known_at if known_at is not None else NEVER)
+    return [dict(row) for row in rows]
+
+
+async def seats_held(db: Db, body: str | None = None, holder: str | None = None,
+                     known_at: int | None = None) -> list[dict[str, Any]]:
+    """Every seat filled, of a body or by a holder, over time, as known at `known_at`: a seat's
+    end not yet known leaves it open."""
+    q = Query()
+    known = q.param(known_at if known_at is not None else NEVER)
+    q.where(f"recorded_position <= {known}")
+    if body is not None:
+        q.where("body = {}", body)
+    if holder is not None:
+        q.where("holder = {}", holder)
+    rows = await db.fetch(
+        f"SELECT body, seat, holder, political_group, valid_from,"
+        f" CASE WHEN ended_position <= {known} THEN valid_until END AS valid_until"
+        f" FROM {SCHEMA}.seats WHERE {q.sql} ORDER BY valid_from, body, seat", *q.args)
+    return [dict(row) for row in rows]
+
+
 async def bodies_by_code(db: Db, codes: Sequence[str], on: date, known_at: int | None = None
                          ) -> dict[str, dict[str, Any]]:
     """Bodies with their name and seats on `on` as known at `known_at`, and whether they
