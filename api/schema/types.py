@@ -331,8 +331,9 @@ class LedgerEvent(Node):
     released_at: int | None = strawberry.field(
         default=None,
         description="In the public's `ledgerEvents`: the position of the publication that "
-                    "released this event of a decision, recorded before the decision was "
-                    "published, to the public; null for an event received in its place.")
+                    "released this event to the public, an event belonging to the decision "
+                    "published (its own, or the exercise of its competence) recorded before "
+                    "the publication; null for an event received in its place.")
 
     @strawberry.field(description="The event as stored, with what its chain hash covers, so "
                                   "that the chain can be recomputed from the API alone "
