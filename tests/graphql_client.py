@@ -261,6 +261,7 @@ SECOND_COMMISSION = "opdracht-agenda"
 """A commission of its own for the withdrawal, so that every sample command can run in turn."""
 CONSULTATION = "zienswijze-begroting"
 SEAT = "wethouder sociaal domein"
+DOSSIER = "strategische-agenda"
 
 
 def world_extras() -> list[c.Command]:
@@ -288,6 +289,7 @@ def world_extras() -> list[c.Command]:
         c.OpenConsultation(code=CONSULTATION, subject="Begroting 2014", opened_by="dsb",
                            consulted=["raad-dordrecht"], opened_on=date(2013, 4, 1),
                            respond_by=date(2013, 6, 1)),
+        c.OpenDossier(code=DOSSIER, title="Regionale strategische agenda"),
     ]
 
 
