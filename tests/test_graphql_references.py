@@ -122,6 +122,53 @@ async def test_a_list_of_decisions_costs_the_same_queries_however_long(
     assert counted == dict.fromkeys(counted, 10), counted
 
 
+EVENTS_WITH_RECORDS = """query($after: String) {
+  auditTrail(first: 100, after: $after) {
+    nodes {
+      recordKind recordCode
+      record {
+        __typename
+        ... on Jurisdiction { code } ... on Body { code } ... on Competence { code }
+        ... on Decision { code } ... on Dossier { code } ... on Commission { code }
+        ... on Consultation { code }
+        ... on Holding { code competence { code } jurisdiction { code } }
+      }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}"""
+RECORD_TYPES = {"jurisdiction": "Jurisdiction", "body": "Body", "competence": "Competence",
+                "holding": "Holding", "decision": "Decision", "dossier": "Dossier",
+                "commission": "Commission", "consultation": "Consultation"}
+
+
+async def test_an_event_gives_its_record_in_one_query_per_kind(
+        ledger: Ledger, database_url: str) -> None:
+    seen: set[str] = set()
+    async with projected_demo(ledger, database_url) as pool:
+        after = None
+        while True:
+            db = CountingDb(pool)
+            trail = (await execute(pool, db, ledger, EVENTS_WITH_RECORDS,
+                                   {"after": after}))["auditTrail"]
+            kinds = {event["recordKind"] for event in trail["nodes"]}
+            for event in trail["nodes"]:
+                record = event["record"]
+                assert record["__typename"] == RECORD_TYPES[event["recordKind"]], event
+                assert record["code"] == event["recordCode"], event
+                if record["__typename"] == "Holding":
+                    assert f"{record['competence']['code']}@{record['jurisdiction']['code']}" \
+                        == record["code"]
+            # the page, a query per kind of record on it, and for holdings (read from their
+            # code) then one for their competences and one for their jurisdictions
+            assert len(db.statements) <= 1 + len(kinds - {"holding"}) + 2 * ("holding" in kinds)
+            seen |= kinds
+            if not trail["pageInfo"]["hasNextPage"]:
+                break
+            after = trail["pageInfo"]["endCursor"]
+    assert seen == set(RECORD_TYPES)
+
+
 BODY_OF_A_DECISION = """query($code: String!, $on: Date, $knownAt: Int) {
   decision(code: $code, on: $on, knownAt: $knownAt) {
     body { code active abolishedOn successor { code } }

@@ -49,8 +49,8 @@ def positions(events: list[dict[str, Any]]) -> list[int]:
 
 @contextmanager
 def subscribed(api: Api, after: int, *, types: list[str] | None = None,
-               init_token: str | None = None, header_token: str | None = None
-               ) -> Iterator[WebSocketTestSession]:
+               init_token: str | None = None, header_token: str | None = None,
+               query: str = EVENTS) -> Iterator[WebSocketTestSession]:
     """A connection with one ledgerEvents subscription (id "1") running."""
     with api.subscribe(token=header_token) as ws:
         assert ws.accepted_subprotocol == PROTOCOL
@@ -60,7 +60,7 @@ def subscribed(api: Api, after: int, *, types: list[str] | None = None,
         ws.send_json(init)
         assert receive(ws)["type"] == "connection_ack"
         ws.send_json({"id": "1", "type": "subscribe", "payload": {
-            "query": EVENTS, "variables": {"after": after, "types": types}}})
+            "query": query, "variables": {"after": after, "types": types}}})
         yield ws
         ws.send_json({"id": "1", "type": "complete"})
 
@@ -180,6 +180,26 @@ def test_the_types_filter(database_url: str, ledger: Ledger, world: int) -> None
         arrived = next_event(ws)
         assert arrived["position"] == taken[0]["position"] <= last
         assert arrived["type"] == "Decision.Taken" and arrived["recordCode"] == "gefilterd"
+
+
+WITH_RECORDS = ("subscription($after: Int!, $types: [String!]) { ledgerEvents(after: $after, "
+                "types: $types) { position type record { ... on Decision { code status } } } }")
+
+
+def test_each_event_gives_its_record_as_it_stands_when_it_arrives(
+        database_url: str, ledger: Ledger, world: int) -> None:
+    """A subscription lives long and records change: a record given with one event is not
+    given again, unchanged, with a later one."""
+    admin = issue_token(database_url, "admin", name="beheerder")
+    with serving(database_url) as api, subscribed(
+            api, world, init_token=admin, query=WITH_RECORDS,
+            types=["Decision.Taken", "Decision.Published"]) as ws:
+        api.accepted(decision("levend", date(2013, 8, 1)), "taken", token=admin)
+        assert next_event(ws)["record"] == {"code": "levend", "status": "ADOPTED"}
+        api.accepted(c.PublishDecision(decision="levend", on=date(2013, 8, 5),
+                                       publication="Gemeenteblad 2013-80"), "publish",
+                     token=admin)
+        assert next_event(ws)["record"] == {"code": "levend", "status": "PUBLISHED"}
 
 
 METADATA = ("actor", "commandId", "correlationId")

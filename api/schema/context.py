@@ -20,7 +20,7 @@ from api.schema.errors import Forbidden
 from ledger.application import Ledger
 from projections.errors import InvalidArgument, UnknownRecord
 from projections.queries import audit, records
-from projections.queries.commissions import consultations_by_code
+from projections.queries.commissions import commissions_by_code, consultations_by_code
 from projections.queries.competences import competences_by_code, grants_by_key
 from projections.queries.decisions import decisions_by_code
 from projections.queries.pagination import Page, PageRequest
@@ -95,6 +95,7 @@ class Context:
     competences: RecordLoader = field(init=False)
     decisions: RecordLoader = field(init=False)
     grants: RecordLoader = field(init=False)
+    commissions: RecordLoader = field(init=False)
     consultations: RecordLoader = field(init=False)
     dossiers: RecordLoader = field(init=False)
     decision_histories: DataLoader[tuple[str, PageRequest], Page[dict[str, Any]]] = field(
@@ -117,6 +118,8 @@ class Context:
             self.pool, codes, moment.on, moment.known_at, self.published_only, self.own_bodies))
         self.grants = _record_loader(
             lambda keys, moment: grants_by_key(self.pool, keys, moment.on, moment.known_at))
+        self.commissions = _record_loader(lambda codes, moment: commissions_by_code(
+            self.pool, codes, moment.on, moment.known_at))
         self.consultations = _record_loader(lambda codes, moment: consultations_by_code(
             self.pool, codes, moment.on, moment.known_at))
         self.dossiers = _record_loader(
@@ -125,6 +128,14 @@ class Context:
         # not kept: a WebSocket's context outlives a request, and records come into being
         self.known_records = DataLoader(self._load_known_records, cache=False)
         self.stored_events = DataLoader(lambda keys: _load_stored_events(self.pool, keys))
+
+    def forget_records(self) -> None:
+        """Drops the records and histories loaded so far: a subscription's context outlives the
+        answer about one event, and records change between events."""
+        for loader in (self.bodies, self.jurisdictions, self.competences, self.decisions,
+                       self.grants, self.commissions, self.consultations, self.dossiers,
+                       self.decision_histories):
+            loader.clear_all()
 
     async def _load_known_records(self, keys: Sequence[records.Named]) -> list[bool]:
         known = await records.known_records(self.pool, keys, self.published_only,

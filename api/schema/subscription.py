@@ -46,6 +46,7 @@ class Subscription:
         stream = _public(context, position, wanted) if context.published_only \
             else _everything(context, position, wanted)
         async for event in stream:
+            context.forget_records()  # each event's records as they stand when it is sent
             yield event
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import Base64
@@ -16,7 +16,7 @@ from api.schema.inputs import named_enum
 from api.schema.relay import After, Connection, First, GlobalId, Node, connection
 from api.schema.transparency import Checkpoint, InclusionProof, inclusion_proof
 from ledger.personal_data import SealedPersonalData
-from projections.queries import audit, commissions, competences
+from projections.queries import audit, competences
 from projections.queries.pagination import MAX_PAGE, PageRequest, is_position
 
 # The enums of the commands' choices: an answer uses the values its command took.
@@ -362,6 +362,17 @@ class LedgerEvent(Node):
                     "published (its own, or the exercise of its competence) recorded before "
                     "the publication; null for an event received in its place.")
 
+    @strawberry.field(description="The record the event belongs to, as it stands today with "
+                                  "everything known; null where the asker may not see it (a "
+                                  "decision not published).")
+    async def record(self, info: ContextInfo) -> LedgerRecord | None:
+        moment = await info.context.moment()
+        if self.record_kind == "holding":
+            return Holding.of(self.record_code, moment)
+        kind = RECORD_KINDS[self.record_kind]
+        row = await kind.loader(info.context).load((self.record_code, moment))
+        return kind.of(row, moment) if row is not None else None
+
     @strawberry.field(description="The event as stored, with what its chain hash covers, so "
                                   "that the chain can be recomputed from the API alone "
                                   "(auditors only).")
@@ -590,12 +601,14 @@ class Commission(Node):
             fulfilled_on=row["fulfilled_on"], fulfilled_by_code=row["fulfilled_by_decision"],
             withdrawn_on=row["withdrawn_on"], withdrawal_reason=row["withdrawal_reason"])
 
+    @staticmethod
+    def loader(context: Context) -> RecordLoader:
+        return context.commissions
+
     @classmethod
     async def find(cls, context: Context, code: str, moment: Moment) -> Commission | None:
-        found = await commissions.commissions(context.pool, PageRequest(1), moment.on,
-                                              moment.known_at,
-                                              commissions.CommissionFilter(code=code))
-        return next((cls.of(row, moment) for row in found.items), None)
+        row = await context.commissions.load((code, moment))
+        return cls.of(row, moment) if row is not None else None
 
     @classmethod
     async def resolve_node(cls, info: ContextInfo, id: GlobalId) -> Commission | None:
@@ -817,6 +830,39 @@ REFERABLE: dict[str, type[Body | Competence | Consultation | Decision | Dossier 
     "Body": Body, "Competence": Competence, "Consultation": Consultation, "Decision": Decision,
     "Dossier": Dossier, "Grant": Grant, "Jurisdiction": Jurisdiction}
 """The records a field may name, by type name (`refers_to`)."""
+
+
+@strawberry.type(description="A competence held for a jurisdiction (bevoegdheid van een gemeente "
+                             "of regio): the record its attributions, grants and exercises are "
+                             "recorded on.")
+class Holding:
+    code: str = strawberry.field(description="Its code, `competence@jurisdiction`.")
+    competence = refers_to("Competence", "competence_code", "The competence held.",
+                           required=True)
+    jurisdiction = refers_to("Jurisdiction", "jurisdiction_code", "The jurisdiction it is held "
+                                                                  "for.", required=True)
+    competence_code: strawberry.Private[str]
+    jurisdiction_code: strawberry.Private[str]
+    moment: strawberry.Private[Moment]
+
+    @staticmethod
+    def of(code: str, moment: Moment) -> Holding:
+        # as the audit trail names a holding (projections/audit_trail.py)
+        competence, _, jurisdiction = code.partition("@")
+        return Holding(code=code, competence_code=competence, jurisdiction_code=jurisdiction,
+                       moment=moment)
+
+
+LedgerRecord = Annotated[
+    Body | Commission | Competence | Consultation | Decision | Dossier | Holding | Jurisdiction,
+    strawberry.union("LedgerRecord", description="A record of the ledger, as an event names it.")]
+
+RECORD_KINDS: dict[str, type[Body | Commission | Competence | Consultation | Decision | Dossier
+                             | Jurisdiction]] = {
+    "body": Body, "commission": Commission, "competence": Competence,
+    "consultation": Consultation, "decision": Decision, "dossier": Dossier,
+    "jurisdiction": Jurisdiction}
+"""The records an event may belong to, by the audit trail's kind of record (but holdings)."""
 
 
 @strawberry.type(description="A private person a decision is addressed to. Their data is "

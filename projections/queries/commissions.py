@@ -44,13 +44,28 @@ async def commissions(db: Db, page: PageRequest, on: date, known_at: int | None 
     if where.state is not None:
         q.where(f"{state} = {{}}", where.state)
     order = q.keyset(page, "commission", "recorded_position")
-    rows = await db.fetch(
-        f"SELECT *, {state} AS state, (SELECT count(*) FROM {SCHEMA}.commission_progress p"
-        f"  WHERE p.record_id = c.record_id AND p.position <= {known}"
-        f"  AND p.reported_on <= {on_}) AS progress_known"
-        f" FROM {SCHEMA}.commissions c WHERE {q.sql}{order}", *q.args)
+    rows = await db.fetch(_commissions_sql(on_, known, q.sql) + order, *q.args)
     return page_of(page, "commission", [_commission(row, known_at) for row in rows],
                    lambda c: c["recorded_position"])
+
+
+async def commissions_by_code(db: Db, codes: Sequence[str], on: date,
+                              known_at: int | None = None) -> dict[str, dict[str, Any]]:
+    """The commissions with these codes as known at `known_at`, in their state on `on` (also
+    one issued after `on`); one query for all of them."""
+    q = Query()
+    on_, known = q.param(on), q.param(known_at if known_at is not None else NEVER)
+    q.where(f"recorded_position <= {known} AND code = ANY({{}})", list(codes))
+    rows = await db.fetch(_commissions_sql(on_, known, q.sql), *q.args)
+    return {row["code"]: _commission(row, known_at) for row in rows}
+
+
+def _commissions_sql(on: str, known: str, where: str) -> str:
+    return (f"SELECT *, {commission_state_sql(on, known)} AS state,"
+            f" (SELECT count(*) FROM {SCHEMA}.commission_progress p"
+            f"  WHERE p.record_id = c.record_id AND p.position <= {known}"
+            f"  AND p.reported_on <= {on}) AS progress_known"
+            f" FROM {SCHEMA}.commissions c WHERE {where}")
 
 
 def _commission(row: Any, known_at: int | None) -> dict[str, Any]:
