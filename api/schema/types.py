@@ -150,12 +150,10 @@ class ChainLink:
            ) -> ChainLink:
         """A link of a chain of the holding (competence, jurisdiction): every grant of a chain
         is one of that holding's."""
-        grant = link.get("grant")
         return ChainLink(
             kind=Via(link["kind"]), grantee_code=link["grantee"],
-            grantor_code=link.get("grantor"), grant=grant,
-            grant_key=competences.grant_key(competence, jurisdiction, grant)
-            if grant is not None else None,
+            grantor_code=link.get("grantor"), grant=link.get("grant"),
+            grant_key=_grant_key(competence, jurisdiction, link.get("grant")),
             legal_basis=link["legal_basis"], source_decision_code=link.get("source_decision"),
             framework_body_code=link.get("framework_body"), valid_from=_day(link["valid_from"]),
             valid_until=_day(link.get("valid_until")), moment=moment)
@@ -242,18 +240,16 @@ class Grant(Node):
 
     @staticmethod
     def of(row: dict[str, Any], moment: Moment) -> Grant:
-        def key(code: str) -> str:
-            return competences.grant_key(row["competence"], row["jurisdiction"], code)
-
         return Grant(
-            id=Grant.global_id(key(row["code"])),
+            id=Grant.global_id(competences.grant_key(row["competence"], row["jurisdiction"],
+                                                     row["code"])),
             code=row["code"], kind=Via(row["kind"]), competence_code=row["competence"],
             jurisdiction_code=row["jurisdiction"], grantor_code=row["grantor"],
             grantee_code=row["grantee"], legal_basis=row["legal_basis"],
             source_decision_code=row["source_decision"], valid_from=row["valid_from"],
             valid_until=row["valid_until"], scope=row["scope"],
             allows_submandate=row["allows_submandate"], parent=row["parent"],
-            parent_key=key(row["parent"]) if row["parent"] is not None else None,
+            parent_key=_grant_key(row["competence"], row["jurisdiction"], row["parent"]),
             framework_body_code=row["framework_body"], status=GrantStatus(row["status"]),
             revoked_on=row["revoked_on"], revocation_reason=row["revocation_reason"],
             recorded_position=row["recorded_position"], moment=moment)
@@ -525,9 +521,8 @@ class Decision(Node):
             chain=[ChainLink.of(link, row["competence"], row["jurisdiction"], moment)
                    for link in row["chain"] or []],
             cited_grant=row["cited_grant"], cited_publication=row["cited_publication"],
-            cited_grant_key=competences.grant_key(row["competence"], row["jurisdiction"],
-                                                  row["cited_grant"])
-            if row["cited_grant"] is not None else None,
+            cited_grant_key=_grant_key(row["competence"], row["jurisdiction"],
+                                       row["cited_grant"]),
             framework_decision_code=row["framework_decision"], consultation=row["consultation"],
             views_received=row["views_received"],
             documents=[Document(**d) for d in row["documents"] or []],
@@ -847,8 +842,7 @@ class Holding:
 
     @staticmethod
     def of(code: str, moment: Moment) -> Holding:
-        # as the audit trail names a holding (projections/audit_trail.py)
-        competence, _, jurisdiction = code.partition("@")
+        competence, jurisdiction = competences.split_holding_code(code)
         return Holding(code=code, competence_code=competence, jurisdiction_code=jurisdiction,
                        moment=moment)
 
@@ -914,6 +908,11 @@ def _votes(votes: dict[str, Any]) -> Votes:
 def _seat(seat: dict[str, Any]) -> Seat:
     return Seat(seat=seat["seat"], holder=seat["holder"], group=seat["political_group"],
                 valid_from=seat["valid_from"], valid_until=seat["valid_until"])
+
+
+def _grant_key(competence: str, jurisdiction: str, code: str | None) -> str | None:
+    """The key of a grant of the holding (competence, jurisdiction) named by its code, if one."""
+    return competences.grant_key(competence, jurisdiction, code) if code is not None else None
 
 
 def _day(value: date | str | None) -> date | None:

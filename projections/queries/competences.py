@@ -176,17 +176,23 @@ async def grants(db: Db, page: PageRequest, on: date, known_at: int | None = Non
     return page_of(page, "grant", [_grant(row) for row in rows], lambda g: g["recorded_position"])
 
 
+def split_holding_code(code: str) -> tuple[str, str]:
+    """The competence and jurisdiction of a holding's code, `competence@jurisdiction`, as the
+    audit trail names a holding (codes hold neither @ nor /)."""
+    competence, _, jurisdiction = code.partition("@")
+    return competence, jurisdiction
+
+
 def grant_key(competence: str, jurisdiction: str, code: str) -> str:
     """A grant's key, `competence@jurisdiction/code`: its code is unique within its holding
-    (`competence@jurisdiction`, as the audit trail names a holding) only."""
+    only."""
     return f"{competence}@{jurisdiction}/{code}"
 
 
 def split_grant_key(key: str) -> tuple[str, str, str]:
-    """The competence, jurisdiction and code of a grant's key (codes hold neither @ nor /)."""
+    """The competence, jurisdiction and code of a grant's key."""
     holding, _, code = key.partition("/")
-    competence, _, jurisdiction = holding.partition("@")
-    return competence, jurisdiction, code
+    return *split_holding_code(holding), code
 
 
 async def grants_by_key(db: Db, keys: Sequence[str], on: date, known_at: int | None = None
