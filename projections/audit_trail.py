@@ -1,5 +1,7 @@
 """Audit trail: every event of every record with its metadata, in global order, and the records
-themselves (kind and code by id) so that an auditor can follow one record or one actor."""
+themselves (kind and code by id) so that an auditor can follow one record or one actor. Each
+event names the decision it belongs to, if any, so that the public sees it only once that
+decision is published."""
 
 from __future__ import annotations
 
@@ -23,8 +25,10 @@ AUDIT_TRAIL = Table(
         Column("position", "bigint"), Column("record_id", "uuid"), Column("kind", "text"),
         Column("code", "text"), Column("version", "integer"), Column("event_type", "text"),
         Column("recorded_at", "timestamptz"), Column("actor", "text"), Column("command_id", "text"),
-        Column("correlation_id", "text"), Column("reason", "text", nullable=True)),
+        Column("correlation_id", "text"), Column("reason", "text", nullable=True),
+        Column("decision", "text", nullable=True)),
     indexes=(Index("kind_code", "kind, code, position"), Index("actor", "actor, position"),
+             Index("decision", "decision, position"),
              Index("command", "command_id"), Index("recorded_at", "recorded_at, position")))
 
 
@@ -32,6 +36,16 @@ def record_code(event: LedgerEvent) -> str:
     if event.record == "CompetenceHolding":
         return f"{event.data['competence']}@{event.data['jurisdiction']}"
     return event.data["code"]
+
+
+def decision_of(event: LedgerEvent, code: str) -> str | None:
+    """The decision an event belongs to (`code`: its record's): a decision's own events, and
+    the exercise that taking it records on its competence's holding, which names it."""
+    if event.record == "Decision":
+        return code
+    if event.is_("CompetenceHolding", "Exercised"):
+        return str(event.data["decision"])
+    return None
 
 
 class _Trail(Batch):
@@ -54,9 +68,11 @@ class _Trail(Batch):
             self.known[e.record_id] = (e.kind, record_code(e))
             self.records.append((e.record_id, *self.known[e.record_id], e.position))
         meta = e.data["meta"]
-        self.trail.append((e.position, e.record_id, *self.known[e.record_id], e.version,
+        kind, code = self.known[e.record_id]
+        self.trail.append((e.position, e.record_id, kind, code, e.version,
                            f"{e.record}.{e.type}", meta["recorded_at"], meta["actor"],
-                           meta["command_id"], meta["correlation_id"], e.data.get("reason")))
+                           meta["command_id"], meta["correlation_id"], e.data.get("reason"),
+                           decision_of(e, code)))
 
     async def save(self, conn: asyncpg.Connection) -> None:
         await RECORDS.append(conn, self.schema, self.records)
@@ -65,7 +81,7 @@ class _Trail(Batch):
 
 class AuditTrail(DeclaredProjection[_Trail]):
     name = "audit_trail"
-    version = 2
+    version = 3
     declared = (RECORDS, AUDIT_TRAIL)
     batch = _Trail
     handles_every_event = _Trail.record

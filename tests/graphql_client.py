@@ -29,6 +29,7 @@ from ledger import commands as c
 from ledger.application import Ledger
 from ledger.database import eventsourcing_env
 from ledger.transparency.note import Signer
+from ledger.values import record_id
 from projections.connection import connect_kwargs
 from tests.databases import fresh_database
 from tests.ledger_setup import build_world, run
@@ -260,6 +261,7 @@ SECOND_COMMISSION = "opdracht-agenda"
 """A commission of its own for the withdrawal, so that every sample command can run in turn."""
 CONSULTATION = "zienswijze-begroting"
 SEAT = "wethouder sociaal domein"
+DOSSIER = "strategische-agenda"
 
 
 def world_extras() -> list[c.Command]:
@@ -287,7 +289,17 @@ def world_extras() -> list[c.Command]:
         c.OpenConsultation(code=CONSULTATION, subject="Begroting 2014", opened_by="dsb",
                            consulted=["raad-dordrecht"], opened_on=date(2013, 4, 1),
                            respond_by=date(2013, 6, 1)),
+        c.OpenDossier(code=DOSSIER, title="Regionale strategische agenda"),
     ]
+
+
+def decision_record(event: dict[str, Any]) -> str | None:
+    """The id of the decision an event of the ledger's own record (ledger.history) belongs to:
+    its own events, and the exercise its taking records on its competence's holding, which
+    names it. The public sees none of them before the decision is published."""
+    if event["type"] == "CompetenceHolding.Exercised":
+        return str(record_id("decision", event["data"]["decision"]))
+    return event["record"] if event["type"].startswith("Decision.") else None
 
 
 def load_world(ledger: Ledger) -> int:

@@ -154,6 +154,15 @@ def record_code(event: Event) -> str:
     return event.data["code"]
 
 
+def decision_of(event: Event, creation: Event) -> str | None:
+    """The decision an event belongs to: the public sees it once that one is published."""
+    if event.record == "Decision":
+        return record_code(creation)
+    if (event.record, event.type) == ("CompetenceHolding", "Exercised"):
+        return str(event.data["decision"])
+    return None
+
+
 def audit_trail(history: History, after: int = 0) -> list[dict[str, Any]]:
     """Every event after `after`, once, in order, with what it belongs to and its metadata."""
     trail = []
@@ -173,6 +182,7 @@ def audit_trail(history: History, after: int = 0) -> list[dict[str, Any]]:
             "command_id": event.meta["command_id"],
             "correlation_id": event.meta["correlation_id"],
             "reason": event.data.get("reason"),
+            "decision": decision_of(event, creation),
         })
     return trail
 

@@ -19,6 +19,8 @@ from api.cli import main
 from ledger import commands as c
 from ledger.application import Ledger
 from ledger.commands import COMMANDS
+from ledger.history import history_entries
+from ledger.values import record_id
 from projections.connection import create_pool
 from tests.graphql_client import (
     COMMISSION,
@@ -28,6 +30,7 @@ from tests.graphql_client import (
     UNPUBLISHED,
     Api,
     assert_no_leak,
+    decision_record,
     error_codes,
     issue_token,
     load_world,
@@ -300,6 +303,30 @@ def test_event_metadata_is_for_auditors_only(database_url: str, ledger: Ledger) 
         history = api.data(ONE_DECISION, {"code": "college-delegeert"},
                            token=auditor)["decision"]["history"]
         assert {event["actor"] for event in history["nodes"]} == {"griffie"}
+
+
+def test_the_public_sees_no_event_of_a_decision_before_its_publication(
+        database_url: str, ledger: Ledger) -> None:
+    """Neither the decision's own events nor the exercise its taking records on its
+    competence's holding (which names it): the audit trail gives them once it is published."""
+    position = load_world(ledger)
+    concept = str(record_id("decision", UNPUBLISHED))
+    hidden = {e["position"] for e in history_entries(ledger, None, 0, position)
+              if decision_record(e) == concept}
+    assert len(hidden) > 1  # the decision's events and its exercise of the competence
+    auditor = issue_token(database_url, "auditor", name=AUDITOR)
+    admin = issue_token(database_url, "admin", name=ADMIN)
+    with serving(database_url) as api:
+        public = {e["position"] for e in trail(api, None, position)}
+        assert public == set(range(1, position + 1)) - hidden
+        for event in trail(api, auditor, position):
+            found = api.data(NODE, {"id": event["id"]})["node"]
+            assert (found is not None) == (event["position"] in public), event
+        published = api.accepted(c.PublishDecision(decision=UNPUBLISHED, on=date(2013, 3, 1),
+                                                   publication="Gemeenteblad 2013-12"),
+                                 "publish", token=admin)
+        assert {e["position"] for e in trail(api, None, published)} == set(
+            range(1, published + 1))
 
 
 # Token life -----------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ READ_BACK = """query($code: String!, $at: Int) {
   decision(code: $code, atLeast: $at) {
     id code status body { code } competence { code } jurisdiction { code } citedGrant
     documents { title sha256 }
-    chain { kind grantor { code } grantee { code } grant }
+    chain { kind grantor { code } grantee { code } viaGrant { code } }
     verdict { legitimate }
     history(first: 20) { nodes { position type actor } }
   }
@@ -73,7 +73,7 @@ def test_a_clerk_records_a_decision_and_reads_it_back(database_url: str,
         # the auditor sees it at once, unpublished, with the chain the ledger checked
         found = read_back(api, auditor, taken["position"])
         assert found is not None and found["status"] == "ADOPTED"
-        assert [(link["kind"], link["grant"]) for link in found["chain"]] == [
+        assert [(link["kind"], (link["viaGrant"] or {}).get("code")) for link in found["chain"]] == [
             ("ATTRIBUTION", None), ("DELEGATION", "delegatie-dsb"), ("MANDATE", "mandaat-sdd")]
         assert found["chain"][-1]["grantee"] == {"code": "directeur-sdd"}
         assert found["verdict"] == {"legitimate": True}
@@ -157,11 +157,13 @@ CONNECTIONS = {
     "LedgerEvent": ("auditTrail", "id position"),
     "Commission": ("commissions", "id code"),
     "Consultation": ("consultations", "id code"),
+    "Dossier": ("dossiers", "id code"),
 }
 NODE = """query($id: ID!) { node(id: $id) { __typename id
   ... on Jurisdiction { code } ... on Body { code } ... on Competence { code }
   ... on Decision { code } ... on Grant { code }
-  ... on Commission { code } ... on Consultation { code } ... on LedgerEvent { position }
+  ... on Commission { code } ... on Consultation { code } ... on Dossier { code }
+  ... on LedgerEvent { position }
 } }"""
 
 

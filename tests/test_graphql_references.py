@@ -80,8 +80,12 @@ DECISIONS_WITH_REFERENCES = """query($first: Int!) {
     competence { code title kinds }
     jurisdiction { code name kind }
     affectedJurisdictions { code }
-    chain { grantee { code name } grantor { code } sourceDecision { code } }
+    chain { kind grantee { code name } grantor { code } sourceDecision { code }
+            grant viaGrant { code kind grantee { code } } }
     frameworkDecision { code title }
+    reliesOnGrant { code kind grantor { code } sourceDecision { code } parentMandate { code } }
+    followedConsultation { code views { council { code } } }
+    inDossier { code title }
   } }
 }"""
 
@@ -90,7 +94,7 @@ async def test_a_list_of_decisions_costs_the_same_queries_however_long(
         ledger: Ledger, database_url: str) -> None:
     counted: dict[int, int] = {}
     async with projected_demo(ledger, database_url) as pool:
-        for first in (10, 30, 60):
+        for first in (40, 55, 70):
             db = CountingDb(pool)
             data = await execute(pool, db, ledger, DECISIONS_WITH_REFERENCES, {"first": first})
             nodes = data["decisions"]["nodes"]
@@ -99,11 +103,70 @@ async def test_a_list_of_decisions_costs_the_same_queries_however_long(
             assert {n["body"]["code"] for n in nodes if n["body"]} and all(
                 n["body"]["jurisdiction"]["code"] for n in nodes if n["body"])
             assert any(n["frameworkDecision"] for n in nodes)
+            for named in ("reliesOnGrant", "followedConsultation", "inDossier"):
+                assert any(n[named] for n in nodes), named
+            assert any(n["reliesOnGrant"]["parentMandate"] for n in nodes if n["reliesOnGrant"])
+            links = [link for n in nodes for link in n["chain"]]
+            assert any(link["viaGrant"] for link in links)
+            for link in links:
+                # the grant the link passes through: none for the attribution at the root
+                assert (link["viaGrant"] is None) == (link["kind"] == "ATTRIBUTION"), link
+                assert (link["viaGrant"] or {}).get("code") == link["grant"], link
+                if link["viaGrant"] is not None:
+                    assert link["viaGrant"]["grantee"] == {"code": link["grantee"]["code"]}
             counted[first] = len(db.statements)
-    # the page, then a query per kind of record and level of the answer it is named at (bodies,
-    # competences, jurisdictions, decisions twice: the frameworks and the chains' sources):
-    # however many decisions the page holds
-    assert counted == {10: 6, 30: 6, 60: 6}, counted
+    # however many decisions the page holds: the page, then a query per kind of record named
+    # by the decisions and their chains (bodies, competences, jurisdictions, decisions, grants,
+    # consultations, dossiers), then one per kind named only by the grants those loaded (their
+    # source decisions and parent mandates)
+    assert counted == dict.fromkeys(counted, 10), counted
+
+
+EVENTS_WITH_RECORDS = """query($after: String) {
+  auditTrail(first: 100, after: $after) {
+    nodes {
+      recordKind recordCode
+      record {
+        __typename
+        ... on Jurisdiction { code } ... on Body { code } ... on Competence { code }
+        ... on Decision { code } ... on Dossier { code } ... on Commission { code }
+        ... on Consultation { code }
+        ... on Holding { code competence { code } jurisdiction { code } }
+      }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}"""
+RECORD_TYPES = {"jurisdiction": "Jurisdiction", "body": "Body", "competence": "Competence",
+                "holding": "Holding", "decision": "Decision", "dossier": "Dossier",
+                "commission": "Commission", "consultation": "Consultation"}
+
+
+async def test_an_event_gives_its_record_in_one_query_per_kind(
+        ledger: Ledger, database_url: str) -> None:
+    seen: set[str] = set()
+    async with projected_demo(ledger, database_url) as pool:
+        after = None
+        while True:
+            db = CountingDb(pool)
+            trail = (await execute(pool, db, ledger, EVENTS_WITH_RECORDS,
+                                   {"after": after}))["auditTrail"]
+            kinds = {event["recordKind"] for event in trail["nodes"]}
+            for event in trail["nodes"]:
+                record = event["record"]
+                assert record["__typename"] == RECORD_TYPES[event["recordKind"]], event
+                assert record["code"] == event["recordCode"], event
+                if record["__typename"] == "Holding":
+                    assert f"{record['competence']['code']}@{record['jurisdiction']['code']}" \
+                        == record["code"]
+            # the page, a query per kind of record on it, and for holdings (read from their
+            # code) then one for their competences and one for their jurisdictions
+            assert len(db.statements) <= 1 + len(kinds - {"holding"}) + 2 * ("holding" in kinds)
+            seen |= kinds
+            if not trail["pageInfo"]["hasNextPage"]:
+                break
+            after = trail["pageInfo"]["endCursor"]
+    assert seen == set(RECORD_TYPES)
 
 
 BODY_OF_A_DECISION = """query($code: String!, $on: Date, $knownAt: Int) {

@@ -24,6 +24,7 @@ from tests.graphql_client import (
     UNPUBLISHED,
     Api,
     assert_no_leak,
+    decision_record,
     issue_token,
     load_world,
     receive,
@@ -48,8 +49,8 @@ def positions(events: list[dict[str, Any]]) -> list[int]:
 
 @contextmanager
 def subscribed(api: Api, after: int, *, types: list[str] | None = None,
-               init_token: str | None = None, header_token: str | None = None
-               ) -> Iterator[WebSocketTestSession]:
+               init_token: str | None = None, header_token: str | None = None,
+               query: str = EVENTS) -> Iterator[WebSocketTestSession]:
     """A connection with one ledgerEvents subscription (id "1") running."""
     with api.subscribe(token=header_token) as ws:
         assert ws.accepted_subprotocol == PROTOCOL
@@ -59,7 +60,7 @@ def subscribed(api: Api, after: int, *, types: list[str] | None = None,
         ws.send_json(init)
         assert receive(ws)["type"] == "connection_ack"
         ws.send_json({"id": "1", "type": "subscribe", "payload": {
-            "query": EVENTS, "variables": {"after": after, "types": types}}})
+            "query": query, "variables": {"after": after, "types": types}}})
         yield ws
         ws.send_json({"id": "1", "type": "complete"})
 
@@ -181,13 +182,34 @@ def test_the_types_filter(database_url: str, ledger: Ledger, world: int) -> None
         assert arrived["type"] == "Decision.Taken" and arrived["recordCode"] == "gefilterd"
 
 
+WITH_RECORDS = ("subscription($after: Int!, $types: [String!]) { ledgerEvents(after: $after, "
+                "types: $types) { position type record { ... on Decision { code status } } } }")
+
+
+def test_each_event_gives_its_record_as_it_stands_when_it_arrives(
+        database_url: str, ledger: Ledger, world: int) -> None:
+    """A subscription lives long and records change: a record given with one event is not
+    given again, unchanged, with a later one."""
+    admin = issue_token(database_url, "admin", name="beheerder")
+    with serving(database_url) as api, subscribed(
+            api, world, init_token=admin, query=WITH_RECORDS,
+            types=["Decision.Taken", "Decision.Published"]) as ws:
+        api.accepted(decision("levend", date(2013, 8, 1)), "taken", token=admin)
+        assert next_event(ws)["record"] == {"code": "levend", "status": "ADOPTED"}
+        api.accepted(c.PublishDecision(decision="levend", on=date(2013, 8, 5),
+                                       publication="Gemeenteblad 2013-80"), "publish",
+                     token=admin)
+        assert next_event(ws)["record"] == {"code": "levend", "status": "PUBLISHED"}
+
+
 METADATA = ("actor", "commandId", "correlationId")
 
 
 def test_auditors_get_metadata_and_the_public_does_not(database_url: str, ledger: Ledger,
                                                        world: int) -> None:
     auditor = issue_token(database_url, "auditor", name="rekenkamer")
-    hidden = set(positions(history_entries(ledger, f"decision:{UNPUBLISHED}", 0, 100)))
+    concept = str(record_id("decision", UNPUBLISHED))
+    hidden = {e["position"] for e in ledger_events(ledger) if decision_record(e) == concept}
     assert hidden
     public_positions = [p for p in positions(ledger_events(ledger)) if p not in hidden]
     with serving(database_url) as api:
@@ -288,16 +310,17 @@ def test_a_document_that_does_not_parse_is_refused_and_not_logged(
 
 def public_stream(ledger: Ledger) -> list[tuple[int, int | None]]:
     """What the public receives, as (position, releasedAt), from the ledger's own record: every
-    event in its place, except the events of a decision before its publication, which come at
-    the publication, just before it; nothing of a decision never published."""
+    event in its place, except the events of a decision (decision_record) before its
+    publication, which come at the publication, just before it; nothing of a decision never
+    published."""
     events = ledger_events(ledger)
     published = {e["record"]: e["position"] for e in events if e["type"] == "Decision.Published"}
     received = []
     for event in events:
-        if not event["type"].startswith("Decision."):
+        if (decision := decision_record(event)) is None:
             received.append(((event["position"], event["position"]), None))
-        elif event["record"] in published:
-            at = max(event["position"], published[event["record"]])
+        elif decision in published:
+            at = max(event["position"], published[decision])
             received.append(((at, event["position"]),
                              at if at != event["position"] else None))
     return [(key[1], released_at) for key, released_at in sorted(received)]
@@ -322,7 +345,7 @@ def test_a_publication_releases_the_decisions_earlier_events_to_the_public(
             seat = api.accepted(c.FillSeat(body="college-dordrecht", seat="secretaris",
                                            holder="A. de Vries", on=date(2013, 8, 2)),
                                 "seat", token=admin)
-            # nothing of the unpublished decision (what it did to its competence is public)
+            # nothing of the unpublished decision, nor of what it did to its competence
             meanwhile = events_until(ws, seat)
             assert received(meanwhile) == public_stream(ledger)[len(before):]
             assert "nog-niet-bekend" not in {event["recordCode"] for event in meanwhile}
@@ -335,7 +358,7 @@ def test_a_publication_releases_the_decisions_earlier_events_to_the_public(
         whole = public_stream(ledger)
         assert before + received(meanwhile) + released == whole
         concept = {e["position"] for e in ledger_events(ledger)
-                   if e["record"] == str(record_id("decision", UNPUBLISHED))}
+                   if decision_record(e) == str(record_id("decision", UNPUBLISHED))}
         # each publication brings its decision's earlier events, in order, then itself
         assert released == [
             *[(p, published[0]) for p in range(world + 1, taken + 1)

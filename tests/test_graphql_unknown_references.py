@@ -17,6 +17,7 @@ from api.schema.arguments import NAMES
 from api.schema.execution import DEFINITION_BACKREF
 from projections.queries import records
 from tests.graphql_client import (
+    DOSSIER,
     UNPUBLISHED,
     Api,
     assert_no_leak,
@@ -28,7 +29,7 @@ from tests.graphql_client import (
 pytestmark = pytest.mark.database
 
 KNOWN = {"jurisdiction": "dordrecht", "body": "college-dordrecht",
-         "competence": "bestuursbesluiten", "decision": "college-delegeert"}
+         "competence": "bestuursbesluiten", "decision": "college-delegeert", "dossier": DOSSIER}
 """A code the small world holds, for each kind of record an argument can name."""
 
 

@@ -667,7 +667,7 @@ async def check_decision_filters(conn: asyncpg.Connection, register: list[dict[s
 
 
 AUDIT_KEYS = ["position", "record_id", "kind", "code", "version", "event_type", "recorded_at",
-              "actor", "command_id", "correlation_id", "reason"]
+              "actor", "command_id", "correlation_id", "reason", "decision"]
 
 
 async def check_audit_trail(conn: asyncpg.Connection, history: ref.History,

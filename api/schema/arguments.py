@@ -119,7 +119,9 @@ SearchText = Annotated[str | None, described(
     "Full-text search in Dutch over title and summary, e.g. `begroting`.")]
 RecordedLatestFirst = Annotated[bool, described("Most recently recorded first.")]
 
-# Commissions and consultations ----------------------------------------------------------------
+# Dossiers, commissions and consultations ------------------------------------------------------
+
+DossierCode = Annotated[str, names("dossier", "The dossier's code (programma), e.g. `programmering`.")]
 
 InCommissionState = Annotated[CommissionState | None, described(
     "Only commissions in this state on `on`.")]

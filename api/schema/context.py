@@ -20,10 +20,11 @@ from api.schema.errors import Forbidden
 from ledger.application import Ledger
 from projections.errors import InvalidArgument, UnknownRecord
 from projections.queries import audit, records
-from projections.queries.competences import competences_by_code
+from projections.queries.commissions import commissions_by_code, consultations_by_code
+from projections.queries.competences import competences_by_code, grants_by_key
 from projections.queries.decisions import decisions_by_code
 from projections.queries.pagination import Page, PageRequest
-from projections.queries.structure import bodies_by_code, jurisdictions_by_code
+from projections.queries.structure import bodies_by_code, dossiers_by_code, jurisdictions_by_code
 from projections.waiting import ProjectionWatch
 
 READ_WAIT_SECONDS = 5.0
@@ -46,7 +47,9 @@ class Moment:
 
 Row = dict[str, Any]
 RecordLoader = DataLoader[tuple[str, Moment], Row | None]
-"""Records by (code, moment): each as it stood at the moment its parent is read at."""
+"""Records by (code, moment): each as it stood at the moment its parent is read at. A grant's
+code is its key (`competence@jurisdiction/code`), its own code being unique within its holding
+only."""
 
 
 def _record_loader(fetch: Callable[[Sequence[str], Moment], Awaitable[dict[str, Row]]]
@@ -91,6 +94,10 @@ class Context:
     jurisdictions: RecordLoader = field(init=False)
     competences: RecordLoader = field(init=False)
     decisions: RecordLoader = field(init=False)
+    grants: RecordLoader = field(init=False)
+    commissions: RecordLoader = field(init=False)
+    consultations: RecordLoader = field(init=False)
+    dossiers: RecordLoader = field(init=False)
     decision_histories: DataLoader[tuple[str, PageRequest], Page[dict[str, Any]]] = field(
         init=False)
     known_records: DataLoader[records.Named, bool] = field(init=False)
@@ -109,10 +116,26 @@ class Context:
             lambda codes, moment: competences_by_code(self.pool, codes, moment.known_at))
         self.decisions = _record_loader(lambda codes, moment: decisions_by_code(
             self.pool, codes, moment.on, moment.known_at, self.published_only, self.own_bodies))
+        self.grants = _record_loader(
+            lambda keys, moment: grants_by_key(self.pool, keys, moment.on, moment.known_at))
+        self.commissions = _record_loader(lambda codes, moment: commissions_by_code(
+            self.pool, codes, moment.on, moment.known_at))
+        self.consultations = _record_loader(lambda codes, moment: consultations_by_code(
+            self.pool, codes, moment.on, moment.known_at))
+        self.dossiers = _record_loader(
+            lambda codes, moment: dossiers_by_code(self.pool, codes, moment.known_at))
         self.decision_histories = DataLoader(lambda keys: _load_histories(self.pool, keys))
         # not kept: a WebSocket's context outlives a request, and records come into being
         self.known_records = DataLoader(self._load_known_records, cache=False)
         self.stored_events = DataLoader(lambda keys: _load_stored_events(self.pool, keys))
+
+    def forget_records(self) -> None:
+        """Drops the records and histories loaded so far: a subscription's context outlives the
+        answer about one event, and records change between events."""
+        for loader in (self.bodies, self.jurisdictions, self.competences, self.decisions,
+                       self.grants, self.commissions, self.consultations, self.dossiers,
+                       self.decision_histories):
+            loader.clear_all()
 
     async def _load_known_records(self, keys: Sequence[records.Named]) -> list[bool]:
         known = await records.known_records(self.pool, keys, self.published_only,

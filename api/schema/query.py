@@ -28,6 +28,7 @@ from api.schema.arguments import (
     DateInQuestion,
     DecisionCode,
     DecisionsOn,
+    DossierCode,
     EventTypes,
     Exercising,
     ExpiringWithinDays,
@@ -93,6 +94,7 @@ from api.schema.types import (
     Competent,
     Consultation,
     Decision,
+    Dossier,
     EventCount,
     Grant,
     Jurisdiction,
@@ -193,6 +195,21 @@ class Query:
         moment = await info.context.moment(known_at=known_at, at_least=at_least,
                                            known_at_time=known_at_time)
         return await Competence.find(info.context, code, moment)
+
+    @strawberry.field(description="The dossiers (programma's): the themes that group decisions "
+                                  "and commissions.")
+    async def dossiers(self, info: ContextInfo, first: First, after: After = None,
+                       known_at: KnownAt = None, known_at_time: KnownAtTime = None,
+                       at_least: AtLeast = None) -> Connection[Dossier]:
+        page = PageRequest(first, after)
+        moment = await info.context.moment(known_at=known_at, at_least=at_least,
+                                           known_at_time=known_at_time)
+        found = await structure.dossiers(info.context.pool, page, moment.known_at)
+        return connection(found, page, Dossier.of)
+
+    @strawberry.field(description="One dossier (programma) by its code.")
+    async def dossier(self, info: ContextInfo, code: DossierCode) -> Dossier | None:
+        return await Dossier.find(info.context, code, await info.context.moment())
 
     @strawberry.field(description="The members of a region on a date.")
     async def members(self, info: ContextInfo, region: RegionCode, on: On = None,

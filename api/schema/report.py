@@ -252,7 +252,7 @@ def _decision(d: model.DecisionEntry, known_at: int | None) -> ReportDecision:
     the report was cut."""
     moment = Moment(d.taken_on, known_at)
     return ReportDecision(**(vars(d) | {
-        "chain": [ChainLink.of(link, moment) for link in d.chain],
+        "chain": [ChainLink.of(link, d.competence, d.jurisdiction, moment) for link in d.chain],
         "annulled": _undoing(d.annulled), "repealed": _undoing(d.repealed),
         "corrections": [ReportCorrection(**c) for c in d.corrections]}))
 

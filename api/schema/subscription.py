@@ -6,11 +6,12 @@ it is there too: resuming with `after` = the last position seen gives no gaps an
 The connection checks its token again while it streams and closes once the token is revoked
 (api/websocket.py).
 
-The public does not see a decision before it is published. The events recorded before the
-publication reach the public at the publication, marked `releasedAt` with its position, then the
-publication itself: the public's stream is in the order of (the position received at, the
-event's position), and an event is received at its own position or, if it was recorded before
-its decision was published, at the publication's. Resuming after any event's position,
+The public does not see a decision before it is published. Its events recorded before the
+publication (with the exercise its taking records on its competence's holding) reach the public
+at the publication, marked `releasedAt` with its position, then the publication itself: the
+public's stream is in the order of (the position received at, the event's position), and an
+event is received at its own position or, if it belongs to a decision and was recorded before
+its publication, at the publication's. Resuming after any event's position,
 released or not, therefore takes up the stream where it was left."""
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class Subscription:
         stream = _public(context, position, wanted) if context.published_only \
             else _everything(context, position, wanted)
         async for event in stream:
+            context.forget_records()  # each event's records as they stand when it is sent
             yield event
 
 
@@ -77,7 +79,7 @@ async def _public(context: Context, position: int, wanted: tuple[str, ...] | Non
         for row in page.items:
             position = row["position"]
             if row["published_position"] == position:
-                for earlier in await audit.released_by(context.pool, row["code"], position,
+                for earlier in await audit.released_by(context.pool, row["decision"], position,
                                                        released_after, wanted):
                     yield LedgerEvent.of(earlier, metadata, released_at=position)
             if wanted is None or row["event_type"] in wanted:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import Base64
@@ -16,7 +16,7 @@ from api.schema.inputs import named_enum
 from api.schema.relay import After, Connection, First, GlobalId, Node, connection
 from api.schema.transparency import Checkpoint, InclusionProof, inclusion_proof, recent
 from ledger.personal_data import SealedPersonalData
-from projections.queries import audit, commissions, competences, structure
+from projections.queries import audit, competences, structure
 from projections.queries.pagination import MAX_PAGE, PageRequest, is_position
 
 # The enums of the commands' choices: an answer uses the values its command took.
@@ -29,8 +29,9 @@ VoteCast = named_enum("VoteCast")
 
 def refers_to(target: str, code: str, description: str, *, required: bool = False,
               many: bool = False) -> Any:
-    """A field naming another record (a body, jurisdiction, competence or decision) by the code
-    held in the private attribute `code`: the record itself, as it stood at the moment its parent
+    """A field naming another record (a body, jurisdiction, competence, decision, grant,
+    consultation or dossier) by the code held in the attribute `code` (a grant's by its key,
+    competences.grant_key): the record itself, as it stood at the moment its parent
     is read at, through the request's loader of that kind (one query for all of an answer's
     records). A decision the asker may not see (unpublished) is null."""
 
@@ -118,7 +119,13 @@ class ChainLink:
                         required=True)
     grantor = refers_to("Body", "grantor_code", "The body that granted it (none for an "
                                                 "attribution by law).")
-    grant: str | None = strawberry.field(description="The grant's code (none for an attribution).")
+    grant: str | None = strawberry.field(
+        description="The grant's code (none for an attribution).",
+        deprecation_reason="Use `viaGrant`, the grant itself; its code is `viaGrant { code }`.")
+    via_grant = refers_to("Grant", "grant_key",
+                          "The grant (delegation, mandate or sub-mandate) this step passes "
+                          "through, as it stood at the moment asked about; none for an "
+                          "attribution.")
     legal_basis: str = strawberry.field(description="The law or regulation it rests on "
                                                     "(wettelijke grondslag).")
     source_decision = refers_to(
@@ -133,15 +140,20 @@ class ChainLink:
         description="First day no longer valid (half-open period); none if open-ended.")
     grantee_code: strawberry.Private[str]
     grantor_code: strawberry.Private[str | None]
+    grant_key: strawberry.Private[str | None]
     source_decision_code: strawberry.Private[str | None]
     framework_body_code: strawberry.Private[str | None]
     moment: strawberry.Private[Moment]
 
     @staticmethod
-    def of(link: dict[str, Any], moment: Moment) -> ChainLink:
+    def of(link: dict[str, Any], competence: str, jurisdiction: str, moment: Moment
+           ) -> ChainLink:
+        """A link of a chain of the holding (competence, jurisdiction): every grant of a chain
+        is one of that holding's."""
         return ChainLink(
             kind=Via(link["kind"]), grantee_code=link["grantee"],
             grantor_code=link.get("grantor"), grant=link.get("grant"),
+            grant_key=_grant_key(competence, jurisdiction, link.get("grant")),
             legal_basis=link["legal_basis"], source_decision_code=link.get("source_decision"),
             framework_body_code=link.get("framework_body"), valid_from=_day(link["valid_from"]),
             valid_until=_day(link.get("valid_until")), moment=moment)
@@ -178,7 +190,8 @@ class Competent:
                          body_code=entry.body, via=Via(entry.via), subjects=entry.subjects,
                          excluded_subjects=entry.excluded_subjects,
                          valid_from=entry.valid_from, valid_until=entry.valid_until,
-                         chain=[ChainLink.of(link, moment) for link in entry.chain],
+                         chain=[ChainLink.of(link, found.competence, found.jurisdiction, moment)
+                                for link in entry.chain],
                          moment=moment)
 
 
@@ -203,7 +216,13 @@ class Grant(Node):
         description="The subjects it covers; none means the competence as a whole.")
     allows_submandate: bool = strawberry.field(
         description="Whether the mandatee may pass it on (ondermandaat).")
-    parent: str | None = strawberry.field(description="For a sub-mandate: the mandate it passes on.")
+    parent: str | None = strawberry.field(
+        description="For a sub-mandate: the code of the mandate it passes on.",
+        deprecation_reason="Use `parentMandate`, the mandate itself; its code is "
+                           "`parentMandate { code }`.")
+    parent_mandate = refers_to("Grant", "parent_key",
+                               "For a sub-mandate (ondermandaat): the mandate it passes on, as "
+                               "it stood at the moment asked about.")
     framework_body = refers_to("Body", "framework_body_code", "The body setting the framework.")
     status: GrantStatus = strawberry.field(description="Its status on the asked date.")
     revoked_on: date | None = strawberry.field(description="The day its revocation took effect.")
@@ -216,36 +235,40 @@ class Grant(Node):
     grantee_code: strawberry.Private[str]
     source_decision_code: strawberry.Private[str]
     framework_body_code: strawberry.Private[str | None]
+    parent_key: strawberry.Private[str | None]
     moment: strawberry.Private[Moment]
 
     @staticmethod
     def of(row: dict[str, Any], moment: Moment) -> Grant:
         return Grant(
-            id=Grant.global_id(f"{row['competence']}@{row['jurisdiction']}/{row['code']}"),
+            id=Grant.global_id(competences.grant_key(row["competence"], row["jurisdiction"],
+                                                     row["code"])),
             code=row["code"], kind=Via(row["kind"]), competence_code=row["competence"],
             jurisdiction_code=row["jurisdiction"], grantor_code=row["grantor"],
             grantee_code=row["grantee"], legal_basis=row["legal_basis"],
             source_decision_code=row["source_decision"], valid_from=row["valid_from"],
             valid_until=row["valid_until"], scope=row["scope"],
             allows_submandate=row["allows_submandate"], parent=row["parent"],
+            parent_key=_grant_key(row["competence"], row["jurisdiction"], row["parent"]),
             framework_body_code=row["framework_body"], status=GrantStatus(row["status"]),
             revoked_on=row["revoked_on"], revocation_reason=row["revocation_reason"],
             recorded_position=row["recorded_position"], moment=moment)
 
+    @staticmethod
+    def loader(context: Context) -> RecordLoader:
+        return context.grants
+
     @classmethod
     async def find(cls, context: Context, competence: str, jurisdiction: str, code: str,
                    moment: Moment) -> Grant | None:
-        found = await competences.grants(
-            context.pool, PageRequest(1), moment.on, moment.known_at,
-            competences.GrantFilter(jurisdiction=jurisdiction, competence=competence, code=code))
-        return next((cls.of(row, moment) for row in found.items), None)
+        row = await context.grants.load(
+            (competences.grant_key(competence, jurisdiction, code), moment))
+        return cls.of(row, moment) if row is not None else None
 
     @classmethod
     async def resolve_node(cls, info: ContextInfo, id: GlobalId) -> Grant | None:
         # the key as `of` makes it: a grant's code is unique within its holding only
-        holding, _, code = id.key.partition("/")
-        competence, _, jurisdiction = holding.partition("@")
-        return await cls.find(info.context, competence, jurisdiction, code,
+        return await cls.find(info.context, *competences.split_grant_key(id.key),
                               await info.context.moment())
 
 
@@ -331,8 +354,20 @@ class LedgerEvent(Node):
     released_at: int | None = strawberry.field(
         default=None,
         description="In the public's `ledgerEvents`: the position of the publication that "
-                    "released this event of a decision, recorded before the decision was "
-                    "published, to the public; null for an event received in its place.")
+                    "released this event to the public, an event belonging to the decision "
+                    "published (its own, or the exercise of its competence) recorded before "
+                    "the publication; null for an event received in its place.")
+
+    @strawberry.field(description="The record the event belongs to, as it stands today with "
+                                  "everything known; null where the asker may not see it (a "
+                                  "decision not published).")
+    async def record(self, info: ContextInfo) -> LedgerRecord | None:
+        moment = await info.context.moment()
+        if self.record_kind == "holding":
+            return Holding.of(self.record_code, moment)
+        kind = RECORD_KINDS[self.record_kind]
+        row = await kind.loader(info.context).load((self.record_code, moment))
+        return kind.of(row, moment) if row is not None else None
 
     @strawberry.field(description="The event as stored, with what its chain hash covers, so "
                                   "that the chain can be recomputed from the API alone "
@@ -379,7 +414,11 @@ class Decision(Node):
     jurisdiction = refers_to("Jurisdiction", "jurisdiction_code",
                              "The jurisdiction it is taken for.", required=True)
     subject: str | None = strawberry.field(description="The subject within the competence.")
-    dossier: str | None = strawberry.field(description="The dossier (programma) it belongs to.")
+    dossier: str | None = strawberry.field(
+        description="The code of the dossier (programma) it belongs to.",
+        deprecation_reason="Use `inDossier`, the dossier itself; its code is "
+                           "`inDossier { code }`.")
+    in_dossier = refers_to("Dossier", "dossier", "The dossier (programma) it belongs to.")
     affected_jurisdictions = refers_to(
         "Jurisdiction", "affected_codes",
         "Other jurisdictions it affects (a regional decision's members).", many=True)
@@ -394,12 +433,25 @@ class Decision(Node):
     chain: list[ChainLink] = strawberry.field(
         description="The legitimacy chain stored with the decision when it was taken.")
     cited_grant: str | None = strawberry.field(
-        description="The grant it relies on (Awb 10:19 requires citing it).")
+        description="The code of the grant it relies on (Awb 10:19 requires citing it).",
+        deprecation_reason="Use `reliesOnGrant`, the grant itself; its code is "
+                           "`reliesOnGrant { code }`.")
+    relies_on_grant = refers_to(
+        "Grant", "cited_grant_key",
+        "The grant (delegation, mandate or sub-mandate) it relies on and cites (Awb 10:19), as "
+        "it stood at the moment asked about.")
     cited_publication: str | None = strawberry.field(
         description="Where the cited grant was published.")
     framework_decision = refers_to("Decision", "framework_decision_code",
                                    "The framework decision it fits (kaderbesluit).")
-    consultation: str | None = strawberry.field(description="The consultation it followed.")
+    consultation: str | None = strawberry.field(
+        description="The code of the consultation it followed.",
+        deprecation_reason="Use `followedConsultation`, the consultation itself; its code is "
+                           "`followedConsultation { code }`.")
+    followed_consultation = refers_to(
+        "Consultation", "consultation",
+        "The consultation (zienswijzeprocedure) it followed, with the views received by the "
+        "asked date.")
     views_received: list[str] | None = strawberry.field(
         description="Councils whose views (zienswijzen) it took in.")
     documents: list[Document] = strawberry.field(description="Its documents.")
@@ -421,6 +473,7 @@ class Decision(Node):
     proposed_by_code: strawberry.Private[str | None]
     body_code: strawberry.Private[str | None]
     framework_decision_code: strawberry.Private[str | None]
+    cited_grant_key: strawberry.Private[str | None]
     repealed_by_code: strawberry.Private[str | None]
     moment: strawberry.Private[Moment]
     sealed_addressee: strawberry.Private[SealedPersonalData | None] = None
@@ -465,8 +518,11 @@ class Decision(Node):
             proposed_on=row["proposed_on"], body_code=row["body"], taken_on=row["taken_on"],
             outcome=Outcome(row["outcome"]) if row["outcome"] else None,
             votes=_votes(row["votes"]) if row["votes"] else None,
-            chain=[ChainLink.of(link, moment) for link in row["chain"] or []],
+            chain=[ChainLink.of(link, row["competence"], row["jurisdiction"], moment)
+                   for link in row["chain"] or []],
             cited_grant=row["cited_grant"], cited_publication=row["cited_publication"],
+            cited_grant_key=_grant_key(row["competence"], row["jurisdiction"],
+                                       row["cited_grant"]),
             framework_decision_code=row["framework_decision"], consultation=row["consultation"],
             views_received=row["views_received"],
             documents=[Document(**d) for d in row["documents"] or []],
@@ -505,7 +561,11 @@ class Commission(Node):
                           required=True)
     issued_to = refers_to("Body", "issued_to_code", "The body it is issued to (opdrachtnemer).",
                           required=True)
-    dossier: str | None = strawberry.field(description="The dossier it belongs to.")
+    dossier: str | None = strawberry.field(
+        description="The code of the dossier it belongs to.",
+        deprecation_reason="Use `inDossier`, the dossier itself; its code is "
+                           "`inDossier { code }`.")
+    in_dossier = refers_to("Dossier", "dossier", "The dossier (programma) it belongs to.")
     issued_on: date = strawberry.field(description="When it was issued.")
     due_on: date | None = strawberry.field(description="When it is due (if a date was set).")
     binding: bool = strawberry.field(description="Whether it binds the receiving body.")
@@ -536,12 +596,14 @@ class Commission(Node):
             fulfilled_on=row["fulfilled_on"], fulfilled_by_code=row["fulfilled_by_decision"],
             withdrawn_on=row["withdrawn_on"], withdrawal_reason=row["withdrawal_reason"])
 
+    @staticmethod
+    def loader(context: Context) -> RecordLoader:
+        return context.commissions
+
     @classmethod
     async def find(cls, context: Context, code: str, moment: Moment) -> Commission | None:
-        found = await commissions.commissions(context.pool, PageRequest(1), moment.on,
-                                              moment.known_at,
-                                              commissions.CommissionFilter(code=code))
-        return next((cls.of(row, moment) for row in found.items), None)
+        row = await context.commissions.load((code, moment))
+        return cls.of(row, moment) if row is not None else None
 
     @classmethod
     async def resolve_node(cls, info: ContextInfo, id: GlobalId) -> Commission | None:
@@ -595,15 +657,44 @@ class Consultation(Node):
                    for v in row["views"]],
             not_responded_codes=row["not_responded"], moment=moment)
 
+    @staticmethod
+    def loader(context: Context) -> RecordLoader:
+        return context.consultations
+
     @classmethod
     async def find(cls, context: Context, code: str, moment: Moment) -> Consultation | None:
-        found = await commissions.consultations(context.pool, PageRequest(1), moment.on,
-                                                moment.known_at,
-                                                commissions.ConsultationFilter(code=code))
-        return next((cls.of(row, moment) for row in found.items), None)
+        row = await context.consultations.load((code, moment))
+        return cls.of(row, moment) if row is not None else None
 
     @classmethod
     async def resolve_node(cls, info: ContextInfo, id: GlobalId) -> Consultation | None:
+        return await cls.find(info.context, id.key, await info.context.moment())
+
+
+@strawberry.type(description="A dossier (programma): a theme grouping decisions and commissions, "
+                             "such as a regional strategic agenda.")
+class Dossier(Node):
+    code: str = strawberry.field(description="The dossier's code.")
+    title: str = strawberry.field(description="Its title.")
+    description: str | None = strawberry.field(description="What it is about.")
+
+    @staticmethod
+    def of(row: dict[str, Any], moment: Moment | None = None) -> Dossier:
+        # a dossier has no valid time and names no other record: the moment is not needed
+        return Dossier(id=Dossier.global_id(row["code"]), code=row["code"], title=row["title"],
+                       description=row["description"])
+
+    @staticmethod
+    def loader(context: Context) -> RecordLoader:
+        return context.dossiers
+
+    @classmethod
+    async def find(cls, context: Context, code: str, moment: Moment) -> Dossier | None:
+        row = await context.dossiers.load((code, moment))
+        return cls.of(row) if row is not None else None
+
+    @classmethod
+    async def resolve_node(cls, info: ContextInfo, id: GlobalId) -> Dossier | None:
         return await cls.find(info.context, id.key, await info.context.moment())
 
 
@@ -773,9 +864,43 @@ class Competence(Node):
         return await cls.find(info.context, id.key, await info.context.moment())
 
 
-REFERABLE: dict[str, type[Body | Competence | Decision | Jurisdiction]] = {
-    "Body": Body, "Competence": Competence, "Decision": Decision, "Jurisdiction": Jurisdiction}
+REFERABLE: dict[str, type[Body | Competence | Consultation | Decision | Dossier | Grant
+                          | Jurisdiction]] = {
+    "Body": Body, "Competence": Competence, "Consultation": Consultation, "Decision": Decision,
+    "Dossier": Dossier, "Grant": Grant, "Jurisdiction": Jurisdiction}
 """The records a field may name, by type name (`refers_to`)."""
+
+
+@strawberry.type(description="A competence held for a jurisdiction (bevoegdheid van een gemeente "
+                             "of regio): the record its attributions, grants and exercises are "
+                             "recorded on.")
+class Holding:
+    code: str = strawberry.field(description="Its code, `competence@jurisdiction`.")
+    competence = refers_to("Competence", "competence_code", "The competence held.",
+                           required=True)
+    jurisdiction = refers_to("Jurisdiction", "jurisdiction_code", "The jurisdiction it is held "
+                                                                  "for.", required=True)
+    competence_code: strawberry.Private[str]
+    jurisdiction_code: strawberry.Private[str]
+    moment: strawberry.Private[Moment]
+
+    @staticmethod
+    def of(code: str, moment: Moment) -> Holding:
+        competence, jurisdiction = competences.split_holding_code(code)
+        return Holding(code=code, competence_code=competence, jurisdiction_code=jurisdiction,
+                       moment=moment)
+
+
+LedgerRecord = Annotated[
+    Body | Commission | Competence | Consultation | Decision | Dossier | Holding | Jurisdiction,
+    strawberry.union("LedgerRecord", description="A record of the ledger, as an event names it.")]
+
+RECORD_KINDS: dict[str, type[Body | Commission | Competence | Consultation | Decision | Dossier
+                             | Jurisdiction]] = {
+    "body": Body, "commission": Commission, "competence": Competence,
+    "consultation": Consultation, "decision": Decision, "dossier": Dossier,
+    "jurisdiction": Jurisdiction}
+"""The records an event may belong to, by the audit trail's kind of record (but holdings)."""
 
 
 @strawberry.type(description="A private person a decision is addressed to. Their data is "
@@ -819,7 +944,7 @@ class UserError:
 
 
 NODE_TYPES: tuple[type[Node], ...] = (Body, Commission, Competence, Consultation, Decision,
-                                      Grant, Jurisdiction, LedgerEvent)
+                                      Dossier, Grant, Jurisdiction, LedgerEvent)
 """Every type with a global id, which `node(id:)` finds it by."""
 
 
@@ -827,6 +952,11 @@ def _votes(votes: dict[str, Any]) -> Votes:
     return Votes(**(votes | {
         "majority_rule": MajorityRule(votes["majority_rule"]),
         "members": [MemberVote(**(m | {"vote": VoteCast(m["vote"])})) for m in votes["members"]]}))
+
+
+def _grant_key(competence: str, jurisdiction: str, code: str | None) -> str | None:
+    """The key of a grant of the holding (competence, jurisdiction) named by its code, if one."""
+    return competences.grant_key(competence, jurisdiction, code) if code is not None else None
 
 
 def _day(value: date | str | None) -> date | None:

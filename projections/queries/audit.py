@@ -27,7 +27,8 @@ class AuditFilter:
     recorded_until: datetime | None = None
     """Only events recorded in [recorded_from, recorded_until)."""
     published_only: bool = False
-    """Leave out the events of decisions not published (yet): what the public may see."""
+    """Leave out the events that belong to decisions not published (yet): what the public may
+    see."""
 
 
 async def audit_trail(db: Db, page: PageRequest, where: AuditFilter = AuditFilter()
@@ -43,8 +44,8 @@ async def audit_trail(db: Db, page: PageRequest, where: AuditFilter = AuditFilte
     if where.recorded_until is not None:
         q.where("recorded_at < {}", where.recorded_until)
     if where.published_only:
-        q.where(f"(kind <> 'decision' OR EXISTS (SELECT FROM {SCHEMA}.decisions d"
-                " WHERE d.code = audit_trail.code AND d.published_position IS NOT NULL))")
+        q.where(f"(audit_trail.decision IS NULL OR EXISTS (SELECT FROM {SCHEMA}.decisions d"
+                " WHERE d.code = audit_trail.decision AND d.published_position IS NOT NULL))")
     order = q.keyset(page, "event", "position")
     rows = await db.fetch(f"SELECT * FROM {SCHEMA}.audit_trail WHERE {q.sql}{order}", *q.args)
     return page_of(page, "event", [dict(row) for row in rows], lambda e: e["position"])
@@ -52,29 +53,28 @@ async def audit_trail(db: Db, page: PageRequest, where: AuditFilter = AuditFilte
 
 async def public_events(db: Db, page: PageRequest, event_types: tuple[str, ...] | None = None
                         ) -> Page[dict[str, Any]]:
-    """The events the public receives in their place, in ledger order: all but those of a
-    decision recorded before it was published (received at its publication, `released_by`) or
-    while it is not. Each has its decision's `published_position` (None for other records); a
-    publication comes whatever its type, for what it releases."""
+    """The events the public receives in their place, in ledger order: all but those belonging
+    to a decision recorded before it was published (received at its publication, `released_by`)
+    or while it is not. Each has its decision's `published_position` (None for events of no
+    decision); a publication comes whatever its type, for what it releases."""
     q = Query()
-    q.where("(a.kind <> 'decision' OR d.published_position <= a.position)")
+    q.where("(a.decision IS NULL OR d.published_position <= a.position)")
     if event_types is not None:
         q.where("(a.event_type = ANY({}) OR d.published_position = a.position)", list(event_types))
     order = q.keyset(page, "event", "a.position")
     rows = await db.fetch(
         f"SELECT a.*, d.published_position FROM {SCHEMA}.audit_trail a"
-        f" LEFT JOIN {SCHEMA}.decisions d ON a.kind = 'decision' AND d.code = a.code"
+        f" LEFT JOIN {SCHEMA}.decisions d ON d.code = a.decision"
         f" WHERE {q.sql}{order}", *q.args)
     return page_of(page, "event", [dict(row) for row in rows], lambda e: e["position"])
 
 
 async def released_by(db: Db, code: str, publication: int, after: int = 0,
                       event_types: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
-    """The events of a decision recorded before its publication (and after `after`), in ledger
-    order: the public receives them at the publication."""
+    """The events belonging to a decision recorded before its publication (and after `after`),
+    in ledger order: the public receives them at the publication."""
     q = Query()
-    q.where("kind = 'decision' AND code = {} AND position > {} AND position < {}",
-            code, after, publication)
+    q.where("decision = {} AND position > {} AND position < {}", code, after, publication)
     if event_types is not None:
         q.where("event_type = ANY({})", list(event_types))
     rows = await db.fetch(
@@ -84,11 +84,12 @@ async def released_by(db: Db, code: str, publication: int, after: int = 0,
 
 async def releasing_publication(db: Db, position: int) -> int | None:
     """The position of the publication at which the public received the event at `position`,
-    if that event was recorded before its decision was published; None otherwise."""
+    if that event belongs to a decision and was recorded before its publication; None
+    otherwise."""
     found = await db.fetchval(
         f"SELECT d.published_position FROM {SCHEMA}.audit_trail a"
-        f" JOIN {SCHEMA}.decisions d ON d.code = a.code"
-        " WHERE a.kind = 'decision' AND a.position = $1 AND d.published_position > a.position",
+        f" JOIN {SCHEMA}.decisions d ON d.code = a.decision"
+        " WHERE a.position = $1 AND d.published_position > a.position",
         position)
     return None if found is None else int(found)
 

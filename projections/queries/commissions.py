@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
@@ -59,13 +60,28 @@ async def commissions(db: Db, page: PageRequest, on: date, known_at: int | None 
     if where.concerning is not None:
         q.where(_concerning_sql(known), where.concerning)
     order = q.keyset(page, "commission", "recorded_position")
-    rows = await db.fetch(
-        f"SELECT *, {state} AS state, (SELECT count(*) FROM {SCHEMA}.commission_progress p"
-        f"  WHERE p.record_id = c.record_id AND p.position <= {known}"
-        f"  AND p.reported_on <= {on_}) AS progress_known"
-        f" FROM {SCHEMA}.commissions c WHERE {q.sql}{order}", *q.args)
+    rows = await db.fetch(_commissions_sql(on_, known, q.sql) + order, *q.args)
     return page_of(page, "commission", [_commission(row, known_at) for row in rows],
                    lambda c: c["recorded_position"])
+
+
+async def commissions_by_code(db: Db, codes: Sequence[str], on: date,
+                              known_at: int | None = None) -> dict[str, dict[str, Any]]:
+    """The commissions with these codes as known at `known_at`, in their state on `on` (also
+    one issued after `on`); one query for all of them."""
+    q = Query()
+    on_, known = q.param(on), q.param(known_at if known_at is not None else NEVER)
+    q.where(f"recorded_position <= {known} AND code = ANY({{}})", list(codes))
+    rows = await db.fetch(_commissions_sql(on_, known, q.sql), *q.args)
+    return {row["code"]: _commission(row, known_at) for row in rows}
+
+
+def _commissions_sql(on: str, known: str, where: str) -> str:
+    return (f"SELECT *, {commission_state_sql(on, known)} AS state,"
+            f" (SELECT count(*) FROM {SCHEMA}.commission_progress p"
+            f"  WHERE p.record_id = c.record_id AND p.position <= {known}"
+            f"  AND p.reported_on <= {on}) AS progress_known"
+            f" FROM {SCHEMA}.commissions c WHERE {where}")
 
 
 def _commission(row: Any, known_at: int | None) -> dict[str, Any]:
@@ -104,16 +120,32 @@ async def consultations(db: Db, page: PageRequest, on: date, known_at: int | Non
     if where.consulted is not None:
         q.where("{} = ANY(consulted)", where.consulted)
     order = q.keyset(page, "consultation", "recorded_position")
-    rows = await db.fetch(
+    rows = await db.fetch(_consultations_sql(on_, known, q.sql) + order, *q.args)
+    return page_of(page, "consultation", [_consultation(row) for row in rows],
+                   lambda c: c["recorded_position"])
+
+
+async def consultations_by_code(db: Db, codes: Sequence[str], on: date,
+                                known_at: int | None = None) -> dict[str, dict[str, Any]]:
+    """The consultations with these codes as known at `known_at`, each with the views received
+    by `on` (also one opened after `on`, which then has none); one query for all of them."""
+    q = Query()
+    on_, known = q.param(on), q.param(known_at if known_at is not None else NEVER)
+    q.where(f"recorded_position <= {known} AND code = ANY({{}})", list(codes))
+    rows = await db.fetch(_consultations_sql(on_, known, q.sql), *q.args)
+    return {row["code"]: _consultation(row) for row in rows}
+
+
+def _consultations_sql(on: str, known: str, where: str) -> str:
+    closed = f"(closed_position <= {known} AND closed_on <= {on})"
+    return (
         f"SELECT c.*, coalesce({closed}, false) AS closed,"
         f" coalesce((SELECT jsonb_agg(jsonb_build_object('council', v.council,"
         "   'submitted_on', v.submitted_on, 'stance', v.stance, 'late', v.late,"
         "   'document', v.document) ORDER BY v.submitted_on, v.council)"
         f"  FROM {SCHEMA}.consultation_views v WHERE v.record_id = c.record_id"
-        f"  AND v.recorded_position <= {known} AND v.submitted_on <= {on_}), '[]') AS views"
-        f" FROM {SCHEMA}.consultations c WHERE {q.sql}{order}", *q.args)
-    return page_of(page, "consultation", [_consultation(row) for row in rows],
-                   lambda c: c["recorded_position"])
+        f"  AND v.recorded_position <= {known} AND v.submitted_on <= {on}), '[]') AS views"
+        f" FROM {SCHEMA}.consultations c WHERE {where}")
 
 
 def _consultation(row: Any) -> dict[str, Any]:

@@ -172,10 +172,48 @@ async def grants(db: Db, page: PageRequest, on: date, known_at: int | None = Non
         q.where(f"{status} = 'active' AND least(valid_until, CASE WHEN revoked_position <= {known}"
                 " THEN revoked_on END) <= {}", on + timedelta(days=where.expiring_within_days))
     order = q.keyset(page, "grant", "recorded_position")
-    rows = await db.fetch(
-        f"SELECT *, {status} AS status, CASE WHEN revoked_position <= {known} THEN revoked_on END"
-        f" AS revoked_as_known FROM {SCHEMA}.grants WHERE {q.sql}{order}", *q.args)
+    rows = await db.fetch(_grants_sql(status, known, q.sql) + order, *q.args)
     return page_of(page, "grant", [_grant(row) for row in rows], lambda g: g["recorded_position"])
+
+
+def split_holding_code(code: str) -> tuple[str, str]:
+    """The competence and jurisdiction of a holding's code, `competence@jurisdiction`, as the
+    audit trail names a holding (codes hold neither @ nor /)."""
+    competence, _, jurisdiction = code.partition("@")
+    return competence, jurisdiction
+
+
+def grant_key(competence: str, jurisdiction: str, code: str) -> str:
+    """A grant's key, `competence@jurisdiction/code`: its code is unique within its holding
+    only."""
+    return f"{competence}@{jurisdiction}/{code}"
+
+
+def split_grant_key(key: str) -> tuple[str, str, str]:
+    """The competence, jurisdiction and code of a grant's key."""
+    holding, _, code = key.partition("/")
+    return *split_holding_code(holding), code
+
+
+async def grants_by_key(db: Db, keys: Sequence[str], on: date, known_at: int | None = None
+                        ) -> dict[str, dict[str, Any]]:
+    """The grants with these keys (grant_key) on `on` as known at `known_at`; one query for
+    all of them."""
+    q = Query()
+    on_, known = q.param(on), q.param(known_at if known_at is not None else NEVER)
+    held = [split_grant_key(key) for key in keys]
+    q.where(f"recorded_position <= {known}")
+    q.where("(competence, jurisdiction, code) IN"
+            " (SELECT * FROM unnest({}::text[], {}::text[], {}::text[]))",
+            *([grant[part] for grant in held] for part in range(3)))
+    rows = await db.fetch(_grants_sql(grant_status_sql(on_, known), known, q.sql), *q.args)
+    return {grant_key(row["competence"], row["jurisdiction"], row["code"]): _grant(row)
+            for row in rows}
+
+
+def _grants_sql(status: str, known: str, where: str) -> str:
+    return (f"SELECT *, {status} AS status, CASE WHEN revoked_position <= {known}"
+            f" THEN revoked_on END AS revoked_as_known FROM {SCHEMA}.grants WHERE {where}")
 
 
 def _grant(row: Any) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Jurisdictions, their members, bodies and who sits on them, on a date as known at a position."""
+"""Jurisdictions, their members, bodies and who sits on them, and dossiers, on a date as known
+at a position."""
 
 from __future__ import annotations
 
@@ -116,6 +117,25 @@ async def jurisdictions_by_code(db: Db, codes: Sequence[str], known_at: int | No
     """The jurisdictions with these codes as known at `known_at`; one query for all of them."""
     rows = await db.fetch(
         f"SELECT * FROM {SCHEMA}.jurisdictions WHERE code = ANY($1) AND recorded_position <= $2",
+        list(codes), known_at if known_at is not None else NEVER)
+    return {row["code"]: dict(row) for row in rows}
+
+
+async def dossiers(db: Db, page: PageRequest, known_at: int | None = None
+                   ) -> Page[dict[str, Any]]:
+    """The dossiers (programma's) opened as known at `known_at`, in the order they were."""
+    q = Query()
+    q.where("recorded_position <= {}", known_at if known_at is not None else NEVER)
+    order = q.keyset(page, "dossier", "recorded_position")
+    rows = await db.fetch(f"SELECT * FROM {SCHEMA}.dossiers WHERE {q.sql}{order}", *q.args)
+    return page_of(page, "dossier", [dict(row) for row in rows], lambda d: d["recorded_position"])
+
+
+async def dossiers_by_code(db: Db, codes: Sequence[str], known_at: int | None = None
+                           ) -> dict[str, dict[str, Any]]:
+    """The dossiers with these codes as known at `known_at`; one query for all of them."""
+    rows = await db.fetch(
+        f"SELECT * FROM {SCHEMA}.dossiers WHERE code = ANY($1) AND recorded_position <= $2",
         list(codes), known_at if known_at is not None else NEVER)
     return {row["code"]: dict(row) for row in rows}
 
