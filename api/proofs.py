@@ -27,7 +27,8 @@ def _plain(found: Any) -> dict[str, Any]:
 async def inclusion_answer(conn: asyncpg.Connection, position: int,
                            size: int | None) -> dict[str, Any]:
     await setup_checkpoints(conn)  # none may have been signed on this database yet
-    return _plain(await transparency.inclusion_proof(conn, position, size, published_only=False))
+    (proof,) = await transparency.inclusion_proofs(conn, [position], size, published_only=False)
+    return _plain(proof)
 
 
 async def consistency_answer(conn: asyncpg.Connection, old_size: int,

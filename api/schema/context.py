@@ -19,7 +19,7 @@ from api.availability import DatabaseAvailability
 from api.schema.errors import Forbidden
 from ledger.application import Ledger
 from projections.errors import InvalidArgument, UnknownRecord
-from projections.queries import audit, records
+from projections.queries import audit, log, records
 from projections.queries.commissions import commissions_by_code, consultations_by_code
 from projections.queries.competences import competences_by_code, grants_by_key
 from projections.queries.decisions import decisions_by_code
@@ -80,6 +80,11 @@ async def _load_stored_events(pool: asyncpg.Pool, positions: Sequence[int]
     return [found.get(position) for position in positions]
 
 
+async def _load_leaf_indexes(pool: asyncpg.Pool, positions: Sequence[int]) -> list[int | None]:
+    found = await log.leaf_indexes(pool, positions)
+    return [found.get(position) for position in positions]
+
+
 @dataclass
 class Context:
     pool: asyncpg.Pool
@@ -102,6 +107,7 @@ class Context:
         init=False)
     known_records: DataLoader[records.Named, bool] = field(init=False)
     stored_events: DataLoader[int, dict[str, Any] | None] = field(init=False)
+    leaf_indexes: DataLoader[int, int | None] = field(init=False)
     head: int = field(default=0, init=False)
     """The ledger's last position as last looked up (it only grows)."""
     projected: int = field(default=0, init=False)
@@ -128,6 +134,9 @@ class Context:
         # not kept: a WebSocket's context outlives a request, and records come into being
         self.known_records = DataLoader(self._load_known_records, cache=False)
         self.stored_events = DataLoader(lambda keys: _load_stored_events(self.pool, keys))
+        # not kept: on a WebSocket the tree grows to take in an event the context saw before
+        self.leaf_indexes = DataLoader(lambda keys: _load_leaf_indexes(self.pool, keys),
+                                       cache=False)
 
     def forget_records(self) -> None:
         """Drops the records and histories loaded so far: a subscription's context outlives the

@@ -136,9 +136,10 @@ class Query:
                                   "transparency log (RFC 9162), for a signed tree.")
     async def inclusion_proof(self, info: ContextInfo, position: Position,
                               tree_size: TreeSize = None) -> InclusionProof:
-        return await transparency.inclusion_proof(
-            info.context.pool, position, tree_size,
+        (proof,) = await transparency.inclusion_proofs(
+            info.context.pool, [position], tree_size,
             published_only=info.context.published_only)
+        return proof
 
     @strawberry.field(description="The proof that the log's tree of size `from` is a prefix of "
                                   "the tree of size `to`: nothing in it was rewritten.")

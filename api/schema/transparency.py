@@ -76,26 +76,32 @@ async def _signed_size(db: Db, size: int | None, at_least: int) -> int:
         else await log.current_size(db)
 
 
-async def _visible(db: Db, position: int, published_only: bool) -> bool:
+async def _visible(db: Db, positions: list[int], published_only: bool) -> set[int]:
+    """Which of these events the asker may see (one query)."""
     if not published_only:
-        return True
-    page = await audit.audit_trail(db, PageRequest(1),
-                                   audit.AuditFilter(position=position, published_only=True))
-    return bool(page.items)
+        return set(positions)
+    return await audit.visible_positions(db, positions)
 
 
-async def inclusion_proof(db: Db, position: int, size: int | None, *,
-                          published_only: bool) -> InclusionProof:
+async def inclusion_proofs(db: Db, positions: list[int], size: int | None, *,
+                           published_only: bool) -> list[InclusionProof]:
+    """The proofs of these events, in the tree of `size` leaves or, without one, each in the
+    latest signed tree if it holds the event."""
     latest = await latest_checkpoint(db) if size is None else None
-    proof = await log.inclusion(db, position, size, latest.size if latest else None)
-    signed = latest if latest is not None and latest.size == proof.size \
-        else await latest_checkpoint(db, proof.size)
-    return InclusionProof(
-        position=position, leaf_index=proof.leaf_index, tree_size=proof.size,
-        leaf_hash=_b64(leaf_hash(proof.leaf_data)),
-        leaf_data=_b64(proof.leaf_data) if await _visible(db, position, published_only) else None,
-        root_hash=_b64(proof.root_hash), hashes=[_b64(h) for h in proof.hashes],
-        checkpoint=Checkpoint.of(signed) if signed is not None else None)
+    signed = (latest.size, latest.root_hash) if latest is not None else None
+    visible = await _visible(db, positions, published_only)
+    proofs = []
+    for position in positions:
+        proof = await log.inclusion(db, position, size, signed)
+        checkpoint = latest if latest is not None and latest.size == proof.size \
+            else await latest_checkpoint(db, proof.size)
+        proofs.append(InclusionProof(
+            position=position, leaf_index=proof.leaf_index, tree_size=proof.size,
+            leaf_hash=_b64(leaf_hash(proof.leaf_data)),
+            leaf_data=_b64(proof.leaf_data) if position in visible else None,
+            root_hash=_b64(proof.root_hash), hashes=[_b64(h) for h in proof.hashes],
+            checkpoint=Checkpoint.of(checkpoint) if checkpoint is not None else None))
+    return proofs
 
 
 async def consistency_proof(db: Db, old_size: int, new_size: int | None) -> ConsistencyProof:

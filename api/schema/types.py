@@ -14,7 +14,7 @@ from strawberry.scalars import Base64
 from api.schema.context import Context, ContextInfo, Moment, RecordLoader
 from api.schema.inputs import named_enum
 from api.schema.relay import After, Connection, First, GlobalId, Node, connection
-from api.schema.transparency import Checkpoint, InclusionProof, inclusion_proof, recent
+from api.schema.transparency import Checkpoint, InclusionProof, inclusion_proofs, recent
 from ledger.personal_data import SealedPersonalData
 from projections.queries import audit, competences, structure
 from projections.queries.pagination import MAX_PAGE, PageRequest, is_position
@@ -369,6 +369,11 @@ class LedgerEvent(Node):
         row = await kind.loader(info.context).load((self.record_code, moment))
         return kind.of(row, moment) if row is not None else None
 
+    @strawberry.field(description="Its leaf's index in the transparency log's tree (from 0), "
+                                  "where a proof of it starts; null until the tree holds it.")
+    async def leaf_index(self, info: ContextInfo) -> int | None:
+        return await info.context.leaf_indexes.load(self.position)
+
     @strawberry.field(description="The event as stored, with what its chain hash covers, so "
                                   "that the chain can be recomputed from the API alone "
                                   "(auditors only).")
@@ -503,9 +508,8 @@ class Decision(Node):
         # a decision has a handful of events (proposed, taken, published, corrected, ...)
         events = await audit.audit_trail(info.context.pool, PageRequest(MAX_PAGE),
                                          audit.AuditFilter(kind="decision", code=self.code))
-        return [await inclusion_proof(info.context.pool, event["position"], None,
-                                      published_only=info.context.published_only)
-                for event in events.items]
+        return await inclusion_proofs(info.context.pool, [e["position"] for e in events.items],
+                                      None, published_only=info.context.published_only)
 
     @staticmethod
     def of(row: dict[str, Any], moment: Moment) -> Decision:

@@ -44,11 +44,22 @@ async def audit_trail(db: Db, page: PageRequest, where: AuditFilter = AuditFilte
     if where.recorded_until is not None:
         q.where("recorded_at < {}", where.recorded_until)
     if where.published_only:
-        q.where(f"(audit_trail.decision IS NULL OR EXISTS (SELECT FROM {SCHEMA}.decisions d"
-                " WHERE d.code = audit_trail.decision AND d.published_position IS NOT NULL))")
+        q.where(_PUBLIC)
     order = q.keyset(page, "event", "position")
     rows = await db.fetch(f"SELECT * FROM {SCHEMA}.audit_trail WHERE {q.sql}{order}", *q.args)
     return page_of(page, "event", [dict(row) for row in rows], lambda e: e["position"])
+
+
+_PUBLIC = (f"(audit_trail.decision IS NULL OR EXISTS (SELECT FROM {SCHEMA}.decisions d"
+           " WHERE d.code = audit_trail.decision AND d.published_position IS NOT NULL))")
+"""An event the public may see: one of no decision, or of a decision published."""
+
+
+async def visible_positions(db: Db, positions: Sequence[int]) -> set[int]:
+    """Which of the events at these positions the public may see."""
+    rows = await db.fetch(f"SELECT position FROM {SCHEMA}.audit_trail"
+                          f" WHERE position = ANY($1::bigint[]) AND {_PUBLIC}", list(positions))
+    return {row["position"] for row in rows}
 
 
 async def public_events(db: Db, page: PageRequest, event_types: tuple[str, ...] | None = None

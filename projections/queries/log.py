@@ -4,6 +4,7 @@ answer comes from a few rows, whatever the tree's size."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ledger.transparency.leaf import LEAF_SIZE, EventLeaf
@@ -105,27 +106,43 @@ async def _located(db: Db, position: int) -> tuple[int, int, bytes]:
     return size, index, data
 
 
+_LEAVES = f"""
+SELECT p.position, ({tree_size_query(SCHEMA)}) AS size, (
+    SELECT o.first_leaf + p.position - o.first_position FROM {SCHEMA}.log_offsets o
+    WHERE o.first_position <= p.position ORDER BY o.first_position DESC LIMIT 1) AS leaf
+FROM unnest($1::bigint[]) AS p(position)"""
+
+
+async def leaf_indexes(db: Db, positions: Sequence[int]) -> dict[int, int]:
+    """The leaf index of each of these events' positions that the tree holds yet, in one
+    query. The positions are those of stored events: the offsets map each to its leaf."""
+    return {row["position"]: row["leaf"] for row in await db.fetch(_LEAVES, list(positions))
+            if row["leaf"] is not None and row["leaf"] < (row["size"] or 0)}
+
+
 async def leaf_index(db: Db, position: int) -> int:
     """The leaf index of the event at this ledger position."""
     return (await _located(db, position))[1]
 
 
 async def inclusion(db: Db, position: int, size: int | None = None,
-                    signed_size: int | None = None) -> Inclusion:
+                    signed: tuple[int, bytes] | None = None) -> Inclusion:
     """The proof that the event at `position` is in the tree of `size` leaves; without a size,
-    in the tree of `signed_size` if that holds the event, else in the current tree."""
+    in the tree of the `signed` checkpoint (size, root) if that holds the event, else in the
+    current tree. The signed tree's root is taken from its checkpoint, so only the tiles of the
+    proof's path are read."""
     current, index, data = await _located(db, position)
     if size is None:
-        size = signed_size if signed_size is not None and index < signed_size <= current \
-            else current
+        size = signed[0] if signed is not None and index < signed[0] <= current else current
     elif not index < size <= current:
         raise NotInLog(f"Position {position} is leaf {index}, which is not in a tree of {size} "
                        f"leaves (the log has {current}).", field="treeSize")
     path = inclusion_path(index, size)
-    tiles = await _tiles(db, [*path, LeafRange(0, size)])
+    root = signed[1] if signed is not None and signed[0] == size else None
+    tiles = await _tiles(db, path if root is not None else [*path, LeafRange(0, size)])
     return Inclusion(position, index, size, EventLeaf.parse(data), data,
                      inclusion_proof(index, size, tiles.subtree_hash),
-                     tree_hash(size, tiles.subtree_hash))
+                     root if root is not None else tree_hash(size, tiles.subtree_hash))
 
 
 async def consistency(db: Db, old_size: int, new_size: int) -> list[bytes]:
