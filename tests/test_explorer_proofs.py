@@ -553,3 +553,25 @@ def test_the_shipped_vectors_get_their_verdicts(site: tuple[str, Browser], name:
             assert verdict.startswith(check["verdict"].capitalize()), (check, verdict)
             assert check["reason"] in verdict, (check, verdict)
         assert cut.refused == []
+
+
+@needs_chromium
+def test_a_key_the_visitor_gave_is_not_replaced_by_the_served_one(site: tuple[str, Browser]) -> None:
+    """The other-key case's server serves a key of its own; a visitor who pasted the log's key
+    before that one arrived keeps theirs, so the check calls the checkpoint 'ongeldig'."""
+    origin, chromium = site
+    case = json.loads((FOLDER / "other-key" / CASE_FILE).read_text())
+    check = case["checks"][0]
+    with cut_off_context(chromium, origin) as (context, _):
+        page = context.new_page()
+        _serve_log(page, origin, FOLDER / "other-key")
+
+        def typed_first(route: Route) -> None:
+            page.locator("#sleutel-besluit").fill(case["key"])
+            route.fallback()  # then the case's own verifier-key
+        page.route(f"{origin}/log/verifier-key", typed_first)
+        _decision_section(page, origin, "other-key", check["events"])
+        page.wait_for_load_state("networkidle")  # the served key has arrived
+        expect(page.locator("#sleutel-besluit")).to_have_value(case["key"])
+        verdict = _check(page, INCLUSION, "Controleer")
+        assert verdict.startswith("Ongeldig") and check["reason"] in verdict, verdict
