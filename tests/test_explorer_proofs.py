@@ -22,10 +22,11 @@ from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
+from starlette.requests import Request
 from starlette.testclient import TestClient
 
 from api.app import create_app
-from api.explorer.pages import HEADERS, render
+from api.explorer.pages import HEADERS, TEMPLATES
 from ledger.transparency.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from ledger.transparency.keys import SIGNING_KEY_VARIABLE
 from ledger.transparency.leaf import EventLeaf
@@ -514,14 +515,17 @@ def _serve_log(page: Page, origin: str, case: Path) -> None:
     page.route(f"{origin}/log/**", answer)
 
 
+SECTION_PAGE = TEMPLATES.from_string(
+    '{% extends "base.html" %}{% block content %}{% include "proof_check.html" %}{% endblock %}')
+"""A page of the explorer holding only a decision page's proof check, as besluit.html includes
+it: the demo database holds none of the vectors' events, so no decision page of its names them."""
+
+
 def _decision_section(page: Page, origin: str, name: str, events: list[dict[str, int]]) -> None:
-    """A page with the decision page's proof check for the case's events, as besluit.html
-    includes it (the demo database holds none of the vectors' events), under the explorer's
-    Content-Security-Policy."""
-    html = ('<!doctype html><html lang="nl"><head><meta charset="utf-8"><title>Proefvector '
-            f'{name}</title></head><body><main>{render("proof_check.html", events=events)}'
-            '</main></body></html>')
+    """Opens the proof check of the case's events, under the explorer's headers."""
     address = f"{origin}/proefvectoren/{name}"
+    html = SECTION_PAGE.render(title=f"Proefvector {name}", events=events, request=Request(
+        {"type": "http", "path": urlsplit(address).path, "query_string": b"", "headers": []}))
     page.route(address, lambda route: route.fulfill(status=200, body=html, headers=HEADERS,
                                                     content_type="text/html; charset=utf-8"))
     page.goto(address)
