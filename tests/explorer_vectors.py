@@ -115,15 +115,16 @@ def _flip(data: bytes, at: int) -> bytes:
 
 
 def _bad_signature(note: bytes) -> bytes:
-    """The note with one bit of its (only) signature flipped."""
+    """The note with one bit of its (only) signature flipped: past the 4-byte key ID, so that
+    the signature is the key's and wrong."""
     text, _, line = note.decode().rstrip("\n").rpartition(" ")
     return f"{text} {_b64(_flip(base64.b64decode(line), 10))}\n".encode()
 
 
-def _inclusion(positions: list[tuple[int, bytes]], leaves: tuple[int, ...], verdict: str,
+def _inclusion(leaves: list[tuple[int, bytes]], indexes: tuple[int, ...], verdict: str,
                reason: str) -> dict[str, Any]:
     return {"check": "inclusion",
-            "events": [{"position": positions[i][0], "leafIndex": i} for i in leaves],
+            "events": [{"position": leaves[i][0], "leafIndex": i} for i in indexes],
             "verdict": verdict, "reason": reason}
 
 
@@ -222,7 +223,11 @@ def written(folder: Path = FOLDER) -> dict[str, dict[str, bytes]]:
 
 
 def write(folder: Path = FOLDER) -> None:
-    shutil.rmtree(folder, ignore_errors=True)
+    """Rewrites every case's folder (and leaves the folder's own files, .gitattributes, be)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for case in folder.iterdir():
+        if case.is_dir():
+            shutil.rmtree(case)
     for name, files in cases().items():
         for path, data in files.items():
             (folder / name / path).parent.mkdir(parents=True, exist_ok=True)
