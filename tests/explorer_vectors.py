@@ -7,7 +7,8 @@ two levels of tiles, a partial tile at each, and a leaf index that is not its po
 case is a folder holding exactly the files the browser fetches under /log/ (`checkpoint`,
 `verifier-key`, `tile/...`, `tile/entries/...`) and a `case.json` naming the checks to run on
 them (the events of a decision page, or a checkpoint kept from earlier for /controle), each
-with the verdict it must give and a fragment of its reason, as the explorer words it. The tests
+with the verdict it must give and a fragment of its reason, as the explorer words it (never a
+line's first word, which the page capitalizes). The tests
 hold the folder to this module; a change on purpose rewrites it with
 `python -m tests.explorer_vectors`."""
 
@@ -199,15 +200,19 @@ def cases() -> dict[str, dict[str, bytes]]:
                         f"huidige stand is niet ondertekend met sleutel "
                         f"{SIGNER.verifier.text()}")]),
         "forked-checkpoint": (
-            f"The log as the server keeps it, and a checkpoint of size {EARLIER} kept from "
-            f"earlier, signed with the log's key over the rewritten log (leaf {REWRITTEN} "
-            "changed): its tree is no prefix of the current one.",
+            f"The log as the server keeps it, and checkpoints kept from earlier that the log's "
+            f"key signed over the rewritten log (leaf {REWRITTEN} changed): one of size "
+            f"{EARLIER}, whose tree is no prefix of the current one, and one of the current "
+            "size with another root.",
             served,
             [_consistency(_signed(EARLIER, root_of(forked_hashes[:EARLIER])), "ongeldig",
                           f"eerste {EARLIER} gebeurtenissen van de huidige boom hebben "
                           f"wortel {_b64(root_of(hashes[:EARLIER]))}, niet "
                           f"{_b64(root_of(forked_hashes[:EARLIER]))}: de geschiedenis is "
-                          "herschreven of het logboek is gevorkt")]),
+                          "herschreven of het logboek is gevorkt"),
+             _consistency(_signed(SIZE, forked_root), "ongeldig",
+                          f"ondertekende standen van {SIZE} gebeurtenissen met verschillende "
+                          "wortels: het logboek is gevorkt")]),
     }
     return {name: {**files.files(), CASE_FILE: (json.dumps(
                 {"about": about, "key": SIGNER.verifier.text(), "checks": checks},
