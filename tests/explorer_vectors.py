@@ -8,9 +8,8 @@ case is a folder holding exactly the files the browser fetches under /log/ (`che
 `verifier-key`, `tile/...`, `tile/entries/...`) and a `case.json` naming the checks to run on
 them (the events of a decision page, or a checkpoint kept from earlier for /controle), each
 with the verdict it must give and a fragment of its reason, as the explorer words it (never a
-line's first word, which the page capitalizes). The tests
-hold the folder to this module; a change on purpose rewrites it with
-`python -m tests.explorer_vectors`."""
+line's first word, which the page capitalizes). The tests hold the folder to this module; a
+change on purpose rewrites it with `python -m tests.explorer_vectors`."""
 
 from __future__ import annotations
 
