@@ -501,7 +501,7 @@ def test_the_check_page_is_accessible(site: tuple[str, Browser], query: str) -> 
 
 # The shipped vectors (docs/vectors/explorer/) ----------------------------------------------------
 
-VECTORS = sorted(case.name for case in FOLDER.iterdir() if case.is_dir())
+SHIPPED = sorted(case.name for case in FOLDER.iterdir() if case.is_dir())
 
 
 def _serve_log(page: Page, origin: str, case: Path) -> None:
@@ -532,7 +532,7 @@ def _decision_section(page: Page, origin: str, name: str, events: list[dict[str,
 
 
 @needs_chromium
-@pytest.mark.parametrize("name", VECTORS)
+@pytest.mark.parametrize("name", SHIPPED)
 def test_the_shipped_vectors_get_their_verdicts(site: tuple[str, Browser], name: str) -> None:
     """Each check of the case's case.json, on the case's files alone, with the log's key as the
     visitor has it from elsewhere: the decision page's check for its events, /controle's for a
