@@ -2,24 +2,31 @@
 test key: a decision's events check out against the signed checkpoint, and a kept checkpoint
 against the current tree; every tampered fixture (a changed leaf or tile, a changed root, a bad
 signature, a forked or foreign checkpoint) is "ongeldig" with its reason. The fixtures are the
-server's own bytes, changed on their way to the browser (Playwright routes), so they are made
-afresh from the log on every run. The repository's RFC 9162 code only cross-checks what the page
-reports; the browser runs none of it. And /controle: its checkpoints, key and downloads, without
-axe violations, without a request to another origin."""
+server's own bytes, changed on their way to the browser (Playwright routes), made afresh from the
+log on every run; and the vectors shipped for any implementer in docs/vectors/explorer/
+(tests/explorer_vectors.py), each served from its folder in place of the server's log. The
+repository's RFC 9162 code only cross-checks what the page reports; the browser runs none of it.
+And /controle: its checkpoints, key and downloads, without axe violations, without a request to
+another origin."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
+from starlette.requests import Request
 from starlette.testclient import TestClient
 
 from api.app import create_app
+from api.explorer.pages import HEADERS, TEMPLATES
 from ledger.transparency.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from ledger.transparency.keys import SIGNING_KEY_VARIABLE
 from ledger.transparency.leaf import EventLeaf
@@ -36,6 +43,7 @@ from tests.explorer_site import (
     demo_database,
     needs_chromium,
 )
+from tests.explorer_vectors import CASE_FILE, FOLDER
 from tests.read_models import pool_on
 from tests.test_serve import serving
 
@@ -489,3 +497,85 @@ def test_the_check_page_is_accessible(site: tuple[str, Browser], query: str) -> 
         page.locator(CONSISTENCY).wait_for()  # shown by the script
         assert axe_violations(page) == []
         assert cut.refused == []
+
+
+# The shipped vectors (docs/vectors/explorer/) ----------------------------------------------------
+
+SHIPPED = sorted(case.name for case in FOLDER.iterdir() if case.is_dir())
+
+
+def _serve_log(page: Page, origin: str, case: Path) -> None:
+    """The page reads /log/ from the case's folder, as if its server held that log."""
+    def answer(route: Route) -> None:
+        found = case / urlsplit(route.request.url).path.removeprefix("/log/")
+        if found.is_file() and found.resolve().is_relative_to(case):
+            route.fulfill(status=200, body=found.read_bytes(), content_type="application/octet-stream")
+        else:
+            route.fulfill(status=404, body="not in this case", content_type="text/plain")
+    page.route(f"{origin}/log/**", answer)
+
+
+SECTION_PAGE = TEMPLATES.from_string(
+    '{% extends "base.html" %}{% block content %}{% include "proof_check.html" %}{% endblock %}')
+"""A page of the explorer holding only a decision page's proof check, as besluit.html includes
+it: the demo database holds none of the vectors' events, so no decision page of its names them."""
+
+
+def _decision_section(page: Page, origin: str, name: str, events: list[dict[str, int]]) -> None:
+    """Opens the proof check of the case's events, under the explorer's headers."""
+    address = f"{origin}/proefvectoren/{name}"
+    html = SECTION_PAGE.render(title=f"Proefvector {name}", events=events, request=Request(
+        {"type": "http", "path": urlsplit(address).path, "query_string": b"", "headers": []}))
+    page.route(address, lambda route: route.fulfill(status=200, body=html, headers=HEADERS,
+                                                    content_type="text/html; charset=utf-8"))
+    page.goto(address)
+
+
+@needs_chromium
+@pytest.mark.parametrize("name", SHIPPED)
+def test_the_shipped_vectors_get_their_verdicts(site: tuple[str, Browser], name: str) -> None:
+    """Each check of the case's case.json, on the case's files alone, with the log's key as the
+    visitor has it from elsewhere: the decision page's check for its events, /controle's for a
+    checkpoint kept from earlier."""
+    origin, chromium = site
+    case = json.loads((FOLDER / name / CASE_FILE).read_text())
+    with cut_off_context(chromium, origin) as (context, cut):
+        page = context.new_page()
+        _serve_log(page, origin, FOLDER / name)
+        for check in case["checks"]:
+            if check["check"] == "inclusion":
+                _decision_section(page, origin, name, check["events"])
+                key = page.locator("#sleutel-besluit")
+                expect(key).not_to_have_value("")  # the served key in place, to be replaced
+                key.fill(case["key"])
+                verdict = _check(page, INCLUSION, "Controleer")
+            else:
+                page.goto(f"{origin}/controle")
+                page.get_by_role("textbox", name="Bewaarde stand").fill(check["earlier"])
+                page.get_by_role("textbox", name="Sleutel van het logboek").fill(case["key"])
+                verdict = _check(page, CONSISTENCY, "Vergelijk")
+            assert verdict.startswith(check["verdict"].capitalize()), (check, verdict)
+            assert check["reason"] in verdict, (check, verdict)
+        assert cut.refused == []
+
+
+@needs_chromium
+def test_a_key_the_visitor_gave_is_not_replaced_by_the_served_one(site: tuple[str, Browser]) -> None:
+    """The other-key case's server serves a key of its own; a visitor who pasted the log's key
+    before that one arrived keeps theirs, so the check calls the checkpoint 'ongeldig'."""
+    origin, chromium = site
+    case = json.loads((FOLDER / "other-key" / CASE_FILE).read_text())
+    check = case["checks"][0]
+    with cut_off_context(chromium, origin) as (context, _):
+        page = context.new_page()
+        _serve_log(page, origin, FOLDER / "other-key")
+
+        def typed_first(route: Route) -> None:
+            page.locator("#sleutel-besluit").fill(case["key"])
+            route.fallback()  # then the case's own verifier-key
+        page.route(f"{origin}/log/verifier-key", typed_first)
+        _decision_section(page, origin, "other-key", check["events"])
+        page.wait_for_load_state("networkidle")  # the served key has arrived
+        expect(page.locator("#sleutel-besluit")).to_have_value(case["key"])
+        verdict = _check(page, INCLUSION, "Controleer")
+        assert verdict.startswith("Ongeldig") and check["reason"] in verdict, verdict

@@ -494,7 +494,10 @@
     }
     try {
       const text = await fetched(`${LOG}/verifier-key`, "De sleutel");
-      field.value = new TextDecoder().decode(text).trim();
+      if (!field.value.trim()) {
+        // a key the visitor pasted while the server's was on its way is the one to check with
+        field.value = new TextDecoder().decode(text).trim();
+      }
     } catch {
       field.placeholder = "De server geeft geen sleutel: plak hier de sleutel van het logboek.";
     }
