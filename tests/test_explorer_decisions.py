@@ -180,10 +180,9 @@ def test_a_decision_page_holds_the_apis_answer(client: TestClient, code: str,
     twin = client.get(f"/besluiten/{code}.json", params={"op": on} if on else {}).json()
     reference = api(client, contract("DecisionWithChain"), code=code, on=on)
     assert within(reference["decision"], twin["decision"]) == reference["decision"]
-    proof = api(client, "query($code: String!) { decision(code: $code) { proof { position } } }",
-                code=code)
-    assert [event["position"] for event in twin["decision"]["proof"]] == [
-        event["position"] for event in proof["decision"]["proof"]]
+    proof = api(client, "query($code: String!) { decision(code: $code) "
+                        "{ proof { position leafIndex } } }", code=code)
+    assert twin["decision"]["history"]["nodes"] == proof["decision"]["proof"]
 
 
 def test_a_regional_decision_shows_its_votes_members_and_place_in_the_log(
@@ -203,7 +202,7 @@ def test_a_regional_decision_shows_its_votes_members_and_place_in_the_log(
     assert "Afwezig" in page and "gewone meerderheid" in page
     assert '<svg class="vote-chart" aria-hidden="true"' in page
     assert "Bevoegd genomen" in page
-    for event in taken["proof"]:
+    for event in taken["history"]["nodes"]:
         assert f'href="/controle?positie={event["position"]}"' in page
 
 
@@ -284,7 +283,7 @@ def test_a_bad_map_address_says_what_is_wrong(client: TestClient) -> None:
 
 def test_search_goes_to_a_decision_by_its_code_or_position(client: TestClient) -> None:
     taken = client.get(f"/besluiten/{DELEGATED}.json").json()["decision"]
-    for words in (DELEGATED, DELEGATED.upper(), str(taken["proof"][-1]["position"])):
+    for words in (DELEGATED, DELEGATED.upper(), str(taken["history"]["nodes"][-1]["position"])):
         found = client.get("/zoeken", params={"q": words}, headers={"accept": HTML},
                            follow_redirects=False)
         assert found.status_code == 303
