@@ -1,8 +1,8 @@
 """Reads on a hot standby (tests/cluster.py): `bevoegd serve` processes that write to a primary
 and read from its streaming standby start (nothing is set up on, or listened to, on a database
-that refuses both), read their own writes through the load balancer, never keep an answer of
-the standby's past under a newer generation, and say at /readyz how far the standby lags,
-refusing readiness past the bound.
+that refuses both), read their own writes through the load balancer, stream new events to
+subscribers, never keep an answer of the standby's past under a newer generation, and say at
+/readyz how far the standby lags, refusing readiness past the bound.
 
 A standby whose replay is paused is a standby that lags for as long as the test needs: what the
 primary has announced is then, for certain, not yet on the standby."""
@@ -10,6 +10,7 @@ primary has announced is then, for certain, not yet on the standby."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -30,6 +31,8 @@ pytestmark = pytest.mark.database
 
 WRITES = 20
 JURISDICTION_CODES = "{ jurisdictions(first: 100) { nodes { code } } }"
+LEDGER_EVENTS = ("subscription($after: Int!) "
+                 "{ ledgerEvents(after: $after) { position recordCode } }")
 """The same read as test_serve's JURISDICTIONS, without `atLeast`: the one a cache answers."""
 
 
@@ -85,6 +88,34 @@ def test_the_api_reads_its_own_writes_from_the_standby_through_the_balancer(
             code = f"gm{number:04d}"
             position = client.establish(code)
             assert client.projected(code, position), f"{code} (position {position}) not read"
+
+
+def test_a_subscription_through_the_balancer_streams_each_write_from_the_standby(
+        replicated: Cluster) -> None:
+    if not balancer_installed():
+        pytest.skip("HAProxy is not installed (Debian: apt-get install haproxy)")
+    from websockets.sync.client import connect
+
+    with replicated.balancer(replicated.apis) as balancer:
+        client = served(replicated, balancer)
+        after = client.establish("gm0300")
+        with connect(f"ws://127.0.0.1:{balancer.port}/graphql",
+                     subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+                     open_timeout=STARTUP_SECONDS, close_timeout=STARTUP_SECONDS) as socket_:
+            socket_.send(json.dumps({"type": "connection_init",
+                                     "payload": {"Authorization": f"Bearer {client.admin}"}}))
+            assert json.loads(socket_.recv(timeout=STARTUP_SECONDS))["type"] == "connection_ack"
+            socket_.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
+                "query": LEDGER_EVENTS, "variables": {"after": after}}}))
+            for number in range(3):
+                code = f"gm030{number + 1}"
+                position = client.establish(code)
+                event: dict[str, Any] = {"position": after}
+                while event["position"] < position:
+                    message = json.loads(socket_.recv(timeout=STARTUP_SECONDS))
+                    assert message["type"] == "next", message
+                    event = message["payload"]["data"]["ledgerEvents"]
+                assert event == {"position": position, "recordCode": code}
 
 
 def test_an_answer_of_a_lagging_standby_is_not_served_once_it_has_caught_up(
