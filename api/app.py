@@ -56,8 +56,9 @@ PRODUCTION_VARIABLE = "BEVOEGD_PRODUCTION"
 PROJECTOR_VARIABLE = "BEVOEGD_PROJECTOR"
 READY_REPLICA_LAG_VARIABLE = "BEVOEGD_READY_REPLICA_LAG"
 READY_REPLICA_LAG_SECONDS = 10.0
-"""How old a standby's view may be (seconds) for the process reading it to be ready, unless
-BEVOEGD_READY_REPLICA_LAG says otherwise: past it, a load balancer sends reads elsewhere."""
+"""How long (seconds) a change may wait to show on the standby a process reads for it to be
+ready, unless BEVOEGD_READY_REPLICA_LAG says otherwise: past it, a load balancer sends reads
+elsewhere."""
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -91,13 +92,18 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 async def _replica(request: Request) -> dict[str, Any]:
-    """The standby's replay lag, and whether it is past the bound for serving reads."""
+    """The standby's lag, and whether it is past the bound for serving reads. In seconds, the
+    lag is how long what the primary announced has waited to show on the standby: the age of
+    the standby's answers (the time since the standby last replayed a transaction would count
+    the primary's idle hours as lag)."""
     try:
-        lag = await replay_lag(request.app.state.write_pool, request.app.state.pool)
+        behind = await replay_lag(request.app.state.write_pool, request.app.state.pool)
     except DATABASE_ERRORS as error:
         return {"status": "unavailable", "database": describe(error)}
-    answer: dict[str, Any] = {"replica": {"lag_bytes": lag.bytes, "lag_seconds": lag.seconds}}
-    if lag.seconds is None or lag.seconds > request.app.state.max_replica_lag:
+    seconds = request.app.state.watch.replay_wait()
+    answer: dict[str, Any] = {"replica": {"lag_bytes": behind,
+                                          "lag_seconds": round(seconds, 3)}}
+    if seconds > request.app.state.max_replica_lag:
         answer["status"] = "replica lagging"
     return answer
 

@@ -8,8 +8,6 @@ heard: only then do reads of the standby show it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import asyncpg
 
 
@@ -31,21 +29,8 @@ async def has_replayed(standby: asyncpg.Pool, position: int) -> bool:
         "SELECT coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false)", position))
 
 
-@dataclass(frozen=True)
-class ReplayLag:
-    bytes: int
-    """How much of the primary's log the standby has yet to replay."""
-    seconds: float | None
-    """How old the standby's view is: 0 when it has replayed all the primary has written,
-    else the time since the last transaction it replayed was committed (None: it has
-    replayed none since it started)."""
-
-
-async def replay_lag(primary: asyncpg.Pool, standby: asyncpg.Pool) -> ReplayLag:
-    position = await written_to(primary)
-    behind, seconds = await standby.fetchrow(
-        "SELECT greatest(pg_wal_lsn_diff($1::pg_lsn, pg_last_wal_replay_lsn()), 0)::bigint,"
-        " CASE WHEN pg_last_wal_replay_lsn() >= $1::pg_lsn THEN 0"
-        "  ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END",
-        position)
-    return ReplayLag(int(behind or 0), seconds)
+async def replay_lag(primary: asyncpg.Pool, standby: asyncpg.Pool) -> int:
+    """How much of the primary's log, in bytes, the standby has yet to replay."""
+    return int(await standby.fetchval(
+        "SELECT coalesce(greatest(pg_wal_lsn_diff($1::pg_lsn, pg_last_wal_replay_lsn()), 0), 0)"
+        "::bigint", await written_to(primary)))

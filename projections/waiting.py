@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 import asyncpg
 
@@ -61,7 +62,10 @@ class ProjectionWatch:
         self.health = Health("Listening for the projections' progress", log)
         self._listener: asyncpg.pool.PoolConnectionProxy | None = None
         self._relistening: asyncio.Task[None] | None = None
-        self._unreplayed = False  # heard of since the standby was last asked
+        self._heard_at: float | None = None
+        """When the first notification since the standby was last asked was heard."""
+        self._asked_at: float | None = None
+        """When the notifications the standby is being asked about were first heard."""
         self._following: asyncio.Task[None] | None = None
         self.following = Health("Following the standby", log)
 
@@ -145,7 +149,8 @@ class ProjectionWatch:
         if not self.standby:
             self._changed_now()
             return
-        self._unreplayed = True
+        if self._heard_at is None:
+            self._heard_at = time.monotonic()
         if self._following is None or self._following.done():
             self._following = asyncio.create_task(self._follow_standby())
 
@@ -153,8 +158,8 @@ class ProjectionWatch:
         """Counts what was heard as a change once the standby has replayed up to it. Should
         either database fail meanwhile, it counts it at once: the reads fail too, and the
         waiters look again every RECHECK_SECONDS."""
-        while self._unreplayed:
-            self._unreplayed = False
+        while self._heard_at is not None:
+            self._asked_at, self._heard_at = self._heard_at, None
             try:
                 position = await written_to(self.primary)
                 while not await has_replayed(self.pool, position):
@@ -163,7 +168,14 @@ class ProjectionWatch:
                 self.following.failed(error)
             else:
                 self.following.succeeded()
+            self._asked_at = None
             self._changed_now()
+
+    def replay_wait(self) -> float:
+        """How long, in seconds, the oldest notification the standby does not show yet has
+        waited for it (0 when it shows them all): how stale its answers are."""
+        oldest = self._asked_at or self._heard_at
+        return 0.0 if oldest is None else time.monotonic() - oldest
 
     def _changed_now(self) -> None:
         self.generation += 1
