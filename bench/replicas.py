@@ -269,6 +269,33 @@ def milliseconds(values: list[float]) -> tuple[float, float]:
     return (round(statistics.median(values) * 1000, 1), round(p99(values) * 1000, 1))
 
 
+def steady_load(running: Cluster, ledger: Ledger, lines: list[str], rate: float, seconds: float
+                ) -> tuple[list[float], Steady, OwnWrites]:
+    """The standby's lag of every command recorded at `rate` events a second, with a client
+    reading its own writes through the balancer meanwhile."""
+    admin = issue_token(running.write_url, "admin", name=ACTOR)
+    clock = ReplayClock(running.write_url, running.read_url)
+    steady, own = Steady(), OwnWrites()
+    stop = threading.Event()
+    print(f" {rate:g} events/s for {seconds:g} s ...", file=sys.stderr)
+    try:
+        with running.balancer(running.apis) as balancer:
+            helpers = [threading.Thread(target=clock.follow, args=(stop,)),
+                       threading.Thread(target=probe_own_writes,
+                                        args=(balancer.url, admin, stop, own))]
+            for helper in helpers:
+                helper.start()
+            try:
+                record_steadily(ledger, lines, rate, seconds, clock, steady)
+            finally:
+                stop.set()
+                for helper in helpers:
+                    helper.join()
+    finally:
+        clock.close()
+    return clock.lags, steady, own
+
+
 def measure(events: int, seconds: float, read_seconds: float, rounds: int, seed: int
             ) -> tuple[dict[str, Any], dict[str, Any], list[Metric]]:
     rate = DESIGN_PEAK * PEAK_MULTIPLE
@@ -285,31 +312,14 @@ def measure(events: int, seconds: float, read_seconds: float, rounds: int, seed:
                 running.start_api()
             running.start_worker()
             wait_until_projected(running.apis[0])
-            admin = issue_token(running.write_url, "admin", name=ACTOR)
-            clock = ReplayClock(running.write_url, running.read_url)
-            steady, own = Steady(), OwnWrites()
-            stop = threading.Event()
-            print(f" {rate:g} events/s for {seconds:g} s ...", file=sys.stderr)
-            with running.balancer(running.apis) as balancer:
-                helpers = [threading.Thread(target=clock.follow, args=(stop,)),
-                           threading.Thread(target=probe_own_writes,
-                                            args=(balancer.url, admin, stop, own))]
-                for helper in helpers:
-                    helper.start()
-                try:
-                    record_steadily(ledger, steady_lines, rate, seconds, clock, steady)
-                finally:
-                    stop.set()
-                    for helper in helpers:
-                        helper.join()
-            clock.close()
+            lags, steady, own = steady_load(running, ledger, steady_lines, rate, seconds)
             metrics = read_throughput(running, read_seconds, rounds)
         finally:
             ledger.close()
-    lag, wait, plain = milliseconds(clock.lags), milliseconds(own.waits), milliseconds(own.plain)
+    lag, wait, plain = milliseconds(lags), milliseconds(own.waits), milliseconds(own.plain)
     load = {"events_per_second": round(steady.events / steady.seconds, 1),
             "target_events_per_second": rate, "seconds": round(steady.seconds, 1),
-            "commands": steady.commands, "lag_samples": len(clock.lags),
+            "commands": steady.commands, "lag_samples": len(lags),
             "own_write_probes": len(own.waits), "own_writes_not_read": own.missed,
             "own_write_reads_failed": len(own.unanswered), "failures": own.unanswered[:3],
             "standby_lag_p50_ms": lag[0], "at_least_wait_p50_ms": wait[0]}
