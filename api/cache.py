@@ -4,8 +4,10 @@ The ledger only grows, so an answer changes only when the projections apply new 
 cache key holds everything an answer depends on: the request itself (body or query string),
 what the client accepts, today's date (reads default to it) and the projections' generation,
 which moves with every batch they apply, every checkpoint signed and every person forgotten
-(ledger/vault.py). A write therefore makes every older answer unreachable; no answer is served
-from before it once it is projected.
+(ledger/vault.py), and, when the process reads a standby, only once the standby has replayed
+them (projections/waiting.py): an answer read from the standby before then is kept under the
+older generation. A write therefore makes every older answer unreachable; no answer is served
+from before it once it is projected on the database read.
 
 Who asks is part of the key (the Authorization header), and a token is checked (as every
 request's, see `TrustedTokens`) before a cached answer is given: a revoked token gets nothing,

@@ -430,7 +430,7 @@ def load_metric(name: str, runs: list[Load], baseline: list[Load]) -> LoadMetric
         requests=sum(run.ok for run in runs), errors=errors)
 
 
-def _report(figure: str, run: Load) -> None:
+def report_run(figure: str, run: Load) -> None:
     """A line per run on stderr: where the CPU went shows who was the bottleneck."""
     database = (f", PostgreSQL {run.database_cpu_seconds / run.elapsed:.0%}"
                 if run.database_cpu_seconds is not None else "")
@@ -498,7 +498,7 @@ def _round(server: Server, typename: Path, queries: list[Operation],
                 repeat: bool, max_requests: int, as_auditor: bool = False) -> None:
         found[figure] = server.load(path, variables, repeat=repeat, seconds=seconds,
                                     max_requests=max_requests, as_auditor=as_auditor)
-        _report(label, found[figure])
+        report_run(label, found[figure])
 
     measure("baseline_before", "{ __typename }", typename, [{}], True, warm_requests)
     for op in queries:

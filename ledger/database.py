@@ -19,6 +19,9 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 DATABASE_URL_VARIABLE = "BEVOEGD_DATABASE_URL"
+READ_DATABASE_URL_VARIABLE = "BEVOEGD_READ_DATABASE_URL"
+"""Where queries, subscriptions and the log's tiles are read: a hot standby of the database
+written, or (unset) that database itself."""
 DATA_DIR_VARIABLE = "BEVOEGD_DATA_DIR"
 DATABASE_NAME = "bevoegd"
 

