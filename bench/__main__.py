@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from bench.explorer_page import explorer_pages
 from bench.generate import generate_commands
 from bench.graphql_read import graphql_read, latency_markdown
 from bench.import_rate import import_rate
@@ -87,6 +88,8 @@ def main(events: int, rounds: int, commands: int, seed: int, commands_only: bool
             metrics.append(proof_tiles(url, rounds))
             click.echo("report_seconds ...", err=True)
             metrics.append(report_seconds(url, rounds))
+            click.echo("explorer_decision_page_p99, explorer_municipality_page_p99 ...", err=True)
+            metrics.extend(explorer_pages(url, rounds))
             click.echo("rss_api_mb, rss_worker_mb ...", err=True)
             metrics.append(rss_api(url, 500))
             metrics.append(rss_worker(url))

@@ -7,8 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import lru_cache, partial
 from typing import Any
+from urllib.parse import quote
 
+import orjson
+from anyio import to_thread
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -41,8 +45,19 @@ HEADERS = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, "Vary": "Accept",
            "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
 
 TEMPLATES = Environment(loader=PackageLoader("api.explorer"), autoescape=select_autoescape(),
-                        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                        auto_reload=False)  # templates change with a release, not while serving
+
+
+@lru_cache(maxsize=65_536)
+def _in_address(value: object) -> str:
+    """A code or name as one segment or value of an address; a page quotes hundreds of the same
+    few codes, which Jinja's own urlencode quotes again each time."""
+    return quote(str(value), safe="")
+
+
 TEMPLATES.filters |= {
+    "urlencode": _in_address,
     # the report's Dutch words: one name for each idea, wherever Bevoegd shows it
     "nl": lambda value: LABELS["nl"].get(str(value).lower(), str(value)).lower() if value else "",
     "datum": lambda day: long_date(day, "nl") if day else "",
@@ -112,11 +127,13 @@ def endpoint(view: View) -> Callable[[Request], Awaitable[Response]]:
             return Response(atom(request, shown.title, shown.feed), media_type=ATOM,
                             headers=HEADERS | {"Vary": "Accept"})
         if form == JSON:
-            return JSONResponse(shown.answer, headers=HEADERS)
+            return Response(orjson.dumps(shown.answer), media_type=JSON, headers=HEADERS)
         if shown.goes_to is not None:
             return RedirectResponse(shown.goes_to, status_code=303, headers=HEADERS)
-        html = render(shown.template, title=shown.title, request=request, **shown.answer,
-                      **shown.extra)
+        # CPU work, a few milliseconds for a long page: not on the event loop
+        html = await to_thread.run_sync(partial(
+            render, shown.template, title=shown.title, request=request, **shown.answer,
+            **shown.extra))
         return HTMLResponse(html, headers=HEADERS)
 
     return answer
