@@ -31,6 +31,7 @@ from api.log_http import ROUTES as LOG_ROUTES
 from api.report_http import ROUTES as REPORT_ROUTES
 from api.request_id import RequestId
 from api.switches import switch
+from api.tail import Tail
 from api.timeout import RequestTimeLimit
 from ledger.application import Ledger
 from ledger.database import DATABASE_URL_VARIABLE, eventsourcing_env
@@ -100,6 +101,7 @@ def create_app(database_url: str, *, run_projector: bool = True, production: boo
         await runner.setup()
         app.state.watch = ProjectionWatch(app.state.pool)
         await app.state.watch.start()
+        app.state.tail = Tail(app.state.pool, app.state.watch)  # subscriptions' shared reads
         stop = asyncio.Event()
         running = [asyncio.create_task(runner.run(stop))] if run_projector else []
         if run_projector and signer is not None:
