@@ -104,12 +104,8 @@ class Runner:
         """Projects until `stop` is set, whatever fails on the way (the database gone, a batch
         refused): it waits a while (see `Health`), stands by until it holds the locks again and
         goes on from the tracked positions, a failed batch having been rolled back."""
-        set_up = False
         while not stop.is_set():
             try:
-                if not set_up:
-                    await self.setup()
-                    set_up = True
                 await self._lead_and_project(stop)
             # Any exception, not only the database's: a runner that stops leaves the API serving
             # frozen projections, one that retries shows its failure and recovers by itself.
@@ -126,6 +122,9 @@ class Runner:
         async with self.pool.acquire() as listener:
             if not await self._lead(listener, stop):
                 return
+            # Only a leader sets up: a standby's DDL would wait for the leader's batches and
+            # they for it, until PostgreSQL refused one of them as a deadlock.
+            await self.setup()
             wake, lost = asyncio.Event(), asyncio.Event()
 
             def notified(*_: object) -> None:

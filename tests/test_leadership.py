@@ -14,14 +14,13 @@ import asyncpg
 import pytest
 
 from ledger.application import EVENTS_TABLE, Ledger
-from ledger.transparency import TransparencyError
 from ledger.transparency.note import Signer
 from projections.checkpoints import SIGNER_LOCK, Checkpointer, all_checkpoints, setup_checkpoints
 from projections.connection import connect_kwargs
 from projections.runner import CATCH_UP_BATCH, Runner, all_projections
-from projections.verification.checkpoints import open_signed
 from tests.ledger_setup import build_world
 from tests.read_models import import_history, pool_on, write_fresh_event
+from tests.reliability.handover import signed_with
 from tests.test_projection_crash import hold_second_batch, positions
 from tests.test_projection_runner import caught_up, eventually, live_runner
 from tests.test_runner_heals import assert_same_as_rebuilt, one_leader, terminate
@@ -113,17 +112,9 @@ async def signed_by(pool: asyncpg.Pool, keys: dict[str, Signer]) -> list[str]:
     found = []
     for checkpoint in await all_checkpoints(pool):
         (who,) = [name for name, key in keys.items()
-                  if _verifies(checkpoint.note.encode(), key)]
+                  if signed_with(checkpoint.note.encode(), key)]
         found.append(who)
     return found
-
-
-def _verifies(note: bytes, key: Signer) -> bool:
-    try:
-        open_signed(note, [key.verifier])
-    except TransparencyError:
-        return False
-    return True
 
 
 async def test_one_checkpointer_signs_and_a_standby_signs_once_its_session_ends(

@@ -13,8 +13,12 @@ from pathlib import Path
 import asyncpg
 
 from ledger.application import Ledger
+from ledger.transparency import TransparencyError
+from ledger.transparency.note import Signer
+from projections.checkpoints import latest_checkpoint
 from projections.runner import all_projections, lock_key
 from projections.tracking import SCHEMA
+from projections.verification.checkpoints import open_signed
 from tests.read_models import write_fresh_event
 from tests.reliability.processes import DEADLINE, Bevoegd, until
 
@@ -35,7 +39,10 @@ async def projection_leader(conn: asyncpg.Connection) -> int | None:
 
 
 async def furthest(conn: asyncpg.Connection) -> int:
-    """The furthest position a projection stands at: it moves with every batch committed."""
+    """The furthest position a projection stands at: it moves with every batch committed (0
+    before a leader set up the tracking table)."""
+    if await conn.fetchval("SELECT to_regclass($1)", f"{SCHEMA}.tracking") is None:
+        return 0
     return int(await conn.fetchval(f"SELECT coalesce(max(position), 0) FROM {SCHEMA}.tracking"))
 
 
@@ -46,6 +53,21 @@ async def standing_by(conn: asyncpg.Connection, leader: int) -> bool:
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
         " AND pid <> $1 AND pid <> pg_backend_pid() AND query LIKE '%pg_try_advisory_lock%'",
         leader) >= 2
+
+
+def signed_with(note: bytes, key: Signer) -> bool:
+    """Whether `key` signed the checkpoint in this note."""
+    try:
+        open_signed(note, [key.verifier])
+    except TransparencyError:
+        return False
+    return True
+
+
+async def last_signed_with(conn: asyncpg.Connection, key: Signer) -> bool:
+    """The latest checkpoint is signed with `key`: its worker signs."""
+    latest = await latest_checkpoint(conn)
+    return latest is not None and signed_with(latest.note.encode(), key)
 
 
 def start_worker(database_url: str, log: Path, environ: Mapping[str, str] | None = None
