@@ -40,7 +40,6 @@ from ledger.database import eventsourcing_env, open_database
 from ledger.transparency.keys import SIGNING_KEY_VARIABLE
 from ledger.transparency.note import Signer
 from projections.runner import POLL_SECONDS
-from projections.tracking import SCHEMA
 from tests.databases import fresh_database
 from tests.read_models import import_history, pool_on, write_fresh_event
 from tests.reliability.handover import (
@@ -186,12 +185,10 @@ def _fanout_rounds(graphql_url: str, server_pid: int, ledger: Ledger, rounds: in
 
 
 async def _projected(url: str, position: int) -> None:
+    """Waits until the worker leads and has projected `position` (each batch moves every
+    projection to its last event)."""
     async with pool_on(url) as pool, pool.acquire() as conn:
-        await until(lambda: _reached(conn, position), f"the worker to project {position}")
-
-
-async def _reached(conn: Any, position: int) -> bool:
-    return await conn.fetchval(f"SELECT min(position) FROM {SCHEMA}.tracking") >= position
+        await leads(conn, since=position - 1)
 
 
 def subscriber_fanout(url: str, ledger: Ledger, rounds: int) -> list[Metric]:
