@@ -37,6 +37,7 @@ from api.log_http import ROUTES as LOG_ROUTES
 from api.report_http import ROUTES as REPORT_ROUTES
 from api.request_id import RequestId
 from api.switches import switch
+from api.tail import Tail
 from api.timeout import RequestTimeLimit
 from ledger.application import Ledger
 from ledger.database import DATABASE_URL_VARIABLE, READ_DATABASE_URL_VARIABLE, eventsourcing_env
@@ -142,6 +143,7 @@ def create_app(database_url: str, *, read_database_url: str | None = None,
         await runner.setup()
         app.state.watch = ProjectionWatch(app.state.pool, primary=app.state.write_pool)
         await app.state.watch.start()
+        app.state.tail = Tail(app.state.pool, app.state.watch)  # subscriptions' shared reads
         stop = asyncio.Event()
         running = [asyncio.create_task(runner.run(stop))] if run_projector else []
         if run_projector and signer is not None:

@@ -4,13 +4,16 @@ per SIGN_SECONDS. Every checkpoint signed is kept: a verifier checks each agains
 each against the one before it (consistency), and anyone who kept one can hold the log to it.
 
 The signing key is given by configuration, never read from the database (ledger/transparency/
-keys.py). Several processes may sign: they sign the same tree, and a size is kept once."""
+keys.py). Several processes may run a Checkpointer; one signs at a time, holding an advisory
+lock on the connection it signs on, and the others stand by. A signer whose connection is gone can
+sign nothing more, as the lock went with it. Whoever signs, a size is kept once."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,6 +30,8 @@ from projections.waiting import ProjectionWatch
 
 CHECKPOINTS_TABLE = "bevoegd_checkpoints"
 SIGN_SECONDS = 1.0
+SIGNER_LOCK = zlib.crc32(b"bevoegd-checkpoint-signer")
+"""The advisory lock the one signing Checkpointer holds."""
 log = logging.getLogger(__name__)
 
 
@@ -87,20 +92,20 @@ async def all_checkpoints(db: asyncpg.Pool | asyncpg.Connection) -> list[SignedC
     return [SignedCheckpoint(**row) for row in rows]
 
 
-async def sign_if_grown(pool: asyncpg.Pool, signer: Signer) -> SignedCheckpoint | None:
+async def sign_if_grown(db: asyncpg.Pool | asyncpg.Connection, signer: Signer
+                        ) -> SignedCheckpoint | None:
     """Signs the current tree if no checkpoint has its size yet; returns what it signed."""
-    async with pool.acquire() as conn:
-        size, root = await tree_head(conn)
-        latest = await latest_checkpoint(conn)
-        if size == 0 or (latest is not None and latest.size >= size):
-            return None
-        note = sign_checkpoint(Checkpoint(signer.name, size, root), signer).decode()
-        row = await conn.fetchrow(
-            f"INSERT INTO {CHECKPOINTS_TABLE} (size, root_hash, note) VALUES ($1, $2, $3)"
-            " ON CONFLICT (size) DO NOTHING RETURNING size, root_hash, note, signed_at",
-            size, root, note)
-        if row is not None:  # answers that name the latest checkpoint are out of date now
-            await conn.execute("SELECT pg_notify($1, $2)", PROJECTED_CHANNEL, str(size))
+    size, root = await tree_head(db)
+    latest = await latest_checkpoint(db)
+    if size == 0 or (latest is not None and latest.size >= size):
+        return None
+    note = sign_checkpoint(Checkpoint(signer.name, size, root), signer).decode()
+    row = await db.fetchrow(
+        f"INSERT INTO {CHECKPOINTS_TABLE} (size, root_hash, note) VALUES ($1, $2, $3)"
+        " ON CONFLICT (size) DO NOTHING RETURNING size, root_hash, note, signed_at",
+        size, root, note)
+    if row is not None:  # answers that name the latest checkpoint are out of date now
+        await db.execute("SELECT pg_notify($1, $2)", PROJECTED_CHANNEL, str(size))
     return None if row is None else SignedCheckpoint(**row)
 
 
@@ -117,21 +122,29 @@ class Checkpointer:
         watch = ProjectionWatch(self.pool)
         await watch.start()
         try:
-            set_up = False
             while not stop.is_set():
-                began = time.monotonic()
                 try:
-                    if not set_up:
-                        async with self.pool.acquire() as conn:
-                            await setup_checkpoints(conn)
-                        set_up = True
-                    await sign_if_grown(self.pool, self.signer)
-                    self.health.succeeded()
+                    await self._lead_and_sign(stop, watch)
                 except Exception as error:  # whatever failed, signing goes on once it can
                     failure = self.health.failed(error)
                     await first_of(stop, timeout=retry_delay(failure.attempts))
-                    continue
-                await watch.next_change(timeout=SIGN_SECONDS)
-                await first_of(stop, timeout=max(0.0, SIGN_SECONDS - (time.monotonic() - began)))
         finally:
             await watch.stop()
+
+    async def _lead_and_sign(self, stop: asyncio.Event, watch: ProjectionWatch) -> None:
+        """Stands by until this Checkpointer holds the signing lock, then signs on the lock's
+        connection until `stop` is set; the pool lets go of the lock when the connection goes
+        back to it."""
+        async with self.pool.acquire() as conn:
+            await setup_checkpoints(conn)
+            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", SIGNER_LOCK):
+                self.health.succeeded()  # another process signs: nothing fails here while it does
+                await first_of(stop, timeout=SIGN_SECONDS)
+                if stop.is_set():
+                    return
+            while not stop.is_set():
+                began = time.monotonic()
+                await sign_if_grown(conn, self.signer)
+                self.health.succeeded()
+                await watch.next_change(timeout=SIGN_SECONDS)
+                await first_of(stop, timeout=max(0.0, SIGN_SECONDS - (time.monotonic() - began)))

@@ -2,7 +2,10 @@
 by PostgreSQL notifications when live. Each batch is read and decoded once and applied to every
 projection in one transaction that also moves their positions. A PostgreSQL advisory lock per
 projection keeps one active runner per projection across processes; others wait as standbys.
-A runner outlives any failure: it retries, taking the locks anew, and reports what failed."""
+The leader's batches run on the very connection that holds the locks, so a leader whose
+connection is gone cannot commit another batch: its locks and its open transaction end together,
+before a standby can take the locks. A runner outlives any failure: it retries, taking the locks
+anew, and reports what failed."""
 
 from __future__ import annotations
 
@@ -101,12 +104,8 @@ class Runner:
         """Projects until `stop` is set, whatever fails on the way (the database gone, a batch
         refused): it waits a while (see `Health`), stands by until it holds the locks again and
         goes on from the tracked positions, a failed batch having been rolled back."""
-        set_up = False
         while not stop.is_set():
             try:
-                if not set_up:
-                    await self.setup()
-                    set_up = True
                 await self._lead_and_project(stop)
             # Any exception, not only the database's: a runner that stops leaves the API serving
             # frozen projections, one that retries shows its failure and recovers by itself.
@@ -117,11 +116,15 @@ class Runner:
 
     async def _lead_and_project(self, stop: asyncio.Event) -> None:
         """Stands by until this runner holds every projection's lock, then projects until `stop`
-        is set. The locks belong to the listening connection's session: when it dies they are
-        gone and another runner may lead, so this one stops projecting (LeadershipLost)."""
+        is set. The locks belong to the listening connection's session, and every batch commits
+        on it: when it dies, the locks and any batch in flight go with it and another runner may
+        lead, so this one stops projecting (LeadershipLost)."""
         async with self.pool.acquire() as listener:
             if not await self._lead(listener, stop):
                 return
+            # Only a leader sets up: a standby's DDL would wait for the leader's batches and
+            # they for it, until PostgreSQL refused one of them as a deadlock.
+            await self.setup()
             wake, lost = asyncio.Event(), asyncio.Event()
 
             def notified(*_: object) -> None:
@@ -138,7 +141,7 @@ class Runner:
                     if lost.is_set():
                         raise LeadershipLost("The connection holding the projection locks closed.")
                     wake.clear()
-                    applied = await self.catch_up()
+                    applied = await self.apply_batch(listener)
                     self.health.succeeded()
                     if applied == 0:
                         await first_of(wake, stop, timeout=POLL_SECONDS)
@@ -162,8 +165,16 @@ class Runner:
             log.debug("The failure could not be recorded: %s", describe(error))
 
     async def catch_up(self) -> int:
-        """Applies the next batch to every projection; returns how many events were read."""
-        async with self.pool.acquire() as conn, conn.transaction():
+        """Applies the next batch to every projection on a connection of the pool, leading or
+        not (for rebuilds, tests and scripts); returns how many events were read."""
+        async with self.pool.acquire() as conn:
+            return await self.apply_batch(conn)
+
+    async def apply_batch(self, conn: asyncpg.Connection) -> int:
+        """Applies the next batch to every projection in one transaction on `conn`; returns how
+        many events were read. Concurrent batches queue on the tracking rows (`claim_position`),
+        so an event is applied once whoever runs them."""
+        async with conn.transaction():
             began = time.perf_counter()
             positions = {p.name: await claim_position(conn, p.name) for p in self.projections}
             await clear_failure(conn, list(positions))

@@ -17,6 +17,7 @@ from api.auth import Principal, TrustedTokens
 from api.availability import DatabaseAvailability
 from api.schema import build_schema
 from api.schema.context import Context
+from api.tail import Tail
 from ledger.application import Ledger
 from projections.tracking import SCHEMA
 from projections.waiting import ProjectionWatch
@@ -63,8 +64,10 @@ async def projected_demo(ledger: Ledger, database_url: str) -> AsyncIterator[asy
 async def execute(pool: asyncpg.Pool, db: Any, ledger: Ledger, query: str,
                   variables: dict[str, Any]) -> dict[str, Any]:
     availability = DatabaseAvailability(lambda: pool.fetchval("SELECT 1"))
-    context = Context(pool=db, ledger=ledger, principal=AUDITOR, watch=ProjectionWatch(pool),
-                      tokens=TrustedTokens(pool, availability), availability=availability)
+    watch = ProjectionWatch(pool)
+    context = Context(pool=db, ledger=ledger, principal=AUDITOR, watch=watch,
+                      tokens=TrustedTokens(pool, availability), availability=availability,
+                      tail=Tail(pool, watch))
     result = await build_schema().execute(query, variable_values=variables,
                                           context_value=context)
     assert result.errors is None, result.errors

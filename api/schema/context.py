@@ -1,6 +1,6 @@
 """What every resolver gets: the read pool, the ledger, who is asking, the moment a read asks
-about, and per-request loaders (one set query per kind of record, however many of them an answer
-names: no N+1)."""
+about, the process's shared tail of the log (for subscriptions), and per-request loaders (one
+set query per kind of record, however many of them an answer names: no N+1)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from strawberry.types import Info
 from api.auth import Principal, TrustedTokens
 from api.availability import DatabaseAvailability
 from api.schema.errors import Forbidden
+from api.tail import Tail
 from ledger.application import Ledger
 from projections.errors import InvalidArgument, UnknownRecord
 from projections.queries import audit, log, records
@@ -93,6 +94,7 @@ class Context:
     watch: ProjectionWatch
     tokens: TrustedTokens
     availability: DatabaseAvailability
+    tail: Tail
     authorization: str | None = None  # the bearer token's header, checked again on a WebSocket
     connection_params: dict[str, Any] | None = None  # a WebSocket's connection_init payload
     bodies: RecordLoader = field(init=False)

@@ -4,7 +4,8 @@ Events are read from the audit trail in position order after the projections app
 The runner commits batches in ledger order, so whatever a subscriber has seen, everything before
 it is there too: resuming with `after` = the last position seen gives no gaps and no repeats.
 The connection checks its token again while it streams and closes once the token is revoked
-(api/websocket.py).
+(api/websocket.py). Once a subscriber has caught up, the process's shared tail (api/tail.py)
+reads new events for all its subscribers at once.
 
 The public does not see a decision before it is published. Its events recorded before the
 publication (with the exercise its taking records on its competence's holding) reach the public
@@ -21,12 +22,10 @@ from collections.abc import AsyncGenerator
 import strawberry
 
 from api.schema.arguments import EventTypes, SeenUpTo, event_types
-from api.schema.context import Context, ContextInfo
+from api.schema.context import ContextInfo
 from api.schema.types import LedgerEvent
+from api.tail import follow, read_everything, read_public
 from projections.queries import audit
-from projections.queries.pagination import MAX_PAGE, PageRequest, encode_cursor
-
-IDLE_RECHECK_SECONDS = 5.0
 
 
 @strawberry.type(description="Live updates.")
@@ -43,47 +42,14 @@ class Subscription:
         context = info.context
         position = await context.ledger_position(after, "after")
         wanted = event_types(types)
-        stream = _public(context, position, wanted) if context.published_only \
-            else _everything(context, position, wanted)
-        async for event in stream:
+        metadata = context.principal.reads_everything
+        read, released_after = read_everything, 0
+        if context.published_only:
+            read = read_public
+            if (publication := await audit.releasing_publication(context.pool, position)
+                    ) is not None:
+                # the publication comes next, with what it releases after the event seen last
+                position, released_after = publication - 1, position
+        async for delivery in follow(context.tail, read, position, wanted, released_after):
             context.forget_records()  # each event's records as they stand when it is sent
-            yield event
-
-
-async def _everything(context: Context, position: int, wanted: tuple[str, ...] | None
-                      ) -> AsyncGenerator[LedgerEvent, None]:
-    """Every event in its place, for those who may see unpublished decisions."""
-    where = audit.AuditFilter(event_types=wanted)
-    while True:
-        page = await audit.audit_trail(
-            context.pool, PageRequest(MAX_PAGE, encode_cursor("event", position)), where)
-        for row in page.items:
-            position = row["position"]
-            yield LedgerEvent.of(row, context.principal.reads_everything)
-        if not page.has_next_page:
-            await context.watch.next_change(IDLE_RECHECK_SECONDS)
-
-
-async def _public(context: Context, position: int, wanted: tuple[str, ...] | None
-                  ) -> AsyncGenerator[LedgerEvent, None]:
-    """The public's stream: each publication brings the events of its decision recorded before
-    it. Resuming after a released event goes on with the rest of its release."""
-    metadata = context.principal.reads_everything
-    released_after = 0
-    if (publication := await audit.releasing_publication(context.pool, position)) is not None:
-        # the publication comes next, with what it releases after the event seen last
-        position, released_after = publication - 1, position
-    while True:
-        page = await audit.public_events(
-            context.pool, PageRequest(MAX_PAGE, encode_cursor("event", position)), wanted)
-        for row in page.items:
-            position = row["position"]
-            if row["published_position"] == position:
-                for earlier in await audit.released_by(context.pool, row["decision"], position,
-                                                       released_after, wanted):
-                    yield LedgerEvent.of(earlier, metadata, released_at=position)
-            if wanted is None or row["event_type"] in wanted:
-                yield LedgerEvent.of(row, metadata)
-            released_after = 0
-        if not page.has_next_page:
-            await context.watch.next_change(IDLE_RECHECK_SECONDS)
+            yield LedgerEvent.of(delivery.row, metadata, released_at=delivery.released_at)

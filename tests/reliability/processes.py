@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -27,12 +27,14 @@ never a measurement."""
 
 
 class Bevoegd:
-    """One `bevoegd ARGS` process on a database, its output appended to `log`."""
+    """One `bevoegd ARGS` process on a database, its output appended to `log`, configured by
+    the test's environment and `environ` (a signing key, say)."""
 
-    def __init__(self, args: list[str], database_url: str, log: Path) -> None:
+    def __init__(self, args: list[str], database_url: str, log: Path,
+                 environ: Mapping[str, str] | None = None) -> None:
         self.args = args
         self.log = log
-        env = {**os.environ, DATABASE_URL_VARIABLE: database_url}
+        env = {**os.environ, **(environ or {}), DATABASE_URL_VARIABLE: database_url}
         with log.open("ab") as out:
             self.process = subprocess.Popen([sys.executable, "-m", "api.cli", *args], cwd=ROOT,
                                             env=env, stdout=out, stderr=subprocess.STDOUT)
