@@ -194,7 +194,11 @@ class Runner:
 
     async def setup(self) -> None:
         """Creates the tracking table and every projection's tables (repeatable). A projection
-        whose tables changed shape since they were filled is emptied, to be projected anew."""
+        whose tables changed shape since they were filled is emptied, to be projected anew.
+        Nothing is done, and no lock taken, when every projection is tracked at its version: a
+        process starting beside a leading runner must not queue DDL behind its batches."""
+        if await self._in_shape():
+            return
         async with self.pool.acquire() as conn, conn.transaction():
             await setup_tracking(conn)
             for projection in self.projections:
@@ -212,6 +216,14 @@ class Runner:
                     " position = CASE WHEN tracking.version = EXCLUDED.version"
                     "  THEN tracking.position ELSE 0 END",
                     projection.name, projection.version)
+
+    async def _in_shape(self) -> bool:
+        """Whether every projection is tracked at its current version (a read, no lock)."""
+        try:
+            stored = dict(await self.pool.fetch(f"SELECT projection, version FROM {SCHEMA}.tracking"))
+        except asyncpg.UndefinedTableError:
+            return False
+        return all(stored.get(p.name) == p.version for p in self.projections)
 
     async def _lead(self, conn: asyncpg.Connection, stop: asyncio.Event) -> bool:
         """Waits until this runner holds every projection's advisory lock, or `stop` is set."""
