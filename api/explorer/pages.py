@@ -14,6 +14,7 @@ from urllib.parse import quote
 import orjson
 from anyio import to_thread
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2.filters import do_urlencode
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -50,10 +51,17 @@ TEMPLATES = Environment(loader=PackageLoader("api.explorer"), autoescape=select_
 
 
 @lru_cache(maxsize=65_536)
+def _quoted(text: str) -> str:
+    return quote(text, safe="")
+
+
 def _in_address(value: object) -> str:
-    """A code or name as one segment or value of an address; a page quotes hundreds of the same
-    few codes, which Jinja's own urlencode quotes again each time."""
-    return quote(str(value), safe="")
+    """A code or name as one segment or value of an address, quoted once per text (a page
+    quotes hundreds of the same few codes, which Jinja's urlencode quotes again each time); pairs
+    or a dict as a query string, as Jinja's urlencode makes it."""
+    if isinstance(value, str | int):
+        return _quoted(str(value))
+    return str(do_urlencode(value))
 
 
 TEMPLATES.filters |= {
