@@ -87,6 +87,14 @@ def test_a_page_is_dutch_titled_and_skippable(client: TestClient, path: str) -> 
         assert client.get(style).status_code == 200
 
 
+def test_every_page_has_a_title_of_its_own(client: TestClient) -> None:
+    """A visitor with many tabs, or a screen reader's list of windows, tells pages apart."""
+    titles = [Outline(client.get(path, headers={"accept": HTML}).text).title
+              for path in [*PAGES, "/gemeenten/dordrecht", "/organen/dsb",
+                           "/besluiten/drechtraad-2013-07-02-begroting-2014"]]
+    assert len(set(titles)) == len(titles), titles
+
+
 @pytest.mark.parametrize("path", PAGES)
 def test_a_page_has_a_json_twin_with_its_answer(client: TestClient, path: str) -> None:
     twin = "/index.json" if path == "/" else f"{path}.json"
