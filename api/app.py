@@ -34,6 +34,7 @@ from api.explorer.routes import routes as explorer_routes
 from api.graphiql.page import ASSETS_PATH, assets
 from api.http import GraphQLView
 from api.log_http import ROUTES as LOG_ROUTES
+from api.log_http import TilesServed
 from api.report_http import ROUTES as REPORT_ROUTES
 from api.request_id import RequestId
 from api.switches import switch
@@ -136,6 +137,7 @@ def create_app(database_url: str, *, read_database_url: str | None = None,
             await setup_tokens(conn)
         app.state.tokens = TrustedTokens(app.state.write_pool, app.state.availability)
         app.state.signer = signer
+        app.state.tiles_served = TilesServed()
         async with app.state.write_pool.acquire() as conn:
             await setup_checkpoints(conn)
         runner = Runner(app.state.write_pool, all_projections())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 
+from cachetools import LRUCache
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -21,6 +22,16 @@ from projections.health import DATABASE_ERRORS
 from projections.queries import log
 
 PREFIX = "/log"
+SERVED_TILES = 4096
+
+
+class TilesServed(LRUCache[str, bytes]):
+    """The tiles and bundles an app served last (at most SERVED_TILES, 17 kB each at most): what
+    a path holds never changes once it exists, so a file served once is served again without
+    the database."""
+
+    def __init__(self) -> None:
+        super().__init__(maxsize=SERVED_TILES)
 IMMUTABLE = "public, max-age=31536000, immutable"
 TEXT = "text/plain; charset=utf-8"
 
@@ -49,24 +60,31 @@ async def checkpoint(request: Request) -> Response:
     return Response(latest.note, media_type=TEXT, headers={"Cache-Control": "no-cache"})
 
 
+async def _read(request: Request, path: str) -> bytes | None:
+    if path.startswith("tile/entries/"):
+        index, width = parse_entry_bundle_path(path)
+        request.app.state.availability.check()
+        return await log.bundle(request.app.state.pool, index, width)
+    level, index, width = parse_tile_path(path)
+    request.app.state.availability.check()
+    return await log.tile(request.app.state.pool, level, index, width)
+
+
 async def tile(request: Request) -> Response:
     """A hash tile (tile/<L>/<N>[.p/<W>]) or an entry bundle (tile/entries/<N>[.p/<W>])."""
     path = f"tile/{request.path_params['path']}"
-    try:
-        if path.startswith("tile/entries/"):
-            index, width = parse_entry_bundle_path(path)
-            request.app.state.availability.check()
-            data = await log.bundle(request.app.state.pool, index, width)
-        else:
-            level, index, width = parse_tile_path(path)
-            request.app.state.availability.check()
-            data = await log.tile(request.app.state.pool, level, index, width)
-    except MalformedTile as malformed:
-        return _not_found(f"{path} is no tile of C2SP tlog-tiles: {malformed}\n")
-    except (DatabaseUnavailable, *DATABASE_ERRORS):
-        return _unavailable()
+    served: TilesServed = request.app.state.tiles_served
+    data = served.get(path)
     if data is None:
-        return _not_found(f"The log has not grown to {path} yet.\n")
+        try:
+            data = await _read(request, path)
+        except MalformedTile as malformed:
+            return _not_found(f"{path} is no tile of C2SP tlog-tiles: {malformed}\n")
+        except (DatabaseUnavailable, *DATABASE_ERRORS):
+            return _unavailable()
+        if data is None:
+            return _not_found(f"The log has not grown to {path} yet.\n")
+        served[path] = data
     headers = {"Cache-Control": IMMUTABLE, "Vary": "Accept-Encoding"}
     if path.startswith("tile/entries/") and "gzip" in request.headers.get("accept-encoding", ""):
         data = gzip.compress(data, mtime=0)  # a bundle is at most 17 kB: quick to compress

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import psycopg
 import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
@@ -30,6 +31,7 @@ from ledger.transparency.keys import SIGNING_KEY_FILE_VARIABLE, SIGNING_KEY_VARI
 from ledger.transparency.leaf import EventLeaf
 from ledger.transparency.merkle import leaf_hash, root_of, verify_consistency, verify_inclusion
 from ledger.transparency.note import Signer, Verifier
+from projections.tracking import SCHEMA
 from tests.graphql_client import UNPUBLISHED, eventually, issue_token, load_world, serving
 from tests.ledger_setup import build_world
 from tests.merkle_reference import mth
@@ -107,6 +109,20 @@ def test_go_verifies_the_log_mirrored_with_plain_gets(client: TestClient, tmp_pa
     result = run(tlogcheck, "verify", mirror, tmp_path / "vkey", tmp_path / "checkpoint")
     assert result.returncode == 0, result.stderr.decode()
     assert result.stdout.decode() == f"1 checkpoints, {size} entries, 0 proofs of ours checked\n"
+
+
+def test_a_tile_served_once_is_served_again_without_the_database(
+        client: TestClient, database_url: str) -> None:
+    """A tile's path holds the same bytes for ever: the server keeps what it served. Emptied
+    tables behind its back (as a test may), a tile served before still answers; one never
+    served is read, and found missing."""
+    size = int(client.get("/log/checkpoint").text.split("\n")[1])
+    first, last = tile_paths(size)[0], tile_paths(size)[-1]
+    served = client.get(f"/log/{first}").content
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {SCHEMA}.log_tiles, {SCHEMA}.log_bundles")
+    assert client.get(f"/log/{first}").content == served
+    assert client.get(f"/log/{last}").status_code == 404
 
 
 def test_tiles_the_log_has_not_reached_are_not_found(client: TestClient) -> None:
