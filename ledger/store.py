@@ -136,6 +136,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "lock_fn": Identifier(f"{events_table_name}_lock"),
             "write_fn": Identifier(f"{events_table_name}_write"),
             "sequence": Identifier(f"{events_table_name}_notification_id_seq"),
+            "hash_index": Identifier(f"{events_table_name}_event_hash_idx"),
             # the transaction's setting that carries the last hash from row to row
             "carried": SQL(f"bevoegd.{events_table_name}_tail"),
         }
@@ -194,6 +195,8 @@ class LedgerRecorder(PostgresApplicationRecorder):
                 " END $$",
                 "CREATE OR REPLACE TRIGGER chain_event BEFORE INSERT ON {schema}.{table}"
                 " FOR EACH ROW EXECUTE FUNCTION {schema}.{chain_fn}()",
+                # an auditor holding an event's hash (or its first digits) finds the event
+                "CREATE INDEX IF NOT EXISTS {hash_index} ON {schema}.{table} (event_hash)",
                 "CREATE OR REPLACE FUNCTION {schema}.{freeze_fn}() RETURNS trigger"
                 " LANGUAGE plpgsql AS $$"
                 " BEGIN RAISE EXCEPTION 'ledger events are immutable: record a new event instead';"

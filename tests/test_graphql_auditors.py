@@ -191,3 +191,38 @@ def test_only_auditors_filter_by_recording_time(world: World, bound: str) -> Non
     body = world.api.post(f"query($t: DateTime) {{ auditTrail(first: 5, {bound}: $t) "
                           "{ nodes { position } } }", {"t": "2030-01-01T00:00:00Z"}).json()
     assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"]
+
+
+# Events by their hash -------------------------------------------------------------------------
+
+BY_HASH = ("query($hash: String!) { ledgerEventsByHash(hash: $hash) "
+           "{ position recordKind recordCode } }")
+
+
+def test_an_event_is_found_by_its_hash_or_its_first_digits(world: World) -> None:
+    events = world.trail(world.auditor)
+    for event in (events[0], events[len(events) // 2], events[-1]):
+        whole = event["stored"]["hash"]
+        for given in (whole, whole[:8], whole.upper()[:16]):
+            found = world.api.data(BY_HASH, {"hash": given}, token=world.auditor)
+            assert event["position"] in [e["position"] for e in found["ledgerEventsByHash"]]
+        assert [e["position"] for e in world.api.data(
+            BY_HASH, {"hash": whole}, token=world.auditor)["ledgerEventsByHash"]] == [
+            event["position"]]
+
+
+def test_the_public_finds_by_hash_only_what_it_may_see(world: World) -> None:
+    hidden = [e for e in world.trail(world.auditor) if e["recordCode"] == UNPUBLISHED]
+    assert hidden
+    for event in hidden:
+        given = {"hash": event["stored"]["hash"]}
+        assert world.api.data(BY_HASH, given)["ledgerEventsByHash"] == []
+        assert world.api.data(BY_HASH, given, token=world.auditor)["ledgerEventsByHash"]
+
+
+@pytest.mark.parametrize("given", ["abc", "abcdefg", "zzzzzzzz", "0" * 66, "12345678 "])
+def test_a_hash_that_is_no_hash_is_refused(world: World, given: str) -> None:
+    answer = world.api.post(BY_HASH, {"hash": given}).json()
+    assert answer["data"] is None
+    assert answer["errors"][0]["extensions"]["code"] == "INVALID_ARGUMENT"
+    assert answer["errors"][0]["extensions"]["argument"] == "hash"

@@ -48,6 +48,8 @@ RECORD_PAGES = {"decision": "/besluiten/{}", "body": "/organen/{}", "jurisdictio
 HASH = re.compile(r"[0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=")
 """A SHA-256 hash as the log writes it: hex (an event's hash in the chain) or base64 (a leaf or a
 root of the tree)."""
+EVENT_HASH = re.compile(r"(?:[0-9a-fA-F]{2}){4,32}")
+"""An event's chain hash in hex, or its first digits, as `bevoegd history` shows them."""
 
 
 def _given(request: Request, name: str) -> str | None:
@@ -195,7 +197,9 @@ async def search(request: Request, params: dict[str, str]) -> Shown:
         "decision": Decision.global_id(code), "body": Body.global_id(code),
         "competence": Competence.global_id(code), "jurisdiction": Jurisdiction.global_id(code),
         "event": LedgerEvent.global_id(words if at_position else "0"),
-        "atPosition": at_position, "text": words, "first": FOUND_DECISIONS})
+        "atPosition": at_position, "hash": words,
+        "byHash": EVENT_HASH.fullmatch(words) is not None and not at_position,
+        "text": words, "first": FOUND_DECISIONS})
     hits = _hits(answer, words)
     event = answer.get("event")
     goes_to = None
@@ -203,6 +207,8 @@ async def search(request: Request, params: dict[str, str]) -> Shown:
         goes_to = _page_of("decision", answer["decision"]["code"])
     elif event and event["recordKind"] == "decision":
         goes_to = _page_of("decision", event["recordCode"])
+    elif len(hashed := answer.get("hashed") or []) == 1 and hashed[0]["recordKind"] == "decision":
+        goes_to = _page_of("decision", hashed[0]["recordCode"])
     elif len(hits) == 1 and not at_position and not answer["decisions"]["edges"]:
         goes_to = hits[0][1]
     return Shown("zoeken.html", f"Zoeken naar ‘{words}’", answer, goes_to=goes_to, extra={
@@ -225,6 +231,11 @@ def _hits(answer: dict[str, Any], words: str) -> list[tuple[str, str]]:
                      f"{event['recordCode']}",
                      _page_of(event["recordKind"], event["recordCode"],
                               otherwise=f"/controle?positie={event['position']}")))
+    hits += [(f"Hash van positie {each['position']} in het logboek: {each['type']} van "
+              f"{each['recordCode']}",
+              _page_of(each["recordKind"], each["recordCode"],
+                       otherwise=f"/controle?positie={each['position']}"))
+             for each in answer.get("hashed") or []]
     if body := answer["body"]:
         hits.append((f"Orgaan: {body['name']}", _page_of("body", body["code"])))
     if competence := answer["competence"]:

@@ -5,6 +5,7 @@ fields is one type here. The pages' `first` and `after` are Relay's (api/schema/
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -157,6 +158,20 @@ def checked_record_kind(kind: str | None) -> str | None:
         raise InvalidArgument(f"`recordKind` is one of {', '.join(sorted(RECORD_KINDS.values()))}.",
                               field="recordKind")
     return kind
+
+
+EventHash = Annotated[str, described(
+    "An event's chain hash in hex, as `bevoegd history` and `LedgerEvent.stored.hash` show it, "
+    "or its first digits: at least 8.")]
+EVENT_HASH = re.compile(r"(?:[0-9a-f]{2}){4,32}")
+
+
+def event_hash_prefix(text: str) -> bytes:
+    """The bytes `hash` gives, or a clear error."""
+    if EVENT_HASH.fullmatch(text.lower()) is None:
+        raise InvalidArgument("`hash` is an event's hash in hex, or its first digits: an even "
+                              "number of them, 8 to 64.", field="hash")
+    return bytes.fromhex(text)
 
 
 RecordCode = Annotated[str | None, described(

@@ -29,6 +29,7 @@ from api.schema.arguments import (
     DecisionCode,
     DecisionsOn,
     DossierCode,
+    EventHash,
     EventTypes,
     Exercising,
     ExpiringWithinDays,
@@ -77,6 +78,7 @@ from api.schema.arguments import (
     WithDecisionStatus,
     WithGrantStatus,
     checked_record_kind,
+    event_hash_prefix,
     event_types,
 )
 from api.schema.context import ContextInfo, in_utc
@@ -370,6 +372,16 @@ class Query:
             info.context.pool, page, moment.on, moment.known_at, commissions.ConsultationFilter(
                 open_only=open_only, opened_by=opened_by, consulted=consulted))
         return connection(found, page, lambda row: Consultation.of(row, moment))
+
+    @strawberry.field(description="The events whose chain hash starts with `hash` (at most "
+                                  "10), in ledger order: an auditor holding a hash finds its "
+                                  "event. The public finds the events it may see.")
+    async def ledger_events_by_hash(self, info: ContextInfo, hash: EventHash
+                                    ) -> list[LedgerEvent]:
+        context = info.context
+        found = await audit.by_event_hash(context.pool, event_hash_prefix(hash),
+                                          context.published_only)
+        return [LedgerEvent.of(row, context.principal.reads_everything) for row in found]
 
     @strawberry.field(description="The audit trail: every event with its metadata, in global "
                                   "order. Metadata and unpublished decisions for auditors only.")

@@ -55,6 +55,28 @@ _PUBLIC = (f"(audit_trail.decision IS NULL OR EXISTS (SELECT FROM {SCHEMA}.decis
 """An event the public may see: one of no decision, or of a decision published."""
 
 
+HASHED_AT_MOST = 10
+"""Events a hash's first digits find at most: enough to see that the digits were too few."""
+
+
+def _beyond(prefix: bytes) -> bytes | None:
+    """The first byte string of the prefix's length that no string starting with it reaches;
+    None when every later string starts with it (all bytes 0xff)."""
+    number = int.from_bytes(prefix, "big") + 1
+    return number.to_bytes(len(prefix), "big") if number < 256 ** len(prefix) else None
+
+
+async def by_event_hash(db: Db, prefix: bytes, published_only: bool) -> list[dict[str, Any]]:
+    """The events whose chain hash starts with `prefix` (at most HASHED_AT_MOST), in position
+    order; for the public, those it may see."""
+    rows = await db.fetch(
+        f"SELECT * FROM {SCHEMA}.audit_trail WHERE position = ANY(ARRAY("
+        f" SELECT notification_id FROM {EVENTS_TABLE} WHERE event_hash >= $1"
+        f"  AND ($2::bytea IS NULL OR event_hash < $2) ORDER BY event_hash LIMIT {HASHED_AT_MOST}))"
+        f"{' AND ' + _PUBLIC if published_only else ''} ORDER BY position", prefix, _beyond(prefix))
+    return [dict(row) for row in rows]
+
+
 async def visible_positions(db: Db, positions: Sequence[int]) -> set[int]:
     """Which of the events at these positions the public may see."""
     rows = await db.fetch(f"SELECT position FROM {SCHEMA}.audit_trail"
