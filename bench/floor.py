@@ -9,9 +9,9 @@ what is left is Starlette, uvicorn, asyncpg and the query layer.
     python -m bench.floor --port PORT   (BEVOEGD_DATABASE_URL: the database read)
 
 It takes the load generator's request bodies (bench/load.py) at `POST /<Operation>`, reads
-their `variables` and ignores the query. It reads as the public does (published decisions
-only), as the GraphQL figures do, but for the auditor's operation (AuditTrailPage), which it
-reads as an auditor."""
+their `variables` and ignores the query. It reads as the GraphQL figures ask: as the public
+(published decisions only), but for the auditor's operation (AuditTrailPage), which it reads as
+an auditor without checking a token."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ from starlette.routing import Route
 
 from api.app import STATEMENT_SECONDS
 from api.schema import transparency
+from api.schema.context import Moment
 from ledger.database import DATABASE_URL_VARIABLE
 from projections.connection import create_pool
 from projections.queries import audit, commissions, competences, decisions, records
@@ -50,12 +51,6 @@ Endpoint = Callable[[asyncpg.Pool, Json], Awaitable[Json]]
 
 
 # What every read does first --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Moment:
-    on: date
-    known_at: int | None
 
 
 async def moment(pool: asyncpg.Pool, variables: Json) -> Moment:
