@@ -6,7 +6,12 @@ server answering `{ __typename }`.
 benchmark database itself, so that no answer comes from the server's response cache
 (api/cache.py) and every request runs the query; `_warm` repeats one variable set, which after
 the first request is the cache's figure. The baseline is the cheapest request the server can
-answer through the same HTTP path, middleware and cache.
+answer through the same HTTP path, middleware and cache, `{ __typename }`, which the cache
+answers. Two more baselines sit beside every figure: the same request never answered from the
+cache (a variable numbered per request changes the cache key), and the floor of the Python
+stack (bench/floor.py: the same query-layer calls for the same variables, the same JSON, written
+with orjson by a hand-written Starlette endpoint in a uvicorn process of its own), measured
+right after the figure with the same variables.
 
 The load comes from bench/load.py in a process of its own, on loopback, bounded in time and in
 requests. The server is started once per round; the projections must be current (the harness
@@ -28,7 +33,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,6 +46,7 @@ from graphql import OperationDefinitionNode, OperationType, parse
 from psycopg.conninfo import conninfo_to_dict
 
 from api.auth import TOKENS_TABLE, Principal, create_token, hash_token
+from bench.floor import ENDPOINTS
 from bench.load import AUTHORIZATION_VARIABLE
 from bench.metrics import Metric, Spread, markdown, missing
 from ledger.database import DATABASE_URL_VARIABLE
@@ -53,6 +59,10 @@ OPERATIONS = Path(__file__).resolve().parents[1] / "graphql" / "operations"
 CONCURRENCY = 32
 BASELINE_QUERY = "{ __typename }"
 BASELINE_NAME = "`{ __typename }`, same server and clients"
+UNCACHED_VARIABLE = "request"
+"""The uncached baseline sends `{ __typename }` with this variable, numbered per request: the
+operation declares no variables, so GraphQL ignores it, but every body differs, so does the
+response cache's key (api/cache.py), and every request is executed."""
 WARM_UP_REQUESTS = 64
 """Per operation and server start, with variables of their own: the pool's connections,
 prepared statements and PostgreSQL's buffers are in use before the clock starts."""
@@ -366,22 +376,18 @@ def auditor_token(url: str) -> Iterator[str]:
 
 
 @contextmanager
-def serving(database_url: str, authorization: str | None) -> Iterator[Server]:
-    """`bevoegd serve --no-projector --production` on a free loopback port, ready to read."""
+def _started(module: list[str], database_url: str) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """`python -m <module...> --port PORT` on a free loopback port, answering /healthz; its
+    errors are shown if it fails."""
     port = free_port()
     env = os.environ | {DATABASE_URL_VARIABLE: database_url}
     with tempfile.TemporaryFile() as errors:
         # stdout takes uvicorn's access log: it is written, as in production, and dropped
-        process = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--no-projector",
-             "--production"], env=env, stdout=subprocess.DEVNULL, stderr=errors)
+        process = subprocess.Popen([sys.executable, "-m", *module, "--port", str(port)],
+                                   env=env, stdout=subprocess.DEVNULL, stderr=errors)
         try:
             wait_until_healthy(process, port)
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=10) as ready:
-                if json.load(ready)["status"] != "ready":
-                    raise RuntimeError("The projections lag the ledger; rebuild them first.")
-            yield Server(process, f"http://127.0.0.1:{port}/graphql",
-                         conninfo_to_dict(database_url).get("dbname") or "", authorization)
+            yield process, port
         except Exception:
             errors.seek(0)
             sys.stderr.write(errors.read()[-4000:].decode(errors="replace"))
@@ -389,6 +395,27 @@ def serving(database_url: str, authorization: str | None) -> Iterator[Server]:
         finally:
             process.terminate()
             process.wait(timeout=30)
+
+
+@contextmanager
+def serving(database_url: str, authorization: str | None) -> Iterator[Server]:
+    """`bevoegd serve --no-projector --production` on a free loopback port, ready to read."""
+    with _started(["api.cli", "serve", "--no-projector", "--production"], database_url) \
+            as (process, port):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=10) as ready:
+            if json.load(ready)["status"] != "ready":
+                raise RuntimeError("The projections lag the ledger; rebuild them first.")
+        yield Server(process, f"http://127.0.0.1:{port}/graphql",
+                     conninfo_to_dict(database_url).get("dbname") or "", authorization)
+
+
+@contextmanager
+def floor_serving(database_url: str) -> Iterator[Server]:
+    """bench/floor.py on a free loopback port, one process as the API's; its `url` is the base
+    that each operation's path (`/<Operation>`) is added to."""
+    with _started(["bench.floor"], database_url) as (process, port):
+        yield Server(process, f"http://127.0.0.1:{port}",
+                     conninfo_to_dict(database_url).get("dbname") or "", None)
 
 
 # The figures ---------------------------------------------------------------------------------
@@ -405,6 +432,25 @@ class LoadMetric(Metric):
     baseline_p99_ms: float | None = None
     requests: int = 0
     errors: int = 0
+    uncached_baseline: float | None = None  # `{ __typename }` never from the cache, requests/s
+    floor: float | None = None  # bench/floor.py's endpoint for the same reads, requests/s
+    floor_missing: str | None = None
+
+    @property
+    def uncached_ratio(self) -> float | None:
+        return _ratio(self.value, self.uncached_baseline)
+
+    @property
+    def floor_ratio(self) -> float | None:
+        return _ratio(self.value, self.floor)
+
+    def as_json(self) -> dict[str, Any]:
+        return {**super().as_json(), "uncached_ratio": self.uncached_ratio,
+                "floor_ratio": self.floor_ratio}
+
+
+def _ratio(value: float | None, baseline: float | None) -> float | None:
+    return round(value / baseline, 3) if value is not None and baseline else None
 
 
 def _median(values: list[float | None]) -> float | None:
@@ -412,7 +458,16 @@ def _median(values: list[float | None]) -> float | None:
     return round(statistics.median(known), 2) if known else None
 
 
-def load_metric(name: str, runs: list[Load], baseline: list[Load]) -> LoadMetric:
+def _rate(runs: list[Load]) -> float | None:
+    """The median requests/s of runs without failures (None: none, or one failed)."""
+    if not runs or any(run.errors for run in runs):
+        return None
+    return round(statistics.median(run.requests_per_second for run in runs), 1)
+
+
+def load_metric(name: str, runs: list[Load], baseline: list[Load], uncached: list[Load],
+                floor: list[Load] | None) -> LoadMetric:
+    """`floor` None: bench/floor.py has no endpoint for the operation."""
     ours = Spread.of_values([run.requests_per_second for run in runs])
     bare = Spread.of_values([run.requests_per_second for run in baseline])
     errors, sent = sum(run.errors for run in runs), sum(run.sent for run in runs)
@@ -427,7 +482,10 @@ def load_metric(name: str, runs: list[Load], baseline: list[Load]) -> LoadMetric
         p50_ms=_median([run.p50_ms for run in runs]), p99_ms=_median([run.p99_ms for run in runs]),
         baseline_p50_ms=_median([run.p50_ms for run in baseline]),
         baseline_p99_ms=_median([run.p99_ms for run in baseline]),
-        requests=sum(run.ok for run in runs), errors=errors)
+        requests=sum(run.ok for run in runs), errors=errors,
+        uncached_baseline=_rate(uncached), floor=_rate(floor or []),
+        floor_missing="no endpoint in bench/floor.py" if floor is None
+        else "failed requests" if _rate(floor) is None else None)
 
 
 def report_run(figure: str, run: Load) -> None:
@@ -456,18 +514,18 @@ def graphql_read(url: str, rounds: int, seconds: float) -> list[Metric]:
     warm = {op.name: cold[op.name][:1] if op.name in cold else list(op.examples[:1]) or [{}]
             for op in queries}
     runs: dict[str, list[Load]] = {}
-    baseline: list[Load] = []
     with tempfile.TemporaryDirectory() as folder, auditor_token(url) as authorization:
         typename = Path(folder) / "Typename.graphql"
         typename.write_text(BASELINE_QUERY, encoding="utf-8")
         for number in range(rounds):
             print(f" graphql_read round {number + 1} of {rounds}", file=sys.stderr)
-            with serving(url, authorization) as server:
-                _warm_up(server, queries, cold, warm)
-                measured = _round(server, typename, queries, cold, warm, seconds)
+            with serving(url, authorization) as server, floor_serving(url) as floor:
+                _warm_up(server, floor, queries, cold, warm)
+                measured = _round(server, floor, typename, queries, cold, warm, seconds)
             for figure, run in measured.items():
-                (baseline if figure.startswith("baseline") else runs.setdefault(figure, [])
-                 ).append(run)
+                runs.setdefault(figure.removesuffix("_before").removesuffix("_after"),
+                                []).append(run)
+    baselines = (runs["baseline"], runs["uncached"])
     metrics: list[Metric] = []
     for op in operations:
         if op.kind is not OperationType.QUERY:
@@ -480,46 +538,63 @@ def graphql_read(url: str, rounds: int, seconds: float) -> list[Metric]:
                                    else "no variable generator in bench/graphql_read.py"))
         else:
             metrics.append(load_metric(f"graphql_read_{op.name}_cold", runs[f"{op.name}_cold"],
-                                       baseline))
+                                       *baselines, runs.get(f"{op.name}_cold_floor")))
         metrics.append(load_metric(f"graphql_read_{op.name}_warm", runs[f"{op.name}_warm"],
-                                   baseline))
+                                   *baselines, runs.get(f"{op.name}_warm_floor")))
     return metrics
 
 
-def _round(server: Server, typename: Path, queries: list[Operation],
+def _round(server: Server, floor: Server, typename: Path, queries: list[Operation],
            cold: dict[str, list[Variables]], warm: dict[str, list[Variables]], seconds: float
            ) -> dict[str, Load]:
-    """Every figure once on one server, the baseline before and after the operations (the
-    machine may drift meanwhile)."""
+    """Every figure once on one server, each followed by its floor with the same variables (an
+    operation the floor has an endpoint for), the baselines before and after the operations
+    (the machine may drift meanwhile)."""
     warm_requests = int(seconds * WARM_PER_SECOND)
+    numbered = [{UNCACHED_VARIABLE: number} for number in range(2 * warm_requests)]
     found: dict[str, Load] = {}
 
     def measure(figure: str, label: str, path: Path, variables: list[Variables],
-                repeat: bool, max_requests: int, as_auditor: bool = False) -> None:
-        found[figure] = server.load(path, variables, repeat=repeat, seconds=seconds,
-                                    max_requests=max_requests, as_auditor=as_auditor)
+                repeat: bool, max_requests: int, as_auditor: bool = False,
+                at: Server = server) -> None:
+        found[figure] = at.load(path, variables, repeat=repeat, seconds=seconds,
+                                max_requests=max_requests, as_auditor=as_auditor)
         report_run(label, found[figure])
 
-    measure("baseline_before", "{ __typename }", typename, [{}], True, warm_requests)
+    def both(figure: str, op: Operation, variables: list[Variables], repeat: bool,
+             max_requests: int) -> None:
+        measure(figure, figure.replace("_", " "), op.path, variables, repeat, max_requests,
+                op.role == "auditor")
+        if op.name in ENDPOINTS:
+            measure(f"{figure}_floor", f"{figure.replace('_', ' ')}, floor", op.path, variables,
+                    repeat, max_requests, at=replace(floor, url=f"{floor.url}/{op.name}"))
+
+    def baselines(when: str, requests: list[Variables]) -> None:
+        measure(f"baseline_{when}", "{ __typename }", typename, [{}], True, warm_requests)
+        measure(f"uncached_{when}", "{ __typename }, uncached", typename, requests, False,
+                len(requests))
+
+    baselines("before", numbered[:warm_requests])
     for op in queries:
-        auditor = op.role == "auditor"
         if op.name in cold:
             variables = cold[op.name][WARM_UP_REQUESTS:]
-            measure(f"{op.name}_cold", f"{op.name} cold", op.path, variables, False,
-                    len(variables), auditor)
-        measure(f"{op.name}_warm", f"{op.name} warm", op.path, warm[op.name], True,
-                warm_requests, auditor)
-    measure("baseline_after", "{ __typename }", typename, [{}], True, warm_requests)
+            both(f"{op.name}_cold", op, variables, False, len(variables))
+        both(f"{op.name}_warm", op, warm[op.name], True, warm_requests)
+    baselines("after", numbered[warm_requests:])
     return found
 
 
-def _warm_up(server: Server, queries: list[Operation], cold: dict[str, list[Variables]],
-             warm: dict[str, list[Variables]]) -> None:
-    """Variables the measured runs do not use, so that the cold runs still miss the cache."""
+def _warm_up(server: Server, floor: Server, queries: list[Operation],
+             cold: dict[str, list[Variables]], warm: dict[str, list[Variables]]) -> None:
+    """Variables the measured runs do not use, so that the cold runs still miss the cache; the
+    floor's pool and prepared statements likewise."""
     for op in queries:
         variables = cold[op.name][:WARM_UP_REQUESTS] if op.name in cold else warm[op.name]
-        server.load(op.path, variables, repeat=op.name not in cold, seconds=2.0,
-                    max_requests=WARM_UP_REQUESTS, as_auditor=op.role == "auditor")
+        servers = [server] + ([replace(floor, url=f"{floor.url}/{op.name}")]
+                              if op.name in ENDPOINTS else [])
+        for each in servers:
+            each.load(op.path, variables, repeat=op.name not in cold, seconds=2.0,
+                      max_requests=WARM_UP_REQUESTS, as_auditor=op.role == "auditor")
 
 
 def latency_markdown(metrics: list[Metric]) -> str:
@@ -528,6 +603,19 @@ def latency_markdown(metrics: list[Metric]) -> str:
              "failed |", "|---|---|---|---|---|---|---|"]
     lines += [f"| {m.name} | {m.p50_ms} | {m.p99_ms} | {m.baseline_p50_ms} | "
               f"{m.baseline_p99_ms} | {m.requests} | {m.errors} |"
+              for m in metrics if isinstance(m, LoadMetric)]
+    return "\n".join(lines)
+
+
+def baselines_markdown(metrics: list[Metric]) -> str:
+    """Each read next to the two baselines the main table has no room for: `{ __typename }`
+    executed (never from the cache) and the floor of the Python stack (bench/floor.py)."""
+    lines = ["| name | GraphQL requests/s | `{ __typename }` uncached | GraphQL / uncached | "
+             "floor (bench/floor.py) | GraphQL / floor |", "|---|---|---|---|---|---|"]
+    lines += [f"| {m.name} | {m.value if m.value is not None else m.missing} | "
+              f"{m.uncached_baseline} | {m.uncached_ratio or '—'} | "
+              f"{m.floor if m.floor is not None else f'missing: {m.floor_missing}'} | "
+              f"{m.floor_ratio or '—'} |"
               for m in metrics if isinstance(m, LoadMetric)]
     return "\n".join(lines)
 
@@ -543,7 +631,8 @@ def main(seconds: float, rounds: int, json_file: Any) -> None:
     current), e.g. a large generated history kept for trials."""
     began = time.perf_counter()
     metrics = graphql_read(os.environ[DATABASE_URL_VARIABLE], rounds, seconds)
-    click.echo(markdown(metrics) + "\n\n" + latency_markdown(metrics))
+    click.echo(markdown(metrics) + "\n\n" + latency_markdown(metrics) + "\n\n"
+               + baselines_markdown(metrics))
     click.echo(f"{time.perf_counter() - began:.0f} s", err=True)
     if json_file is not None:
         json.dump([m.as_json() for m in metrics], json_file, indent=2)
