@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import psycopg
 import pytest
@@ -308,6 +308,22 @@ def test_search_goes_to_a_decision_by_an_events_hash(client: TestClient, demo_ur
         assert found.headers["location"] == f"/besluiten/{DELEGATED}"
     listed = client.get("/zoeken.json", params={"q": row[0][:16]}).json()
     assert [event["position"] for event in listed["hashed"]] == [position]
+
+
+def test_search_finds_a_person_by_part_of_their_name(client: TestClient) -> None:
+    holder = "Wouter Kolff (burgemeester van Dordrecht)"
+    for words in ("kolff", "KOLFF", "Wouter"):
+        found = client.get("/zoeken.json", params={"q": words}).json()
+        assert holder in {seat["holder"] for seat in found["persons"]}, words
+        page = client.get("/zoeken", params={"q": words}, headers={"accept": HTML})
+        assert page.status_code == 200
+        # the one thing found is shown at once, or listed among others
+        assert page.url.path == f"/personen/{holder}" or \
+            f'href="/personen/{quote(holder, safe="")}"' in page.text
+    assert "persons" not in client.get("/zoeken.json", params={"q": "ko"}).json()
+    too_few = client.post("/graphql", json={"query": '{ seats(holderNamed: " ko ") { holder } }'})
+    assert too_few.json()["errors"][0]["extensions"] == {"code": "INVALID_ARGUMENT",
+                                                         "argument": "holderNamed"}
 
 
 def test_search_lists_what_a_code_or_name_names(client: TestClient) -> None:

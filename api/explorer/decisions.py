@@ -199,6 +199,7 @@ async def search(request: Request, params: dict[str, str]) -> Shown:
         "event": LedgerEvent.global_id(words if at_position else "0"),
         "atPosition": at_position, "hash": words,
         "byHash": EVENT_HASH.fullmatch(words) is not None and not at_position,
+        "byName": len(words.strip()) >= 3 and not at_position,
         "text": words, "first": FOUND_DECISIONS})
     hits = _hits(answer, words)
     event = answer.get("event")
@@ -236,6 +237,8 @@ def _hits(answer: dict[str, Any], words: str) -> list[tuple[str, str]]:
               _page_of(each["recordKind"], each["recordCode"],
                        otherwise=f"/controle?positie={each['position']}"))
              for each in answer.get("hashed") or []]
+    persons = sorted({seat["holder"] for seat in answer.get("persons") or []})
+    hits += [(f"Persoon: {holder}", f"/personen/{quote(holder, safe='')}") for holder in persons]
     if body := answer["body"]:
         hits.append((f"Orgaan: {body['name']}", _page_of("body", body["code"])))
     if competence := answer["competence"]:

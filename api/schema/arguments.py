@@ -78,6 +78,9 @@ SeatsOf = Annotated[str | None, names("body", "Only the seats of this body (best
 HeldBy = Annotated[str | None, described(
     "Only the seats this holder held, named as the seats name them, e.g. `Wouter Kolff "
     "(burgemeester van Dordrecht)`.")]
+HolderNamed = Annotated[str | None, described(
+    "Only the seats of holders whose name holds these letters, in any case, e.g. `kolff`: at "
+    "least 3 of them; at most 100 seats.")]
 
 # Competences and grants -----------------------------------------------------------------------
 

@@ -42,6 +42,7 @@ from api.schema.arguments import (
     GrantsOn,
     HeldBy,
     HeldFor,
+    HolderNamed,
     InCommissionState,
     IssuedBy,
     IssuedConcerning,
@@ -226,13 +227,17 @@ class Query:
     @strawberry.field(description="Seats (zetels, portefeuilles) and who held them over time, "
                                   "of one body or of one holder.")
     async def seats(self, info: ContextInfo, body: SeatsOf = None, holder: HeldBy = None,
-                    known_at: KnownAt = None, known_at_time: KnownAtTime = None,
-                    at_least: AtLeast = None) -> list[Seat]:
-        if body is None and holder is None:
-            raise InvalidArgument("Name a body, a holder or both.", field="body")
+                    holder_named: HolderNamed = None, known_at: KnownAt = None,
+                    known_at_time: KnownAtTime = None, at_least: AtLeast = None) -> list[Seat]:
+        if body is None and holder is None and holder_named is None:
+            raise InvalidArgument("Name a body, a holder or part of a holder's name.",
+                                  field="body")
+        if holder_named is not None and len(holder_named.strip()) < 3:
+            raise InvalidArgument("`holderNamed` takes at least 3 letters.", field="holderNamed")
         moment = await info.context.moment(known_at=known_at, at_least=at_least,
                                            known_at_time=known_at_time)
-        found = await structure.seats_held(info.context.pool, body, holder, moment.known_at)
+        found = await structure.seats_held(info.context.pool, body, holder, moment.known_at,
+                                           holder_named and holder_named.strip())
         return [Seat.of(row, moment) for row in found]
 
     @strawberry.field(description="Per body, how many decisions it took and its first and last "

@@ -34,10 +34,16 @@ async def memberships(db: Db, jurisdiction: str, known_at: int | None = None
     return [dict(row) for row in rows]
 
 
+NAMED_SEATS = 100
+"""Seats a search by part of a holder's name finds at most."""
+
+
 async def seats_held(db: Db, body: str | None = None, holder: str | None = None,
-                     known_at: int | None = None) -> list[dict[str, Any]]:
-    """Every seat filled, of a body or by a holder, over time, as known at `known_at`: a seat's
-    end not yet known leaves it open."""
+                     known_at: int | None = None, holder_named: str | None = None
+                     ) -> list[dict[str, Any]]:
+    """Every seat filled, of a body or by a holder (or by holders whose name holds
+    `holder_named`, at most NAMED_SEATS), over time, as known at `known_at`: a seat's end not yet
+    known leaves it open."""
     q = Query()
     known = q.param(known_at if known_at is not None else NEVER)
     q.where(f"recorded_position <= {known}")
@@ -45,10 +51,13 @@ async def seats_held(db: Db, body: str | None = None, holder: str | None = None,
         q.where("body = {}", body)
     if holder is not None:
         q.where("holder = {}", holder)
+    if holder_named is not None:
+        q.where("strpos(lower(holder), lower({})) > 0", holder_named)
+    limit = f" LIMIT {NAMED_SEATS}" if holder_named is not None else ""
     rows = await db.fetch(
         f"SELECT body, seat, holder, political_group, valid_from,"
         f" CASE WHEN ended_position <= {known} THEN valid_until END AS valid_until"
-        f" FROM {SCHEMA}.seats WHERE {q.sql} ORDER BY valid_from, body, seat", *q.args)
+        f" FROM {SCHEMA}.seats WHERE {q.sql} ORDER BY valid_from, body, seat{limit}", *q.args)
     return [dict(row) for row in rows]
 
 
