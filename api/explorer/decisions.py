@@ -18,6 +18,7 @@ from api.explorer.feeds import FeedEntry
 from api.explorer.pages import Shown, page
 from api.explorer.reading import found, read
 from api.report.words import LABELS, long_date
+from api.schema.arguments import EVENT_HASH
 from api.schema.types import Body, Competence, Decision, DecisionStatus, Jurisdiction, LedgerEvent
 from projections.errors import InvalidArgument, ReadError, UnknownRecord
 
@@ -48,8 +49,6 @@ RECORD_PAGES = {"decision": "/besluiten/{}", "body": "/organen/{}", "jurisdictio
 HASH = re.compile(r"[0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=")
 """A SHA-256 hash as the log writes it: hex (an event's hash in the chain) or base64 (a leaf or a
 root of the tree)."""
-EVENT_HASH = re.compile(r"(?:[0-9a-fA-F]{2}){4,32}")
-"""An event's chain hash in hex, or its first digits, as `bevoegd history` shows them."""
 
 
 def _given(request: Request, name: str) -> str | None:
@@ -198,7 +197,7 @@ async def search(request: Request, params: dict[str, str]) -> Shown:
         "competence": Competence.global_id(code), "jurisdiction": Jurisdiction.global_id(code),
         "event": LedgerEvent.global_id(words if at_position else "0"),
         "atPosition": at_position, "hash": words,
-        "byHash": EVENT_HASH.fullmatch(words) is not None and not at_position,
+        "byHash": EVENT_HASH.fullmatch(words.lower()) is not None and not at_position,
         "byName": len(words.strip()) >= 3 and not at_position,
         "text": words, "first": FOUND_DECISIONS})
     hits = _hits(answer, words)
