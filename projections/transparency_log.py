@@ -27,7 +27,7 @@ from ledger.transparency.tiles import (
 )
 from projections.events import LedgerEvent
 from projections.projection import Batch, DeclaredProjection
-from projections.tables import Column, Table
+from projections.tables import Column, Index, Table
 
 LOG_TILES = Table("log_tiles", key=("level", "index"), columns=(
     Column("level", "integer"), Column("index", "bigint"), Column("width", "integer"),
@@ -36,6 +36,14 @@ LOG_BUNDLES = Table("log_bundles", key=("index",), columns=(
     Column("index", "bigint"), Column("width", "integer"), Column("entries", "bytea")))
 LOG_OFFSETS = Table("log_offsets", key=("first_position",), columns=(
     Column("first_position", "bigint"), Column("first_leaf", "bigint")))
+LOG_LEAF_PREFIXES = Table("log_leaf_prefixes", columns=(
+    Column("prefix", "bigint"), Column("leaf", "bigint")), indexes=(Index("prefix", "prefix"),))
+"""Where to find a leaf by its hash: the hash's first eight bytes, as a signed number, beside the
+leaf's index; the whole hash is in the level-0 tile, so a quarter of it suffices here."""
+
+
+def leaf_hash_prefix(hash_: bytes) -> int:
+    return int.from_bytes(hash_[:8], "big", signed=True)
 
 
 def tree_size_query(schema: str) -> str:
@@ -99,18 +107,22 @@ class _Tree(Batch):
         self.leaves.append(leaf_data(e.position, e.record_id, e.version, e.topic, e.state))
 
     async def save(self, conn: asyncpg.Connection) -> None:
-        tiles = self.tiles.append([leaf_hash(leaf) for leaf in self.leaves])
+        first_leaf = self.tiles.size
+        hashes = [leaf_hash(leaf) for leaf in self.leaves]
+        tiles = self.tiles.append(hashes)
         bundles = self.bundles.append(self.leaves)
         # the widest version of each tile is the one kept
         await LOG_TILES.upsert(conn, self.schema,
                                [(t.level, t.index, t.width, t.hashes) for t in tiles])
         await LOG_BUNDLES.upsert(conn, self.schema, [(b.index, b.width, b.data) for b in bundles])
         await LOG_OFFSETS.append(conn, self.schema, self.offsets.rows)
+        await LOG_LEAF_PREFIXES.append(conn, self.schema, [
+            (leaf_hash_prefix(hash_), leaf) for leaf, hash_ in enumerate(hashes, first_leaf)])
 
 
 class TransparencyLog(DeclaredProjection[_Tree]):
     name = "transparency_log"
-    version = 1
-    declared = (LOG_TILES, LOG_BUNDLES, LOG_OFFSETS)
+    version = 2
+    declared = (LOG_TILES, LOG_BUNDLES, LOG_OFFSETS, LOG_LEAF_PREFIXES)
     batch = _Tree
     handles_every_event = _Tree.add_leaf

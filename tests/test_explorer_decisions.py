@@ -310,6 +310,19 @@ def test_search_goes_to_a_decision_by_an_events_hash(client: TestClient, demo_ur
     assert [event["position"] for event in listed["hashed"]] == [position]
 
 
+def test_search_goes_to_a_decision_by_a_leaf_hash(client: TestClient) -> None:
+    """The hash of one of its events' leaves in the tree, in base64, as a proof gives it."""
+    taken = client.get(f"/besluiten/{DELEGATED}.json").json()["decision"]
+    position = taken["history"]["nodes"][0]["position"]
+    proof = client.post("/graphql", json={
+        "query": "query($p: Int!) { inclusionProof(position: $p) { leafHash } }",
+        "variables": {"p": position}}).json()["data"]["inclusionProof"]
+    found = client.get("/zoeken", params={"q": proof["leafHash"]}, headers={"accept": HTML},
+                       follow_redirects=False)
+    assert found.status_code == 303
+    assert found.headers["location"] == f"/besluiten/{DELEGATED}"
+
+
 def test_search_finds_a_person_by_part_of_their_name(client: TestClient) -> None:
     holder = "Wouter Kolff (burgemeester van Dordrecht)"
     for words in ("kolff", "KOLFF", "Wouter"):

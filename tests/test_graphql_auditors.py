@@ -220,7 +220,45 @@ def test_the_public_finds_by_hash_only_what_it_may_see(world: World) -> None:
         assert world.api.data(BY_HASH, given, token=world.auditor)["ledgerEventsByHash"]
 
 
-@pytest.mark.parametrize("given", ["abc", "abcdefg", "zzzzzzzz", "0" * 66, "12345678 "])
+LEAF_OF = ("query($position: Int!, $size: Int!) { inclusionProof(position: $position, "
+           "treeSize: $size) { leafHash } }")
+
+
+def _leaf_hash(world: World, position: int) -> str:
+    return str(world.api.data(LEAF_OF, {"position": position, "size": world.position},
+                              token=world.auditor)["inclusionProof"]["leafHash"])
+
+
+def _found(world: World, hash_: str, token: str | None = None) -> list[int]:
+    return [e["position"] for e in world.api.data(BY_HASH, {"hash": hash_},
+                                                  token=token)["ledgerEventsByHash"]]
+
+
+def test_an_event_is_found_by_its_leaf_hash(world: World) -> None:
+    """The leaf hash as proofs and tiles give it (base64), whole; a hash one bit away finds
+    nothing, whether the bit is in the part the lookup starts from or in the rest."""
+    events = world.trail(world.auditor)
+    for event in (events[0], events[len(events) // 2], events[-1]):
+        leaf = _leaf_hash(world, event["position"])
+        assert _found(world, leaf, world.auditor) == [event["position"]]
+        for byte in (0, 31):
+            changed = bytearray(base64.b64decode(leaf))
+            changed[byte] ^= 1
+            assert _found(world, base64.b64encode(bytes(changed)).decode(), world.auditor) == []
+
+
+def test_the_public_finds_by_leaf_hash_only_what_it_may_see(world: World) -> None:
+    hidden = [e for e in world.trail(world.auditor) if e["recordCode"] == UNPUBLISHED]
+    shown = next(e for e in world.trail(world.auditor) if e["recordCode"] != UNPUBLISHED)
+    for event in hidden:
+        leaf = _leaf_hash(world, event["position"])
+        assert _found(world, leaf) == []
+        assert _found(world, leaf, world.auditor) == [event["position"]]
+    assert _found(world, _leaf_hash(world, shown["position"])) == [shown["position"]]
+
+
+@pytest.mark.parametrize("given", ["abc", "abcdefg", "zzzzzzzz", "0" * 66, "12345678 ", "Z" * 44,
+                                   "A" * 42 + "B="])
 def test_a_hash_that_is_no_hash_is_refused(world: World, given: str) -> None:
     answer = world.api.post(BY_HASH, {"hash": given}).json()
     assert answer["data"] is None

@@ -6,7 +6,6 @@ anyone can keep or send; an empty field of a submitted form counts as no filter.
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -18,7 +17,7 @@ from api.explorer.feeds import FeedEntry
 from api.explorer.pages import Shown, page
 from api.explorer.reading import found, read
 from api.report.words import LABELS, long_date
-from api.schema.arguments import EVENT_HASH
+from api.schema.arguments import EVENT_HASH, LEAF_HASH
 from api.schema.types import Body, Competence, Decision, DecisionStatus, Jurisdiction, LedgerEvent
 from projections.errors import InvalidArgument, ReadError, UnknownRecord
 
@@ -46,9 +45,6 @@ FILTER_WORDS = {"gemeente": "gemeente", "orgaan": "orgaan", "bevoegdheid": "bevo
 RECORD_PAGES = {"decision": "/besluiten/{}", "body": "/organen/{}", "jurisdiction": "/gemeenten/{}",
                 "competence": "/besluiten?bevoegdheid={}"}
 """Where the explorer shows a record of each kind the log's events belong to."""
-HASH = re.compile(r"[0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=")
-"""A SHA-256 hash as the log writes it: hex (an event's hash in the chain) or base64 (a leaf or a
-root of the tree)."""
 
 
 def _given(request: Request, name: str) -> str | None:
@@ -192,12 +188,14 @@ async def search(request: Request, params: dict[str, str]) -> Shown:
         return Shown("zoeken.html", "Zoeken", {}, extra={"hits": [], "words": "", "hash": False})
     code = words.lower()
     at_position = words.isdigit()
+    # a chain hash (or its first digits) in hex, or a leaf's hash in base64
+    is_hash = (EVENT_HASH.fullmatch(code) is not None or LEAF_HASH.fullmatch(words) is not None)
     answer = await _read(request, "Search", {
         "decision": Decision.global_id(code), "body": Body.global_id(code),
         "competence": Competence.global_id(code), "jurisdiction": Jurisdiction.global_id(code),
         "event": LedgerEvent.global_id(words if at_position else "0"),
         "atPosition": at_position, "hash": words,
-        "byHash": EVENT_HASH.fullmatch(words.lower()) is not None and not at_position,
+        "byHash": is_hash and not at_position,
         "byName": len(words.strip()) >= 3 and not at_position,
         "text": words, "first": FOUND_DECISIONS})
     hits = _hits(answer, words)
@@ -212,7 +210,7 @@ async def search(request: Request, params: dict[str, str]) -> Shown:
     elif len(hits) == 1 and not at_position and not answer["decisions"]["edges"]:
         goes_to = hits[0][1]
     return Shown("zoeken.html", f"Zoeken naar ‘{words}’", answer, goes_to=goes_to, extra={
-        "hits": hits, "words": words, "hash": HASH.fullmatch(words) is not None})
+        "hits": hits, "words": words, "hash": is_hash})
 
 
 def _hits(answer: dict[str, Any], words: str) -> list[tuple[str, str]]:

@@ -5,6 +5,7 @@ fields is one type here. The pages' `first` and `after` are Relay's (api/schema/
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -165,15 +166,24 @@ def checked_record_kind(kind: str | None) -> str | None:
 
 EventHash = Annotated[str, described(
     "An event's chain hash in hex, as `bevoegd history` and `LedgerEvent.stored.hash` show it, "
-    "or its first digits: at least 8.")]
+    "or its first digits (at least 8); or the hash of its leaf in the transparency log, whole, in "
+    "base64, as `InclusionProof.leafHash` and the log's tiles give it.")]
 EVENT_HASH = re.compile(r"(?:[0-9a-f]{2}){4,32}")
+LEAF_HASH = re.compile(r"[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=")
+"""A SHA-256 hash in base64: 43 characters, the last of which carries four bits, and the padding."""
+
+
+def given_leaf_hash(text: str) -> bytes | None:
+    """The leaf hash `hash` gives, if it is one."""
+    return base64.b64decode(text) if LEAF_HASH.fullmatch(text) else None
 
 
 def event_hash_prefix(text: str) -> bytes:
-    """The bytes `hash` gives, or a clear error."""
+    """The first bytes of a chain hash `hash` gives, or a clear error."""
     if EVENT_HASH.fullmatch(text.lower()) is None:
-        raise InvalidArgument("`hash` is an event's hash in hex, or its first digits: an even "
-                              "number of them, 8 to 64.", field="hash")
+        raise InvalidArgument("`hash` is an event's chain hash in hex, or its first digits (an "
+                              "even number of them, 8 to 64), or a leaf hash in base64 (44 "
+                              "characters).", field="hash")
     return bytes.fromhex(text)
 
 

@@ -81,6 +81,7 @@ from api.schema.arguments import (
     checked_record_kind,
     event_hash_prefix,
     event_types,
+    given_leaf_hash,
 )
 from api.schema.context import ContextInfo, in_utc
 from api.schema.errors import Forbidden
@@ -379,13 +380,17 @@ class Query:
         return connection(found, page, lambda row: Consultation.of(row, moment))
 
     @strawberry.field(description="The events whose chain hash starts with `hash` (at most "
-                                  "10), in ledger order: an auditor holding a hash finds its "
-                                  "event. The public finds the events it may see.")
+                                  "10), or whose leaf in the transparency log has that hash, in "
+                                  "ledger order: an auditor holding a hash finds its event. The "
+                                  "public finds the events it may see.")
     async def ledger_events_by_hash(self, info: ContextInfo, hash: EventHash
                                     ) -> list[LedgerEvent]:
         context = info.context
-        found = await audit.by_event_hash(context.pool, event_hash_prefix(hash),
-                                          context.published_only)
+        if (leaf := given_leaf_hash(hash)) is not None:
+            found = await audit.by_leaf_hash(context.pool, leaf, context.published_only)
+        else:
+            found = await audit.by_event_hash(context.pool, event_hash_prefix(hash),
+                                              context.published_only)
         return [LedgerEvent.of(row, context.principal.reads_everything) for row in found]
 
     @strawberry.field(description="The audit trail: every event with its metadata, in global "

@@ -9,9 +9,11 @@ from typing import Any
 
 from ledger.application import EVENTS_TABLE
 from ledger.store import PREVIOUS_HASH_SQL
+from projections.queries.log import LEAF_POSITIONS
 from projections.queries.pagination import Page, PageRequest, page_of
 from projections.queries.sql import Db, Query
 from projections.tracking import SCHEMA
+from projections.transparency_log import leaf_hash_prefix
 
 
 @dataclass(frozen=True)
@@ -69,11 +71,24 @@ def _beyond(prefix: bytes) -> bytes | None:
 async def by_event_hash(db: Db, prefix: bytes, published_only: bool) -> list[dict[str, Any]]:
     """The events whose chain hash starts with `prefix` (at most HASHED_AT_MOST), in position
     order; for the public, those it may see."""
+    return await _at_positions(
+        db, f"SELECT notification_id FROM {EVENTS_TABLE} WHERE event_hash >= $1"
+            f" AND ($2::bytea IS NULL OR event_hash < $2) ORDER BY event_hash LIMIT {HASHED_AT_MOST}",
+        (prefix, _beyond(prefix)), published_only)
+
+
+async def by_leaf_hash(db: Db, hash_: bytes, published_only: bool) -> list[dict[str, Any]]:
+    """The event whose leaf in the transparency log has this hash (two, should SHA-256 ever
+    collide); for the public, if it may see it."""
+    return await _at_positions(db, LEAF_POSITIONS, (leaf_hash_prefix(hash_), hash_), published_only)
+
+
+async def _at_positions(db: Db, positions: str, arguments: tuple[Any, ...], published_only: bool
+                        ) -> list[dict[str, Any]]:
+    """The audit trail's rows at the positions the query `positions` selects, in order."""
     rows = await db.fetch(
-        f"SELECT * FROM {SCHEMA}.audit_trail WHERE position = ANY(ARRAY("
-        f" SELECT notification_id FROM {EVENTS_TABLE} WHERE event_hash >= $1"
-        f"  AND ($2::bytea IS NULL OR event_hash < $2) ORDER BY event_hash LIMIT {HASHED_AT_MOST}))"
-        f"{' AND ' + _PUBLIC if published_only else ''} ORDER BY position", prefix, _beyond(prefix))
+        f"SELECT * FROM {SCHEMA}.audit_trail WHERE position = ANY(ARRAY({positions}))"
+        f"{' AND ' + _PUBLIC if published_only else ''} ORDER BY position", *arguments)
     return [dict(row) for row in rows]
 
 

@@ -106,6 +106,18 @@ async def _located(db: Db, position: int) -> tuple[int, int, bytes]:
     return size, index, data
 
 
+LEAF_POSITIONS = f"""
+SELECT o.first_position + l.leaf - o.first_leaf
+FROM {SCHEMA}.log_leaf_prefixes l
+JOIN {SCHEMA}.log_tiles t ON t.level = 0 AND t.index = l.leaf / {TILE_WIDTH}
+CROSS JOIN LATERAL (SELECT first_position, first_leaf FROM {SCHEMA}.log_offsets
+                    WHERE first_leaf <= l.leaf ORDER BY first_leaf DESC LIMIT 1) o
+WHERE l.prefix = $1
+  AND substring(t.hashes FROM (l.leaf % {TILE_WIDTH} * {HASH_SIZE} + 1)::integer FOR {HASH_SIZE}) = $2"""
+"""The ledger positions of the leaves whose hash is $2 (its prefix $1, `leaf_hash_prefix`): the
+prefix finds the candidates, their level-0 tile holds each one's whole hash."""
+
+
 _LEAVES = f"""
 SELECT p.position, ({tree_size_query(SCHEMA)}) AS size, (
     SELECT o.first_leaf + p.position - o.first_position FROM {SCHEMA}.log_offsets o
