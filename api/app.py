@@ -37,6 +37,7 @@ from api.log_http import ROUTES as LOG_ROUTES
 from api.log_http import TilesServed
 from api.report_http import ROUTES as REPORT_ROUTES
 from api.request_id import RequestId
+from api.schema.transparency import KEPT_TILES
 from api.switches import switch
 from api.tail import Tail
 from api.timeout import RequestTimeLimit
@@ -44,6 +45,7 @@ from ledger.application import Ledger
 from ledger.database import DATABASE_URL_VARIABLE, READ_DATABASE_URL_VARIABLE, eventsourcing_env
 from ledger.transparency.keys import configured_signer
 from ledger.transparency.note import Signer
+from ledger.transparency.tiles import TileSet
 from projections.checkpoints import Checkpointer, setup_checkpoints
 from projections.connection import create_pool
 from projections.health import DATABASE_ERRORS, describe
@@ -138,6 +140,7 @@ def create_app(database_url: str, *, read_database_url: str | None = None,
         app.state.tokens = TrustedTokens(app.state.write_pool, app.state.availability)
         app.state.signer = signer
         app.state.tiles_served = TilesServed()
+        app.state.tiles = TileSet(keep=KEPT_TILES)
         async with app.state.write_pool.acquire() as conn:
             await setup_checkpoints(conn)
         runner = Runner(app.state.write_pool, all_projections())

@@ -107,7 +107,7 @@ class GraphQLView(GraphQL[Context, None]):
                           code=unavailable.code) from None
         return Context(pool=state.pool, ledger=state.ledger, principal=principal,
                        watch=state.watch, tokens=state.tokens, authorization=authorization,
-                       availability=state.availability, tail=state.tail)
+                       availability=state.availability, tail=state.tail, tiles=state.tiles)
 
     async def on_ws_connect(self, context: Context) -> Any:
         """A browser cannot set headers on a WebSocket: the token may come in the

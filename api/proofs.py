@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 
 from api.schema import transparency
+from ledger.transparency.tiles import TileSet
 from projections.checkpoints import setup_checkpoints
 
 
@@ -27,14 +28,15 @@ def _plain(found: Any) -> dict[str, Any]:
 async def inclusion_answer(conn: asyncpg.Connection, position: int,
                            size: int | None) -> dict[str, Any]:
     await setup_checkpoints(conn)  # none may have been signed on this database yet
-    (proof,) = await transparency.inclusion_proofs(conn, [position], size, published_only=False)
+    (proof,) = await transparency.inclusion_proofs(conn, [position], size, tiles=TileSet(),
+                                                   published_only=False)
     return _plain(proof)
 
 
 async def consistency_answer(conn: asyncpg.Connection, old_size: int,
                              new_size: int | None) -> dict[str, Any]:
     await setup_checkpoints(conn)
-    return _plain(await transparency.consistency_proof(conn, old_size, new_size))
+    return _plain(await transparency.consistency_proof(conn, old_size, new_size, tiles=TileSet()))
 
 
 def as_text(answer: dict[str, Any]) -> str:

@@ -36,6 +36,7 @@ from api.app import STATEMENT_SECONDS
 from api.schema import transparency
 from api.schema.context import Moment
 from ledger.database import DATABASE_URL_VARIABLE
+from ledger.transparency.tiles import TileSet
 from projections.connection import create_pool
 from projections.queries import audit, commissions, competences, decisions, records
 from projections.queries.commissions import commissions_by_code, consultations_by_code
@@ -489,11 +490,16 @@ def _record(event: Json, loaded: Loaded) -> Json | None:
     return {"__typename": type_name, **found} if found is not None else None
 
 
+KEPT = TileSet(keep=transparency.KEPT_TILES)
+"""The tiles this process keeps for its proofs, as an API process keeps them (one database)."""
+
+
 async def inclusion_proof(pool: asyncpg.Pool, variables: Json) -> Json:
     """The API's own function makes the proof (api/schema/transparency.py): the SQL and the
     hashing are the same; what is left out is GraphQL's."""
     (proof,) = await transparency.inclusion_proofs(pool, [variables["position"]],
-                                                   variables.get("treeSize"), published_only=True)
+                                                   variables.get("treeSize"), tiles=KEPT,
+                                                   published_only=True)
     checkpoint = proof.checkpoint
     return {"inclusionProof": {
         "position": proof.position, "leafIndex": proof.leaf_index, "treeSize": proof.tree_size,

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from ledger.transparency.merkle import (
     LeafRange,
+    Subtree,
     consistency_path,
     consistency_proof,
     inclusion_path,
@@ -37,6 +38,7 @@ from ledger.transparency.tiles import (
     parse_entry_bundle_path,
     parse_tile_path,
     tile_path,
+    tile_width,
     tiles_for,
     tiles_of,
 )
@@ -183,6 +185,44 @@ def test_proofs_from_the_tiles_a_proof_needs(data: st.DataObject) -> None:
     old = data.draw(st.integers(1, size))
     proof = consistency_proof(old, size, tiles(consistency_path(old, size)).subtree_hash)
     verify_consistency(old, size, mth(ENTRIES[:old]), root, proof)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_tiles_kept_across_proofs_answer_as_the_tree_grows(data: st.DataObject) -> None:
+    """A tile set kept across proofs (the least recently used tile going first), given only the
+    tiles it lacks or holds narrower than the tree now has them, answers every tree as the
+    definition does, however the tree grew in between."""
+    kept = TileSet(keep=data.draw(st.integers(4, 6)))
+    builder, stored, size = TileBuilder(), {}, 0
+    for batch in data.draw(st.lists(st.integers(1, 150), min_size=1, max_size=6)):
+        batch = min(batch, len(LEAVES) - size)
+        for tile in builder.append(LEAVES[size:size + batch]):
+            stored[tile.level, tile.index] = tile
+        size += batch
+        if size == 0:
+            continue
+        index = data.draw(st.integers(0, size - 1))
+        path = inclusion_path(index, size)
+        for level, tile_index in sorted(tiles_for([*path, LeafRange(0, size)])):
+            if kept.width(level, tile_index) < tile_width(level, tile_index, size):
+                kept.add(stored[level, tile_index])
+        root = tree_hash(size, kept.subtree_hash)
+        assert root == mth(ENTRIES[:size])
+        verify_inclusion(LEAVES[index], index, size,
+                         inclusion_proof(index, size, kept.subtree_hash), root)
+
+
+def test_a_kept_tile_set_lets_the_least_recently_used_tile_go() -> None:
+    rows = build(LEAVES[:600], [])
+    kept = TileSet(keep=2)
+    kept.add(rows[0, 0])
+    kept.add(rows[0, 1])
+    assert kept.subtree_hash(Subtree(7, 0)) == mth(ENTRIES[:128])  # tile (0, 0) used last
+    kept.add(rows[1, 0])
+    assert (kept.width(0, 0), kept.width(0, 1), kept.width(1, 0)) == (256, 0, 2)
+    kept.add(Tile(0, 0, 1, rows[0, 0].hashes[:32]))  # a narrower version changes nothing
+    assert kept.width(0, 0) == 256
 
 
 def test_a_hash_beyond_the_stored_tiles_is_missing() -> None:

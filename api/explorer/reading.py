@@ -60,7 +60,7 @@ def public_context(request: Request) -> Context:
     state = request.app.state
     state.availability.check()  # known to be away: the page says so at once
     return Context(pool=state.pool, ledger=state.ledger, principal=PUBLIC, watch=state.watch,
-                   tokens=state.tokens, availability=state.availability, tail=state.tail)
+                   tokens=state.tokens, availability=state.availability, tail=state.tail, tiles=state.tiles)
 
 
 async def read(request: Request, name: str, variables: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from api.availability import DatabaseAvailability
 from api.schema.errors import Forbidden
 from api.tail import Tail
 from ledger.application import Ledger
+from ledger.transparency.tiles import TileSet
 from projections.errors import InvalidArgument, UnknownRecord
 from projections.queries import audit, log, records
 from projections.queries.commissions import commissions_by_code, consultations_by_code
@@ -95,6 +96,7 @@ class Context:
     tokens: TrustedTokens
     availability: DatabaseAvailability
     tail: Tail
+    tiles: TileSet  # the log's tiles the process keeps for proofs
     authorization: str | None = None  # the bearer token's header, checked again on a WebSocket
     connection_params: dict[str, Any] | None = None  # a WebSocket's connection_init payload
     bodies: RecordLoader = field(init=False)

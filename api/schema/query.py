@@ -107,7 +107,7 @@ from api.schema.types import (
     Seat,
 )
 from projections.errors import InvalidArgument
-from projections.queries import audit, commissions, competences, decisions, structure
+from projections.queries import audit, commissions, competences, decisions, log, structure
 from projections.queries.pagination import PageRequest
 from projections.runner import all_projections
 
@@ -141,7 +141,7 @@ class Query:
     async def inclusion_proof(self, info: ContextInfo, position: Position,
                               tree_size: TreeSize = None) -> InclusionProof:
         (proof,) = await transparency.inclusion_proofs(
-            info.context.pool, [position], tree_size,
+            info.context.pool, [position], tree_size, tiles=info.context.tiles,
             published_only=info.context.published_only)
         return proof
 
@@ -149,7 +149,8 @@ class Query:
                                   "the tree of size `to`: nothing in it was rewritten.")
     async def consistency_proof(self, info: ContextInfo, from_: FromSize,
                                 to: ToSize = None) -> ConsistencyProof:
-        return await transparency.consistency_proof(info.context.pool, from_, to)
+        return await transparency.consistency_proof(info.context.pool, from_, to,
+                                                    tiles=info.context.tiles)
 
     accountability_report: AccountabilityReport = strawberry.field(
         resolver=accountability_report, description=(
@@ -387,7 +388,8 @@ class Query:
                                     ) -> list[LedgerEvent]:
         context = info.context
         if (leaf := given_leaf_hash(hash)) is not None:
-            found = await audit.by_leaf_hash(context.pool, leaf, context.published_only)
+            found = await audit.at_positions(context.pool, await log.leaf_positions(
+                context.pool, leaf), context.published_only)
         else:
             found = await audit.by_event_hash(context.pool, event_hash_prefix(hash),
                                               context.published_only)

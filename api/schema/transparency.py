@@ -11,10 +11,15 @@ from datetime import datetime
 import strawberry
 
 from ledger.transparency.merkle import leaf_hash
+from ledger.transparency.tiles import TileSet
 from projections.checkpoints import SignedCheckpoint, latest_checkpoint, recent_checkpoints
-from projections.queries import audit, log
+from projections.queries import log
 from projections.queries.pagination import PageRequest
 from projections.queries.sql import Db
+
+KEPT_TILES = 256
+"""How many tiles a process keeps for its proofs, with the hashes folded inside them (some 40 kB
+each at most): the few near the top of the tree serve every proof."""
 
 
 def _b64(data: bytes) -> str:
@@ -76,39 +81,34 @@ async def _signed_size(db: Db, size: int | None, at_least: int) -> int:
         else await log.current_size(db)
 
 
-async def _visible(db: Db, positions: list[int], published_only: bool) -> set[int]:
-    """Which of these events the asker may see (one query)."""
-    if not published_only:
-        return set(positions)
-    return await audit.visible_positions(db, positions)
-
-
-async def inclusion_proofs(db: Db, positions: list[int], size: int | None, *,
+async def inclusion_proofs(db: Db, positions: list[int], size: int | None, *, tiles: TileSet,
                            published_only: bool) -> list[InclusionProof]:
     """The proofs of these events, in the tree of `size` leaves or, without one, each in the
-    latest signed tree if it holds the event."""
+    latest signed tree if it holds the event; from `tiles` (kept across requests) and the rows
+    it lacks."""
     latest = await latest_checkpoint(db) if size is None else None
     signed = (latest.size, latest.root_hash) if latest is not None else None
-    visible = await _visible(db, positions, published_only)
     proofs = []
     for position in positions:
-        proof = await log.inclusion(db, position, size, signed)
+        proof = await log.inclusion(db, position, size, signed, tiles=tiles,
+                                    published_only=published_only)
         checkpoint = latest if latest is not None and latest.size == proof.size \
             else await latest_checkpoint(db, proof.size)
         proofs.append(InclusionProof(
             position=position, leaf_index=proof.leaf_index, tree_size=proof.size,
             leaf_hash=_b64(leaf_hash(proof.leaf_data)),
-            leaf_data=_b64(proof.leaf_data) if position in visible else None,
+            leaf_data=_b64(proof.leaf_data) if proof.visible else None,
             root_hash=_b64(proof.root_hash), hashes=[_b64(h) for h in proof.hashes],
             checkpoint=Checkpoint.of(checkpoint) if checkpoint is not None else None))
     return proofs
 
 
-async def consistency_proof(db: Db, old_size: int, new_size: int | None) -> ConsistencyProof:
+async def consistency_proof(db: Db, old_size: int, new_size: int | None, *, tiles: TileSet
+                            ) -> ConsistencyProof:
     new_size = await _signed_size(db, new_size, old_size)
-    hashes = await log.consistency(db, old_size, new_size)
-    _, old_root = await log.tree_head(db, old_size)
-    _, new_root = await log.tree_head(db, new_size)
+    hashes = await log.consistency(db, old_size, new_size, tiles=tiles)
+    _, old_root = await log.tree_head(db, old_size, tiles=tiles)
+    _, new_root = await log.tree_head(db, new_size, tiles=tiles)
     return ConsistencyProof(from_size=old_size, to_size=new_size, from_root_hash=_b64(old_root),
                             to_root_hash=_b64(new_root), hashes=[_b64(h) for h in hashes])
 

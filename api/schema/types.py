@@ -509,7 +509,8 @@ class Decision(Node):
         events = await audit.audit_trail(info.context.pool, PageRequest(MAX_PAGE),
                                          audit.AuditFilter(kind="decision", code=self.code))
         return await inclusion_proofs(info.context.pool, [e["position"] for e in events.items],
-                                      None, published_only=info.context.published_only)
+                                      None, tiles=info.context.tiles,
+                                      published_only=info.context.published_only)
 
     @staticmethod
     def of(row: dict[str, Any], moment: Moment) -> Decision:

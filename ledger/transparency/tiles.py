@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ledger.transparency import TransparencyError
-from ledger.transparency.merkle import HASH_SIZE, LeafRange, Subtree, root_of, tree_hash
+from ledger.transparency.merkle import HASH_SIZE, LeafRange, Subtree, node_hash, root_of, tree_hash
 
 TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT
@@ -159,6 +159,11 @@ def tiles_of(size: int) -> list[tuple[int, int, int]]:
     return tiles
 
 
+def tile_width(level: int, index: int, size: int) -> int:
+    """How many hashes the tile at (level, index) holds in a tree of `size` leaves (0: none)."""
+    return max(0, min(TILE_WIDTH, (size >> TILE_HEIGHT * level) - index * TILE_WIDTH))
+
+
 def edge_of(size: int) -> list[tuple[int, int, int]]:
     """The (level, index, width) of the partial hash tiles of a tree of `size` leaves: its right
     edge, which all later tiles grow from."""
@@ -192,17 +197,38 @@ def tiles_for(ranges: Iterable[LeafRange]) -> set[tuple[int, int]]:
 
 
 class TileSet:
-    """Tiles read from a store, answering the hash of any complete subtree they hold.
+    """Tiles read from a store, answering the hash of any complete subtree they hold. The hashes
+    inside a tile are folded once, as far as asked, and kept with it: a set kept across proofs
+    (`keep`, the most tiles it holds, the least recently used going first) hashes the tiles near
+    the top of the tree, which every proof passes through, only once.
 
     Tiles from elsewhere are not trusted by being read: a proof made from them and verified
     against a signed tree head is what shows they were right."""
 
-    def __init__(self, tiles: Iterable[Tile]) -> None:
+    def __init__(self, tiles: Iterable[Tile] = (), keep: int | None = None) -> None:
+        self._keep = keep
         self._tiles: dict[tuple[int, int], Tile] = {}
+        self._folded: dict[tuple[int, int], list[list[bytes]]] = {}
         for tile in tiles:
-            stored = self._tiles.setdefault((tile.level, tile.index), tile)
-            if tile.width > stored.width:
-                self._tiles[tile.level, tile.index] = tile
+            self.add(tile)
+
+    def add(self, tile: Tile) -> None:
+        """Holds the tile, unless a version of it at least as wide is held."""
+        key = (tile.level, tile.index)
+        held = self._tiles.get(key)
+        if held is not None and held.width >= tile.width:
+            return
+        self._tiles[key] = tile
+        self._folded.pop(key, None)
+        if self._keep is not None and len(self._tiles) > self._keep:
+            oldest = next(iter(self._tiles))
+            del self._tiles[oldest]
+            self._folded.pop(oldest, None)
+
+    def width(self, level: int, index: int) -> int:
+        """How many hashes the tile held at (level, index) has; 0 if none is held."""
+        held = self._tiles.get((level, index))
+        return 0 if held is None else held.width
 
     def subtree_hash(self, subtree: Subtree) -> bytes:
         level, index, first, count = locate(subtree)
@@ -210,7 +236,19 @@ class TileSet:
         if tile is None or tile.width < first + count:
             raise MissingTile(f"no tile holds the hash of {count} hash(es) at level {level}, "
                               f"tile {index}, from {first}")
-        return root_of(_hashes(tile.hashes[first * HASH_SIZE:(first + count) * HASH_SIZE]))
+        if self._keep is not None:  # the most recently used goes last
+            self._tiles[level, index] = self._tiles.pop((level, index))
+        return self._fold(tile, count.bit_length() - 1)[first >> count.bit_length() - 1]
+
+    def _fold(self, tile: Tile, height: int) -> list[bytes]:
+        """The hashes of the tile's complete subtrees of 2**height hashes, left to right."""
+        folded = self._folded.get((tile.level, tile.index))
+        if folded is None:
+            folded = self._folded[tile.level, tile.index] = [_hashes(tile.hashes)]
+        while len(folded) <= height:
+            below = folded[-1]
+            folded.append([node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)])
+        return folded[height]
 
 
 class TileBuilder:

@@ -9,11 +9,9 @@ from typing import Any
 
 from ledger.application import EVENTS_TABLE
 from ledger.store import PREVIOUS_HASH_SQL
-from projections.queries.log import LEAF_POSITIONS
 from projections.queries.pagination import Page, PageRequest, page_of
 from projections.queries.sql import Db, Query
 from projections.tracking import SCHEMA
-from projections.transparency_log import leaf_hash_prefix
 
 
 @dataclass(frozen=True)
@@ -46,13 +44,13 @@ async def audit_trail(db: Db, page: PageRequest, where: AuditFilter = AuditFilte
     if where.recorded_until is not None:
         q.where("recorded_at < {}", where.recorded_until)
     if where.published_only:
-        q.where(_PUBLIC)
+        q.where(PUBLIC_EVENT)
     order = q.keyset(page, "event", "position")
     rows = await db.fetch(f"SELECT * FROM {SCHEMA}.audit_trail WHERE {q.sql}{order}", *q.args)
     return page_of(page, "event", [dict(row) for row in rows], lambda e: e["position"])
 
 
-_PUBLIC = (f"(audit_trail.decision IS NULL OR EXISTS (SELECT FROM {SCHEMA}.decisions d"
+PUBLIC_EVENT = (f"(audit_trail.decision IS NULL OR EXISTS (SELECT FROM {SCHEMA}.decisions d"
            " WHERE d.code = audit_trail.decision AND d.published_position IS NOT NULL))")
 """An event the public may see: one of no decision, or of a decision published."""
 
@@ -77,10 +75,11 @@ async def by_event_hash(db: Db, prefix: bytes, published_only: bool) -> list[dic
         (prefix, _beyond(prefix)), published_only)
 
 
-async def by_leaf_hash(db: Db, hash_: bytes, published_only: bool) -> list[dict[str, Any]]:
-    """The event whose leaf in the transparency log has this hash (two, should SHA-256 ever
-    collide); for the public, if it may see it."""
-    return await _at_positions(db, LEAF_POSITIONS, (leaf_hash_prefix(hash_), hash_), published_only)
+async def at_positions(db: Db, positions: Sequence[int], published_only: bool
+                       ) -> list[dict[str, Any]]:
+    """The events at these positions, in order; for the public, those it may see."""
+    return await _at_positions(db, "SELECT unnest($1::bigint[])", (list(positions),),
+                               published_only)
 
 
 async def _at_positions(db: Db, positions: str, arguments: tuple[Any, ...], published_only: bool
@@ -88,15 +87,8 @@ async def _at_positions(db: Db, positions: str, arguments: tuple[Any, ...], publ
     """The audit trail's rows at the positions the query `positions` selects, in order."""
     rows = await db.fetch(
         f"SELECT * FROM {SCHEMA}.audit_trail WHERE position = ANY(ARRAY({positions}))"
-        f"{' AND ' + _PUBLIC if published_only else ''} ORDER BY position", *arguments)
+        f"{' AND ' + PUBLIC_EVENT if published_only else ''} ORDER BY position", *arguments)
     return [dict(row) for row in rows]
-
-
-async def visible_positions(db: Db, positions: Sequence[int]) -> set[int]:
-    """Which of the events at these positions the public may see."""
-    rows = await db.fetch(f"SELECT position FROM {SCHEMA}.audit_trail"
-                          f" WHERE position = ANY($1::bigint[]) AND {_PUBLIC}", list(positions))
-    return {row["position"] for row in rows}
 
 
 async def public_events(db: Db, page: PageRequest, event_types: tuple[str, ...] | None = None

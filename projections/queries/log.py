@@ -20,15 +20,23 @@ from ledger.transparency.merkle import (
 )
 from ledger.transparency.tiles import (
     TILE_WIDTH,
+    Tile,
     TileSet,
     decode_entry_bundle,
     encode_entry_bundle,
+    tile_width,
     tiles_for,
 )
 from projections.errors import InvalidArgument
+from projections.queries.audit import PUBLIC_EVENT
 from projections.queries.sql import Db
 from projections.tracking import SCHEMA
-from projections.transparency_log import read_tiles, tree_size, tree_size_query
+from projections.transparency_log import (
+    leaf_hash_prefix,
+    read_tiles,
+    tree_size,
+    tree_size_query,
+)
 
 
 class NotInLog(InvalidArgument):
@@ -48,14 +56,20 @@ class Inclusion:
     leaf_data: bytes
     hashes: list[bytes]
     root_hash: bytes
+    visible: bool  # whether the asker may see the event's data
 
 
 async def current_size(db: Db) -> int:
     return await tree_size(db, SCHEMA)
 
 
-async def _tiles(db: Db, ranges: list[LeafRange]) -> TileSet:
-    return TileSet(await read_tiles(db, SCHEMA, sorted(tiles_for(ranges))))
+async def _hold(db: Db, tiles: TileSet, ranges: list[LeafRange], size: int) -> None:
+    """Reads into `tiles` those of the tiles these ranges of the tree of `size` leaves need
+    that it lacks, or holds narrower than that tree has them."""
+    lacking = sorted((level, index) for level, index in tiles_for(ranges)
+                     if tiles.width(level, index) < tile_width(level, index, size))
+    for tile in await read_tiles(db, SCHEMA, lacking) if lacking else []:
+        tiles.add(tile)
 
 
 async def _checked_size(db: Db, size: int | None, field: str) -> int:
@@ -69,14 +83,16 @@ async def _checked_size(db: Db, size: int | None, field: str) -> int:
     return size
 
 
-async def tree_head(db: Db, size: int | None = None) -> tuple[int, bytes]:
+async def tree_head(db: Db, size: int | None = None, *, tiles: TileSet | None = None
+                    ) -> tuple[int, bytes]:
     """The size and the RFC 9162 root hash of the tree of `size` leaves (the current tree if
-    None)."""
+    None), from `tiles` (kept across calls) and what it lacks."""
     size = await _checked_size(db, size, "size")
     if size == 0:
         return 0, EMPTY_ROOT
-    whole = [LeafRange(0, size)]
-    return size, tree_hash(size, (await _tiles(db, whole)).subtree_hash)
+    tiles = tiles if tiles is not None else TileSet()
+    await _hold(db, tiles, [LeafRange(0, size)], size)
+    return size, tree_hash(size, tiles.subtree_hash)
 
 
 ENTRY_SIZE = 2 + LEAF_SIZE  # every leaf of the log is of one size, so its place in a bundle is known
@@ -84,17 +100,32 @@ _LOCATED = f"""
 SELECT ({tree_size_query(SCHEMA)}) AS size, located.leaf,
        (SELECT substring(entries FROM (located.leaf % {TILE_WIDTH} * {ENTRY_SIZE} + 1)::integer
                          FOR {ENTRY_SIZE})
-        FROM {SCHEMA}.log_bundles WHERE index = located.leaf / {TILE_WIDTH}) AS entry
+        FROM {SCHEMA}.log_bundles WHERE index = located.leaf / {TILE_WIDTH}) AS entry,
+       (SELECT hashes FROM {SCHEMA}.log_tiles
+        WHERE level = 0 AND index = located.leaf / {TILE_WIDTH}) AS leaf_tile,
+       CASE WHEN $2 THEN EXISTS (SELECT FROM {SCHEMA}.audit_trail
+                                 WHERE audit_trail.position = $1 AND {PUBLIC_EVENT})
+            ELSE true END AS visible
 FROM (SELECT) AS one LEFT JOIN LATERAL (
     SELECT first_leaf + $1 - first_position AS leaf FROM {SCHEMA}.log_offsets
     WHERE first_position <= $1 ORDER BY first_position DESC LIMIT 1) AS located ON true"""
-"""The tree's size, the leaf index a position maps to and that leaf's entry in its bundle, in
-one round trip: a proof's first question."""
+"""A proof's first question, in one round trip: the tree's size, the leaf index a position maps
+to, that leaf's entry in its bundle, the level-0 tile with its hash and its neighbours', and
+whether the public ($2) may see the event."""
 
 
-async def _located(db: Db, position: int) -> tuple[int, int, bytes]:
-    """The tree's size, and the leaf index and the leaf data of the event at this position."""
-    size, index, entry = await db.fetchrow(_LOCATED, position)
+@dataclass(frozen=True)
+class _Located:
+    size: int
+    leaf: int
+    data: bytes
+    tile: Tile
+    visible: bool
+
+
+async def _located(db: Db, position: int, published_only: bool = False) -> _Located:
+    """Where the event at this position is in the tree, and what a proof of it starts from."""
+    size, index, entry, hashes, visible = await db.fetchrow(_LOCATED, position, published_only)
     size = size or 0
     if index is None or index >= size:
         raise NotInLog(f"Position {position} is no event in the log (yet).", field="position")
@@ -103,10 +134,11 @@ async def _located(db: Db, position: int) -> tuple[int, int, bytes]:
     data = bytes(entry[2:])
     if EventLeaf.parse(data).position != position:
         raise NotInLog(f"Position {position} is no event in the log (yet).", field="position")
-    return size, index, data
+    return _Located(size, index, data,
+                    Tile(0, index // TILE_WIDTH, len(hashes) // HASH_SIZE, bytes(hashes)), visible)
 
 
-LEAF_POSITIONS = f"""
+_LEAF_POSITIONS = f"""
 SELECT o.first_position + l.leaf - o.first_leaf
 FROM {SCHEMA}.log_leaf_prefixes l
 JOIN {SCHEMA}.log_tiles t ON t.level = 0 AND t.index = l.leaf / {TILE_WIDTH}
@@ -116,6 +148,12 @@ WHERE l.prefix = $1
   AND substring(t.hashes FROM (l.leaf % {TILE_WIDTH} * {HASH_SIZE} + 1)::integer FOR {HASH_SIZE}) = $2"""
 """The ledger positions of the leaves whose hash is $2 (its prefix $1, `leaf_hash_prefix`): the
 prefix finds the candidates, their level-0 tile holds each one's whole hash."""
+
+
+async def leaf_positions(db: Db, hash_: bytes) -> list[int]:
+    """The ledger position of the event whose leaf has this hash (two, should SHA-256 ever
+    collide); none if no leaf has it."""
+    return [row[0] for row in await db.fetch(_LEAF_POSITIONS, leaf_hash_prefix(hash_), hash_)]
 
 
 _LEAVES = f"""
@@ -134,36 +172,43 @@ async def leaf_indexes(db: Db, positions: Sequence[int]) -> dict[int, int]:
 
 async def leaf_index(db: Db, position: int) -> int:
     """The leaf index of the event at this ledger position."""
-    return (await _located(db, position))[1]
+    return (await _located(db, position)).leaf
 
 
 async def inclusion(db: Db, position: int, size: int | None = None,
-                    signed: tuple[int, bytes] | None = None) -> Inclusion:
+                    signed: tuple[int, bytes] | None = None, *, tiles: TileSet | None = None,
+                    published_only: bool = False) -> Inclusion:
     """The proof that the event at `position` is in the tree of `size` leaves; without a size,
     in the tree of the `signed` checkpoint (size, root) if that holds the event, else in the
     current tree. The signed tree's root is taken from its checkpoint, so only the tiles of the
-    proof's path are read."""
-    current, index, data = await _located(db, position)
+    proof's path are read, and of those only the ones `tiles` (kept across proofs) lacks."""
+    tiles = tiles if tiles is not None else TileSet()
+    located = await _located(db, position, published_only)
+    current, index = located.size, located.leaf
     if size is None:
         size = signed[0] if signed is not None and index < signed[0] <= current else current
     elif not index < size <= current:
         raise NotInLog(f"Position {position} is leaf {index}, which is not in a tree of {size} "
                        f"leaves (the log has {current}).", field="treeSize")
+    tiles.add(located.tile)
     path = inclusion_path(index, size)
     root = signed[1] if signed is not None and signed[0] == size else None
-    tiles = await _tiles(db, path if root is not None else [*path, LeafRange(0, size)])
-    return Inclusion(position, index, size, EventLeaf.parse(data), data,
+    await _hold(db, tiles, path if root is not None else [*path, LeafRange(0, size)], size)
+    return Inclusion(position, index, size, EventLeaf.parse(located.data), located.data,
                      inclusion_proof(index, size, tiles.subtree_hash),
-                     root if root is not None else tree_hash(size, tiles.subtree_hash))
+                     root if root is not None else tree_hash(size, tiles.subtree_hash),
+                     located.visible)
 
 
-async def consistency(db: Db, old_size: int, new_size: int) -> list[bytes]:
+async def consistency(db: Db, old_size: int, new_size: int, *, tiles: TileSet | None = None
+                      ) -> list[bytes]:
     """The proof that the tree of `old_size` leaves is a prefix of the tree of `new_size`."""
     new_size = await _checked_size(db, new_size, "to")
     if not 0 < old_size <= new_size:
         raise NotInLog(f"A consistency proof runs from a tree of 1 or more leaves to one at least "
                        f"as large, not from {old_size} to {new_size}.", field="from")
-    tiles = await _tiles(db, consistency_path(old_size, new_size))
+    tiles = tiles if tiles is not None else TileSet()
+    await _hold(db, tiles, consistency_path(old_size, new_size), new_size)
     return consistency_proof(old_size, new_size, tiles.subtree_hash)
 
 
