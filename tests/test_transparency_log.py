@@ -10,11 +10,13 @@ import random
 import asyncpg
 import pytest
 
+from api.schema.transparency import KEPT_TILES
 from ledger.application import EVENTS_TABLE, Ledger
 from ledger.transparency.checkpoint import open_checkpoint
 from ledger.transparency.leaf import EventLeaf
 from ledger.transparency.merkle import leaf_hash, verify_consistency, verify_inclusion
 from ledger.transparency.note import Signer
+from ledger.transparency.tiles import TileSet
 from projections.checkpoints import all_checkpoints, setup_checkpoints, sign_if_grown
 from projections.queries import log
 from projections.rebuild import rebuild
@@ -57,10 +59,12 @@ async def test_every_event_is_proved_included(ledger: Ledger, database_url: str)
     async with pool_on(database_url) as pool:
         await project(pool, batch_size=300)
         leaves = await naive_leaves(pool)
+        kept = TileSet(keep=KEPT_TILES)  # as a serving process keeps them, across trees
         for index, (position, data) in enumerate(leaves):
             size = random.Random(index).randint(index + 1, len(leaves))
             _, root = await log.tree_head(pool, size)
-            proof = await log.inclusion(pool, position, size)
+            (located,) = await log.locate(pool, [position])
+            proof = await log.inclusion(pool, located, size, tiles=kept)
             assert proof.leaf_index == index and proof.leaf.position == position
             assert proof.leaf_data == data
             verify_inclusion(leaf_hash(data), index, size, proof.hashes, root)
@@ -96,7 +100,7 @@ async def test_positions_the_ledger_skipped_are_no_leaves(ledger: Ledger,
             await log.leaf_index(pool, after_gap - 1)
         assert await log.leaf_index(pool, after_gap) == len(leaves) - 2
         _, root = await log.tree_head(pool)
-        proof = await log.inclusion(pool, after_gap)
+        proof = await log.inclusion(pool, *await log.locate(pool, [after_gap]))
         verify_inclusion(leaf_hash(leaves[-2][1]), len(leaves) - 2, len(leaves), proof.hashes,
                          root)
 

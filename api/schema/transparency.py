@@ -15,7 +15,7 @@ from ledger.transparency.tiles import TileSet
 from projections.checkpoints import SignedCheckpoint, latest_checkpoint, recent_checkpoints
 from projections.queries import log
 from projections.queries.pagination import PageRequest
-from projections.queries.sql import Db
+from projections.queries.sql import Db, both
 
 KEPT_TILES = 256
 """How many tiles a process keeps for its proofs, with the hashes folded inside them (some 40 kB
@@ -86,16 +86,19 @@ async def inclusion_proofs(db: Db, positions: list[int], size: int | None, *, ti
     """The proofs of these events, in the tree of `size` leaves or, without one, each in the
     latest signed tree if it holds the event; from `tiles` (kept across requests) and the rows
     it lacks."""
-    latest = await latest_checkpoint(db) if size is None else None
+    reading = log.locate(db, positions, published_only)
+    if size is None:
+        latest, found = await both(db, latest_checkpoint(db), reading)
+    else:
+        latest, found = None, await reading
     signed = (latest.size, latest.root_hash) if latest is not None else None
     proofs = []
-    for position in positions:
-        proof = await log.inclusion(db, position, size, signed, tiles=tiles,
-                                    published_only=published_only)
+    for located in found:
+        proof = await log.inclusion(db, located, size, signed, tiles=tiles)
         checkpoint = latest if latest is not None and latest.size == proof.size \
             else await latest_checkpoint(db, proof.size)
         proofs.append(InclusionProof(
-            position=position, leaf_index=proof.leaf_index, tree_size=proof.size,
+            position=proof.position, leaf_index=proof.leaf_index, tree_size=proof.size,
             leaf_hash=_b64(leaf_hash(proof.leaf_data)),
             leaf_data=_b64(proof.leaf_data) if proof.visible else None,
             root_hash=_b64(proof.root_hash), hashes=[_b64(h) for h in proof.hashes],

@@ -97,45 +97,55 @@ async def tree_head(db: Db, size: int | None = None, *, tiles: TileSet | None = 
 
 ENTRY_SIZE = 2 + LEAF_SIZE  # every leaf of the log is of one size, so its place in a bundle is known
 _LOCATED = f"""
-SELECT ({tree_size_query(SCHEMA)}) AS size, located.leaf,
+SELECT p.position, ({tree_size_query(SCHEMA)}) AS size, located.leaf,
        (SELECT substring(entries FROM (located.leaf % {TILE_WIDTH} * {ENTRY_SIZE} + 1)::integer
                          FOR {ENTRY_SIZE})
         FROM {SCHEMA}.log_bundles WHERE index = located.leaf / {TILE_WIDTH}) AS entry,
        (SELECT hashes FROM {SCHEMA}.log_tiles
         WHERE level = 0 AND index = located.leaf / {TILE_WIDTH}) AS leaf_tile,
        CASE WHEN $2 THEN EXISTS (SELECT FROM {SCHEMA}.audit_trail
-                                 WHERE audit_trail.position = $1 AND {PUBLIC_EVENT})
+                                 WHERE audit_trail.position = p.position AND {PUBLIC_EVENT})
             ELSE true END AS visible
-FROM (SELECT) AS one LEFT JOIN LATERAL (
-    SELECT first_leaf + $1 - first_position AS leaf FROM {SCHEMA}.log_offsets
-    WHERE first_position <= $1 ORDER BY first_position DESC LIMIT 1) AS located ON true"""
-"""A proof's first question, in one round trip: the tree's size, the leaf index a position maps
-to, that leaf's entry in its bundle, the level-0 tile with its hash and its neighbours', and
-whether the public ($2) may see the event."""
+FROM unnest($1::bigint[]) WITH ORDINALITY AS p(position, n) LEFT JOIN LATERAL (
+    SELECT first_leaf + p.position - first_position AS leaf FROM {SCHEMA}.log_offsets
+    WHERE first_position <= p.position ORDER BY first_position DESC LIMIT 1) AS located ON true
+ORDER BY p.n"""
+"""A proof's first question, for any number of events in one round trip: the tree's size, the
+leaf index each position maps to, that leaf's entry in its bundle, the level-0 tile with its
+hash and its neighbours', and whether the public ($2) may see the event."""
 
 
 @dataclass(frozen=True)
-class _Located:
-    size: int
+class Located:
+    """Where the event at `position` is in the tree: what a proof of it starts from."""
+
+    position: int
+    size: int  # the tree's, as it was found
     leaf: int
     data: bytes
-    tile: Tile
-    visible: bool
+    tile: Tile  # the level-0 tile with the leaf's hash
+    visible: bool  # whether the asker may see the event's data
 
 
-async def _located(db: Db, position: int, published_only: bool = False) -> _Located:
-    """Where the event at this position is in the tree, and what a proof of it starts from."""
-    size, index, entry, hashes, visible = await db.fetchrow(_LOCATED, position, published_only)
+async def locate(db: Db, positions: Sequence[int], published_only: bool = False
+                 ) -> list[Located]:
+    """Where the events at these positions are in the tree, in their order; `published_only`:
+    whether the public asks."""
+    return [_located(*row) for row in await db.fetch(_LOCATED, list(positions), published_only)]
+
+
+def _located(position: int, size: int | None, index: int | None, entry: bytes | None,
+             hashes: bytes | None, visible: bool) -> Located:
     size = size or 0
-    if index is None or index >= size:
+    if index is None or index >= size or hashes is None:
         raise NotInLog(f"Position {position} is no event in the log (yet).", field="position")
     if entry is None or len(entry) != ENTRY_SIZE or int.from_bytes(entry[:2], "big") != LEAF_SIZE:
         raise NotInLog(f"Leaf {index} is not in the log's bundles.", field="position")
     data = bytes(entry[2:])
     if EventLeaf.parse(data).position != position:
         raise NotInLog(f"Position {position} is no event in the log (yet).", field="position")
-    return _Located(size, index, data,
-                    Tile(0, index // TILE_WIDTH, len(hashes) // HASH_SIZE, bytes(hashes)), visible)
+    return Located(position, size, index, data,
+                   Tile(0, index // TILE_WIDTH, len(hashes) // HASH_SIZE, bytes(hashes)), visible)
 
 
 _LEAF_POSITIONS = f"""
@@ -172,29 +182,29 @@ async def leaf_indexes(db: Db, positions: Sequence[int]) -> dict[int, int]:
 
 async def leaf_index(db: Db, position: int) -> int:
     """The leaf index of the event at this ledger position."""
-    return (await _located(db, position)).leaf
+    (located,) = await locate(db, [position])
+    return located.leaf
 
 
-async def inclusion(db: Db, position: int, size: int | None = None,
-                    signed: tuple[int, bytes] | None = None, *, tiles: TileSet | None = None,
-                    published_only: bool = False) -> Inclusion:
-    """The proof that the event at `position` is in the tree of `size` leaves; without a size,
-    in the tree of the `signed` checkpoint (size, root) if that holds the event, else in the
-    current tree. The signed tree's root is taken from its checkpoint, so only the tiles of the
-    proof's path are read, and of those only the ones `tiles` (kept across proofs) lacks."""
+async def inclusion(db: Db, located: Located, size: int | None = None,
+                    signed: tuple[int, bytes] | None = None, *, tiles: TileSet | None = None
+                    ) -> Inclusion:
+    """The proof that the `located` event is in the tree of `size` leaves; without a size, in
+    the tree of the `signed` checkpoint (size, root) if that holds the event, else in the tree
+    as it was found. The signed tree's root is taken from its checkpoint, so only the tiles of
+    the proof's path are read, and of those only the ones `tiles` (kept across proofs) lacks."""
     tiles = tiles if tiles is not None else TileSet()
-    located = await _located(db, position, published_only)
     current, index = located.size, located.leaf
     if size is None:
         size = signed[0] if signed is not None and index < signed[0] <= current else current
     elif not index < size <= current:
-        raise NotInLog(f"Position {position} is leaf {index}, which is not in a tree of {size} "
-                       f"leaves (the log has {current}).", field="treeSize")
+        raise NotInLog(f"Position {located.position} is leaf {index}, which is not in a tree of "
+                       f"{size} leaves (the log has {current}).", field="treeSize")
     tiles.add(located.tile)
     path = inclusion_path(index, size)
     root = signed[1] if signed is not None and signed[0] == size else None
     await _hold(db, tiles, path if root is not None else [*path, LeafRange(0, size)], size)
-    return Inclusion(position, index, size, EventLeaf.parse(located.data), located.data,
+    return Inclusion(located.position, index, size, EventLeaf.parse(located.data), located.data,
                      inclusion_proof(index, size, tiles.subtree_hash),
                      root if root is not None else tree_hash(size, tiles.subtree_hash),
                      located.visible)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -11,6 +13,17 @@ from projections.queries.pagination import PageRequest
 Db = asyncpg.Pool | asyncpg.Connection
 NEVER = 2**62
 """A position beyond any ledger: `known_at` left open reads everything known."""
+A = TypeVar("A")
+B = TypeVar("B")
+
+
+async def both(db: Db, first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
+    """The answers of two reads that do not depend on each other: at once, each on a connection
+    of its own, from a pool; one after the other on a single connection, which runs one at a
+    time."""
+    if isinstance(db, asyncpg.Pool):
+        return await asyncio.gather(first, second)
+    return await first, await second
 
 
 class Query:
