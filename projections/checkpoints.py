@@ -99,6 +99,8 @@ async def sign_if_grown(db: asyncpg.Pool | asyncpg.Connection, signer: Signer
     latest = await latest_checkpoint(db)
     if size == 0 or (latest is not None and latest.size >= size):
         return None
+    if not await synchronous_standbys_have_read(db):
+        return None  # signed once they have it: the signer looks again within a second
     note = sign_checkpoint(Checkpoint(signer.name, size, root), signer).decode()
     row = await db.fetchrow(
         f"INSERT INTO {CHECKPOINTS_TABLE} (size, root_hash, note) VALUES ($1, $2, $3)"
@@ -107,6 +109,30 @@ async def sign_if_grown(db: asyncpg.Pool | asyncpg.Connection, signer: Signer
     if row is not None:  # answers that name the latest checkpoint are out of date now
         await db.execute("SELECT pg_notify($1, $2)", PROJECTED_CHANNEL, str(size))
     return None if row is None else SignedCheckpoint(**row)
+
+
+_SYNCHRONOUS_STANDBYS_HAVE_READ = """
+SELECT current_setting('synchronous_standby_names') = '' AS none_named,
+       pg_has_role('pg_read_all_stats', 'USAGE') AS seen,
+       coalesce((SELECT bool_and(flush_lsn >= pg_current_wal_insert_lsn())
+                 FROM pg_stat_replication WHERE sync_state IN ('sync', 'quorum')), false) AS had"""
+"""The log's end as of now lies after every commit already read; tree rows committed without
+waiting for the standbys (a rebuild's, synchronous_commit off; a commit whose wait was cancelled,
+which stays committed) are visible before the standbys have them, and not one of them may be
+signed. A synchronous standby that lost its connection is no longer listed as one: nothing is
+signed until it is back."""
+
+
+async def synchronous_standbys_have_read(db: asyncpg.Pool | asyncpg.Connection) -> bool:
+    """Whether every synchronous standby has flushed the primary's log up to now (True where
+    none are named): what was read before is then safe from a failover."""
+    row = await db.fetchrow(_SYNCHRONOUS_STANDBYS_HAVE_READ)
+    if row["none_named"]:
+        return True
+    if not row["seen"]:
+        raise PermissionError("Synchronous standbys are named, and the signer cannot see how far "
+                              "they are (pg_stat_replication): grant it pg_monitor.")
+    return bool(row["had"])
 
 
 class Checkpointer:
