@@ -111,28 +111,39 @@ async def sign_if_grown(db: asyncpg.Pool | asyncpg.Connection, signer: Signer
     return None if row is None else SignedCheckpoint(**row)
 
 
-_SYNCHRONOUS_STANDBYS_HAVE_READ = """
-SELECT current_setting('synchronous_standby_names') = '' AS none_named,
+_LOG_WRITTEN = """
+SELECT current_setting('synchronous_standby_names') <> '' AS named,
        pg_has_role('pg_read_all_stats', 'USAGE') AS seen,
-       coalesce((SELECT bool_and(flush_lsn >= pg_current_wal_insert_lsn())
-                 FROM pg_stat_replication WHERE sync_state IN ('sync', 'quorum')), false) AS had"""
-"""The log's end as of now lies after every commit already read; tree rows committed without
-waiting for the standbys (a rebuild's, synchronous_commit off; a commit whose wait was cancelled,
-which stays committed) are visible before the standbys have them, and not one of them may be
-signed. A synchronous standby that lost its connection is no longer listed as one: nothing is
-signed until it is back."""
+       pg_current_wal_insert_lsn() AS written"""
+"""The log as far as it is written now lies after every commit already read. Tree rows committed
+without waiting for the standbys (a rebuild's, synchronous_commit off; a commit whose wait was
+cancelled, which stays committed) are visible before the standbys have them, and not one of them
+may be signed."""
+_FLUSHED = """
+SELECT coalesce(bool_and(flush_lsn >= $1::pg_lsn), false) FROM pg_stat_replication
+WHERE sync_state IN ('sync', 'quorum')"""
+"""Whether every synchronous standby has flushed the log that far; a standby that lost its
+connection is no longer listed, and then none has."""
+STANDBY_POLL_SECONDS = 0.02
 
 
 async def synchronous_standbys_have_read(db: asyncpg.Pool | asyncpg.Connection) -> bool:
-    """Whether every synchronous standby has flushed the primary's log up to now (True where
-    none are named): what was read before is then safe from a failover."""
-    row = await db.fetchrow(_SYNCHRONOUS_STANDBYS_HAVE_READ)
-    if row["none_named"]:
+    """Whether every synchronous standby has flushed the primary's log as far as it is written
+    now (True where none are named), waiting up to SIGN_SECONDS: what was read before is then
+    safe from a failover. Under steady writes the log always runs ahead of the standbys: they
+    are waited for up to where it was, not where it has got to since."""
+    named, seen, written = await db.fetchrow(_LOG_WRITTEN)
+    if not named:
         return True
-    if not row["seen"]:
+    if not seen:
         raise PermissionError("Synchronous standbys are named, and the signer cannot see how far "
                               "they are (pg_stat_replication): grant it pg_monitor.")
-    return bool(row["had"])
+    deadline = time.monotonic() + SIGN_SECONDS
+    while not await db.fetchval(_FLUSHED, written):
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(STANDBY_POLL_SECONDS)
+    return True
 
 
 class Checkpointer:

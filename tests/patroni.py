@@ -21,7 +21,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -83,7 +83,8 @@ class Node:
             postmaster_process = psutil.Process(postmaster)
             processes |= {postmaster_process, *postmaster_process.children(recursive=True)}
         for process in processes:
-            process.send_signal(signal.SIGKILL)
+            with suppress(psutil.NoSuchProcess):  # a backend that has just ended
+                process.send_signal(signal.SIGKILL)
         psutil.wait_procs(processes, timeout=KILL_SECONDS)
         self.patroni.popen.wait()
 
