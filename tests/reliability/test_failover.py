@@ -34,7 +34,7 @@ from tests.reliability.writers import (
 )
 
 pytestmark = [
-    pytest.mark.database, pytest.mark.reliability, pytest.mark.timeout(900),
+    pytest.mark.database, pytest.mark.reliability, pytest.mark.timeout(600),
     pytest.mark.skipif(not failover_installed(),
                        reason="needs Debian's haproxy, patroni and etcd-server")]
 
