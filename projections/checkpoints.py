@@ -6,7 +6,11 @@ each against the one before it (consistency), and anyone who kept one can hold t
 The signing key is given by configuration, never read from the database (ledger/transparency/
 keys.py). Several processes may run a Checkpointer; one signs at a time, holding an advisory
 lock on the connection it signs on, and the others stand by. A signer whose connection is gone can
-sign nothing more, as the lock went with it. Whoever signs, a size is kept once."""
+sign nothing more, as the lock went with it. Whoever signs, a size is kept once.
+
+Where the primary names synchronous standbys, a tree is signed only once they have it: a failover
+promotes one of them, and whatever it lacks is gone, so a checkpoint of it would be one the log
+after the failover cannot keep."""
 
 from __future__ import annotations
 
@@ -118,7 +122,8 @@ SELECT current_setting('synchronous_standby_names') <> '' AS named,
 """The log as far as it is written now lies after every commit already read. Tree rows committed
 without waiting for the standbys (a rebuild's, synchronous_commit off; a commit whose wait was
 cancelled, which stays committed) are visible before the standbys have them, and not one of them
-may be signed."""
+may be signed. The checkpoint's own commit waiting for the standbys is not enough: the note is
+signed before, and a cancelled wait leaves it committed all the same."""
 _FLUSHED = """
 SELECT coalesce(bool_and(flush_lsn >= $1::pg_lsn), false) FROM pg_stat_replication
 WHERE sync_state IN ('sync', 'quorum')"""
