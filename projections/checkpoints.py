@@ -6,7 +6,11 @@ each against the one before it (consistency), and anyone who kept one can hold t
 The signing key is given by configuration, never read from the database (ledger/transparency/
 keys.py). Several processes may run a Checkpointer; one signs at a time, holding an advisory
 lock on the connection it signs on, and the others stand by. A signer whose connection is gone can
-sign nothing more, as the lock went with it. Whoever signs, a size is kept once."""
+sign nothing more, as the lock went with it. Whoever signs, a size is kept once.
+
+Where the primary names synchronous standbys, a tree is signed only once they have it: a failover
+promotes one of them, and whatever it lacks is gone, so a checkpoint of it would be one the log
+after the failover cannot keep."""
 
 from __future__ import annotations
 
@@ -99,6 +103,8 @@ async def sign_if_grown(db: asyncpg.Pool | asyncpg.Connection, signer: Signer
     latest = await latest_checkpoint(db)
     if size == 0 or (latest is not None and latest.size >= size):
         return None
+    if not await synchronous_standbys_have_read(db):
+        return None  # signed once they have it: the signer looks again within a second
     note = sign_checkpoint(Checkpoint(signer.name, size, root), signer).decode()
     row = await db.fetchrow(
         f"INSERT INTO {CHECKPOINTS_TABLE} (size, root_hash, note) VALUES ($1, $2, $3)"
@@ -107,6 +113,42 @@ async def sign_if_grown(db: asyncpg.Pool | asyncpg.Connection, signer: Signer
     if row is not None:  # answers that name the latest checkpoint are out of date now
         await db.execute("SELECT pg_notify($1, $2)", PROJECTED_CHANNEL, str(size))
     return None if row is None else SignedCheckpoint(**row)
+
+
+_LOG_WRITTEN = """
+SELECT current_setting('synchronous_standby_names') <> '' AS named,
+       pg_has_role('pg_read_all_stats', 'USAGE') AS seen,
+       pg_current_wal_insert_lsn() AS written"""
+"""The log as far as it is written now lies after every commit already read. Tree rows committed
+without waiting for the standbys (a rebuild's, synchronous_commit off; a commit whose wait was
+cancelled, which stays committed) are visible before the standbys have them, and not one of them
+may be signed. The checkpoint's own commit waiting for the standbys is not enough: the note is
+signed before, and a cancelled wait leaves it committed all the same."""
+_FLUSHED = """
+SELECT coalesce(bool_and(flush_lsn >= $1::pg_lsn), false) FROM pg_stat_replication
+WHERE sync_state IN ('sync', 'quorum')"""
+"""Whether every synchronous standby has flushed the log that far; a standby that lost its
+connection is no longer listed, and then none has."""
+STANDBY_POLL_SECONDS = 0.02
+
+
+async def synchronous_standbys_have_read(db: asyncpg.Pool | asyncpg.Connection) -> bool:
+    """Whether every synchronous standby has flushed the primary's log as far as it is written
+    now (True where none are named), waiting up to SIGN_SECONDS: what was read before is then
+    safe from a failover. Under steady writes the log always runs ahead of the standbys: they
+    are waited for up to where it was, not where it has got to since."""
+    named, seen, written = await db.fetchrow(_LOG_WRITTEN)
+    if not named:
+        return True
+    if not seen:
+        raise PermissionError("Synchronous standbys are named, and the signer cannot see how far "
+                              "they are (pg_stat_replication): grant it pg_monitor.")
+    deadline = time.monotonic() + SIGN_SECONDS
+    while not await db.fetchval(_FLUSHED, written):
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(STANDBY_POLL_SECONDS)
+    return True
 
 
 class Checkpointer:

@@ -5,6 +5,9 @@ worker (`bevoegd project`) on the primary; `bevoegd serve` processes that write 
 read from the standby; and HAProxy (Debian's `haproxy` package) in front of them, sending each
 request to a process whose /readyz says ready.
 
+The other path, tests/patroni.py, fails over: PostgreSQL managed by Patroni, the processes
+reaching it through HAProxy.
+
 Container images cannot be pulled everywhere; these are the same pieces a deployment runs, so
 what holds here holds for them. Every port is a free one, every process is stopped and every
 folder deleted on the way out."""
@@ -30,7 +33,7 @@ from ledger.database import (
     READ_DATABASE_URL_VARIABLE,
     ensure_database,
 )
-from tests.reliability.postgres_server import PostgresServer, postgres_server
+from tests.reliability.postgres_server import postgres_server
 from tests.servers import free_port, still_running, wait_until_healthy
 
 HAPROXY = "haproxy"
@@ -58,12 +61,12 @@ class Process:
 
 @contextmanager
 def running(command: Sequence[str], log: Path, env: dict[str, str] | None = None,
-            port: int | None = None) -> Iterator[Process]:
-    """The command as a process, stopped with SIGTERM (then SIGKILL) afterwards; its log is
-    shown on stderr if the block fails."""
+            port: int | None = None, user: str | None = None) -> Iterator[Process]:
+    """The command as a process (as `user`, if given), stopped with SIGTERM (then SIGKILL)
+    afterwards; its log is shown on stderr if the block fails."""
     with log.open("ab") as output:
         popen = subprocess.Popen(list(command), stdout=output, stderr=subprocess.STDOUT,
-                                 env=env, start_new_session=True)
+                                 env=env, start_new_session=True, user=user)
     process = Process(popen, log, port)
     try:
         yield process
@@ -82,36 +85,31 @@ def running(command: Sequence[str], log: Path, env: dict[str, str] | None = None
 
 @dataclass
 class Cluster:
-    primary: PostgresServer
-    standby: PostgresServer
+    """The processes started on the cluster's databases: `write_url` leads to the primary,
+    `read_url` to a standby (None: the API processes read the primary)."""
+
+    write_url: str
+    read_url: str | None
     folder: Path
     stack: ExitStack
     apis: list[Process] = field(default_factory=list)
 
-    @property
-    def write_url(self) -> str:
-        return self.primary.url(DATABASE_NAME)
-
-    @property
-    def read_url(self) -> str:
-        return self.standby.url(DATABASE_NAME)
-
-    def start_worker(self) -> Process:
+    def start_worker(self, env: dict[str, str] | None = None) -> Process:
         """`bevoegd project` on the primary, until the cluster stops."""
         return self.stack.enter_context(running(
             [sys.executable, "-m", "api.cli", "project"], self.folder / "worker.log",
-            os.environ | {DATABASE_URL_VARIABLE: self.write_url}))
+            os.environ | {DATABASE_URL_VARIABLE: self.write_url} | (env or {})))
 
     def start_api(self, env: dict[str, str] | None = None) -> Process:
         """One more `bevoegd serve` (no projection runner: the worker's), writing to the
         primary and reading from the standby, answering /healthz; it runs until the cluster
         stops. Started one after another, so that the first creates the tables."""
         port = free_port()
+        reads = {} if self.read_url is None else {READ_DATABASE_URL_VARIABLE: self.read_url}
         process = self.stack.enter_context(running(
             [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--no-projector"],
             self.folder / f"api-{len(self.apis)}.log",
-            os.environ | {DATABASE_URL_VARIABLE: self.write_url,
-                          READ_DATABASE_URL_VARIABLE: self.read_url} | (env or {}), port))
+            os.environ | {DATABASE_URL_VARIABLE: self.write_url} | reads | (env or {}), port))
         wait_until_healthy(process.popen, port, START_SECONDS)
         self.apis.append(process)
         return process
@@ -172,4 +170,4 @@ def cluster() -> Iterator[Cluster]:
         primary = stack.enter_context(postgres_server(folder / "primary"))
         ensure_database(primary.url(), DATABASE_NAME)
         standby = stack.enter_context(postgres_server(folder / "standby", standby_of=primary))
-        yield Cluster(primary, standby, folder, stack)
+        yield Cluster(primary.url(DATABASE_NAME), standby.url(DATABASE_NAME), folder, stack)
