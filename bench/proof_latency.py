@@ -28,7 +28,7 @@ import httpx
 from bench.graphql_read import serving
 from bench.metrics import Metric, Spread, measured, p99
 from ledger.transparency.checkpoint import Checkpoint
-from ledger.transparency.merkle import inclusion_path, inclusion_proof, verify_inclusion
+from ledger.transparency.merkle import Subtree, inclusion_path, inclusion_proof, verify_inclusion
 from ledger.transparency.note import Signer
 from ledger.transparency.tiles import Tile, TileSet, tile_path, tiles_for, tiles_of
 from projections.checkpoints import setup_checkpoints, sign_if_grown
@@ -105,33 +105,24 @@ async def _tiles_round(url: str, number: int) -> tuple[float, float]:
             checkpoint = Checkpoint.parse(note[:note.index("\n\n") + 1])
             widths = {(level, index): width for level, index, width in tiles_of(checkpoint.size)}
             rng = random.Random(number)
-            kept: dict[tuple[int, int], Tile] = {}  # the tiles fetched so far: immutable
+            kept = TileSet()  # the tiles fetched so far (immutable), with their folded hashes
             ours, baseline = [], []
             for _ in range(PROOFS):
                 index = rng.randrange(checkpoint.size)
                 began = time.perf_counter()
-                wanted = sorted(tiles_for(inclusion_path(index, checkpoint.size))
-                                | {(0, index // 256)})  # and the tile with the leaf's hash
-                lacking = [key for key in wanted if key not in kept]
+                wanted = tiles_for(inclusion_path(index, checkpoint.size)) | {(0, index // 256)}
+                lacking = sorted(key for key in wanted if not kept.width(*key))
                 answers = await asyncio.gather(*(
                     client.get(f"{base}/log/{tile_path(level, tile, widths[level, tile])}")
                     for level, tile in lacking))
                 for (level, tile), answer in zip(lacking, answers, strict=True):
                     answer.raise_for_status()
-                    kept[level, tile] = Tile(level, tile, widths[level, tile], answer.content)
-                tiles = [kept[key] for key in wanted]
-                proof = inclusion_proof(index, checkpoint.size, TileSet(tiles).subtree_hash)
-                verify_inclusion(_leaf_hash(tiles, index), index, checkpoint.size, proof,
-                                 checkpoint.root_hash)
+                    kept.add(Tile(level, tile, widths[level, tile], answer.content))
+                proof = inclusion_proof(index, checkpoint.size, kept.subtree_hash)
+                verify_inclusion(kept.subtree_hash(Subtree(0, index)), index, checkpoint.size,
+                                 proof, checkpoint.root_hash)
                 ours.append(_milliseconds_since(began))
                 began = time.perf_counter()
                 await asyncio.gather(*(client.get(f"{base}/healthz") for _ in lacking))
                 baseline.append(_milliseconds_since(began))
     return p99(ours), p99(baseline)
-
-
-def _leaf_hash(tiles: list[Tile], index: int) -> bytes:
-    """The leaf's hash, from the level-0 tile that holds it."""
-    tile = next(t for t in tiles if t.level == 0 and t.index == index // 256)
-    at = index % 256
-    return tile.hashes[32 * at:32 * (at + 1)]
