@@ -13,11 +13,14 @@ from ledger import commands as c
 from ledger.application import Ledger
 from ledger.database import eventsourcing_env
 from ledger.pipeline import CommandContext
+from ledger.transparency.note import Signer
+from projections.checkpoints import Checkpointer, setup_checkpoints
 from projections.connection import create_pool
 from projections.events import read_events
 from projections.queries.audit import projected_position
 from projections.rebuild import connections_needed, rebuild
 from projections.runner import CATCH_UP_BATCH, Runner, all_projections
+from projections.transparency_log import TransparencyLog
 
 READ_BATCH = CATCH_UP_BATCH
 """The baseline reads in the live runner's batches: reading alone is faster in these than in the
@@ -61,36 +64,49 @@ def rebuild_rate(url: str, rounds: int) -> Metric:
 
 
 def visible_latency(url: str, commands: int, rounds: int) -> Metric:
-    """p99 of commit → visible in every projection, with the runner live (woken by NOTIFY)."""
+    """p99 of commit → visible in every projection, with the runner live (woken by NOTIFY) and
+    a checkpointer signing the tree as it grows. Its baseline, in rounds interleaved with it,
+    does the same without the transparency log: no tree drawn, no checkpoint signed."""
     ledger = Ledger(env=eventsourcing_env(url))
-    names = [p.name for p in all_projections()]
 
-    async def one_round(number: int) -> float:
-        pool = await create_pool(url, max_size=4)
+    async def one_round(number: int, with_log: bool) -> float:
+        projections = [p for p in all_projections() if with_log or p.name != TransparencyLog.name]
+        names = [p.name for p in projections]
+        pool = await create_pool(url, max_size=6)
         stop = asyncio.Event()
-        runner = asyncio.create_task(Runner(pool, all_projections()).run(stop))
+        async with pool.acquire() as conn:
+            await setup_checkpoints(conn)
+        live = [asyncio.create_task(Runner(pool, projections).run(stop))]
+        if with_log:
+            signer = Signer.generate("bench.bevoegd.example/log")
+            live.append(asyncio.create_task(Checkpointer(pool, signer).run(stop)))
         latencies: list[float] = []
         try:
             async with pool.acquire() as conn:
                 while await projected_position(conn, names) < ledger.position():
                     await asyncio.sleep(0.05)  # the runner catches up first
                 for n in range(commands):
-                    command = c.EstablishJurisdiction(code=f"bench-lat-{number}-{n}",
-                                                      title="Latency", kind="municipality")
-                    result = await asyncio.to_thread(
-                        ledger.execute, command, CommandContext(f"lat-{number}-{n}"))
+                    code = f"bench-lat-{'log' if with_log else 'bare'}-{number}-{n}-{time.time_ns()}"
+                    command = c.EstablishJurisdiction(code=code, title="Latency",
+                                                      kind="municipality")
+                    result = await asyncio.to_thread(ledger.execute, command, CommandContext(code))
                     committed = time.perf_counter()
                     while await projected_position(conn, names) < result.position:
                         await asyncio.sleep(0.0005)
                     latencies.append((time.perf_counter() - committed) * 1000)
         finally:
             stop.set()
-            await runner
+            await asyncio.gather(*live)
             await pool.close()
         return p99(latencies)
 
     try:
-        return measured("visible_latency_p99", "ms",
-                        Spread.of(lambda r: asyncio.run(one_round(r)), rounds))
+        ours, bare = [], []
+        for number in range(rounds):  # interleaved: ours, baseline, ours, ...
+            ours.append(asyncio.run(one_round(number, with_log=True)))
+            bare.append(asyncio.run(one_round(number, with_log=False)))
+        return measured("visible_latency_p99", "ms", Spread.of_values(ours),
+                        "the same without the transparency log (no tree, no checkpoints)",
+                        Spread.of_values(bare))
     finally:
         ledger.close()
