@@ -190,9 +190,16 @@ class Griffie:
 
     async def replay_all(self, client: httpx.AsyncClient, url: str, tally: Tally) -> None:
         """Sends every acknowledged write again: each must be answered as a replay of the
-        first answer, at the same position, and store nothing."""
+        first answer, at the same position, and store nothing. One that reached no server (a
+        kept-alive connection the server had just closed) or found it unavailable is sent again,
+        as a client would."""
+        deadline = time.monotonic() + WRITE_DEADLINE
         for write in self.writes:
             answer = await self.send(client, url, write)
+            while (answer.position is None and answer.unexpected is None
+                   and time.monotonic() < deadline):
+                await asyncio.sleep(min(answer.retry_after or 0.0, 1.0) + RETRY_PAUSE_SECONDS)
+                answer = await self.send(client, url, write)
             if answer.position != write.position or not answer.replayed:
                 tally.unexpected.append(f"{write.key}: acknowledged at {write.position}, "
                                         f"sent again: {answer}")
