@@ -145,3 +145,19 @@ def axe_violations(page: Page) -> list[str]:
     results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_A_AA}})
     return [f"{v['id']}: {v['help']} ({len(v['nodes'])}x: {v['nodes'][0]['target']})"
             for v in results.response["violations"]]
+
+
+def assert_accessible_on_its_origin(chromium: Browser, origin: str, path: str,
+                                    width: str = "desktop") -> None:
+    """The page at `path` in chromium cut off from every other origin: no WCAG 2.1 A or AA
+    violations, the skip link first for the keyboard, and nothing asked of another origin."""
+    with cut_off_context(chromium, origin, width) as (context, cut):
+        page = context.new_page()
+        page.goto(f"{origin}{path}")
+        # said in full: pytest rewrites the asserts of test modules only
+        violations = axe_violations(page)
+        assert violations == [], violations
+        page.keyboard.press("Tab")
+        first = page.evaluate("document.activeElement.getAttribute('href')")
+        assert first == "#inhoud", first
+        assert cut.refused == [], cut.refused

@@ -15,7 +15,14 @@ import pytest
 from playwright.sync_api import Browser
 from starlette.testclient import TestClient
 
-from tests.explorer_site import ATOM, HTML, api, axe_violations, cut_off_context, needs_chromium
+from tests.explorer_site import (
+    ATOM,
+    HTML,
+    api,
+    assert_accessible_on_its_origin,
+    cut_off_context,
+    needs_chromium,
+)
 
 pytestmark = pytest.mark.database
 
@@ -66,13 +73,7 @@ def members_linked(row: list[str]) -> set[str]:
 def test_a_page_in_a_browser_is_accessible_and_stays_on_its_origin(
         site: tuple[str, Browser], path: str, width: str) -> None:
     origin, chromium = site
-    with cut_off_context(chromium, origin, width) as (context, cut):
-        page = context.new_page()
-        page.goto(f"{origin}{path}")
-        assert axe_violations(page) == []
-        assert cut.refused == []
-        page.keyboard.press("Tab")
-        assert page.evaluate("document.activeElement.getAttribute('href')") == "#inhoud"
+    assert_accessible_on_its_origin(chromium, origin, path, width)
 
 
 @needs_chromium
