@@ -25,10 +25,8 @@ from playwright.sync_api import Browser, Page, Route, expect
 from starlette.requests import Request
 from starlette.testclient import TestClient
 
-from api.app import create_app
 from api.explorer.pages import HEADERS, TEMPLATES
 from ledger.transparency.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
-from ledger.transparency.keys import SIGNING_KEY_VARIABLE
 from ledger.transparency.leaf import EventLeaf
 from ledger.transparency.merkle import ProofFailed, verify_consistency
 from ledger.transparency.note import Signer
@@ -37,15 +35,14 @@ from projections.checkpoints import CHECKPOINTS_TABLE
 from projections.queries import log
 from tests.explorer_site import (
     SIGNER,
+    api,
     axe_violations,
-    browser,
     cut_off_context,
     demo_database,
     needs_chromium,
 )
 from tests.explorer_vectors import CASE_FILE, FOLDER
 from tests.read_models import pool_on
-from tests.test_serve import serving
 
 pytestmark = pytest.mark.database
 
@@ -109,9 +106,16 @@ def demo_log(server_url: str) -> Iterator[Log]:
 
 
 @pytest.fixture(scope="module")
-def client(demo_log: Log) -> Iterator[TestClient]:
-    with TestClient(create_app(demo_log.url, run_projector=False, signer=SIGNER)) as test_client:
-        yield test_client
+def demo_url(demo_log: Log) -> str:
+    """The demo log's database, the earlier checkpoint kept in it before the app and the server
+    start."""
+    return demo_log.url
+
+
+@pytest.fixture(scope="module")
+def signer() -> Signer:
+    """The test key: the app and `bevoegd serve` sign the log's checkpoints with it."""
+    return SIGNER
 
 
 @dataclass(frozen=True)
@@ -125,10 +129,9 @@ class Event:
 @pytest.fixture(scope="module")
 def decision(client: TestClient) -> dict[str, Any]:
     """The newest decision, with its events' places in the log, as Decision.proof gives them."""
-    answer = client.post("/graphql", json={"query": "{ decisions(first: 1, newestFirst: true) {"
-                                           " edges { node { code proof { position leafIndex }"
-                                           " } } } }"}).json()
-    return answer["data"]["decisions"]["edges"][0]["node"]
+    answer = api(client, "{ decisions(first: 1, newestFirst: true) {"
+                         " edges { node { code proof { position leafIndex } } } } }")
+    return answer["decisions"]["edges"][0]["node"]
 
 
 @pytest.fixture(scope="module")
@@ -137,15 +140,6 @@ def event(decision: dict[str, Any]) -> Event:
     partial tiles."""
     last = decision["proof"][-1]
     return Event(last["position"], last["leafIndex"])
-
-
-@pytest.fixture(scope="module")
-def site(demo_log: Log) -> Iterator[tuple[str, Browser]]:
-    """`bevoegd serve` on the demo log with the test key, and chromium."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(SIGNING_KEY_VARIABLE, SIGNER.text())
-        with serving(demo_log.url) as served, browser() as chromium:
-            yield f"http://127.0.0.1:{served.port}", chromium
 
 
 # /controle, as HTML and JSON --------------------------------------------------------------------

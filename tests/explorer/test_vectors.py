@@ -2,7 +2,7 @@
 verdicts to an implementation that is none of Bevoegd's: Go's golang.org/x/mod/sumdb/tlog and
 note (tests/interop/tlogcheck.go) verify every leaf of a case against its checkpoint, and each
 checkpoint kept from earlier against it, and must agree with the verdict of each check. The
-browser's own verdicts are tested in test_explorer_proofs.py."""
+browser's own verdicts are tested in test_proofs.py."""
 
 from __future__ import annotations
 

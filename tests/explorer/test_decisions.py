@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -19,24 +18,22 @@ import pytest
 from playwright.sync_api import Browser
 from starlette.testclient import TestClient
 
-from api.app import create_app
 from api.explorer.reading import operation
 from api.schema.types import LedgerEvent
 from ledger.application import EVENTS_TABLE
 from tests.explorer_site import (
-    axe_violations,
-    browser,
+    ATOM,
+    HTML,
+    Outline,
+    api,
+    assert_accessible_on_its_origin,
     cut_off_context,
-    demo_database,
     needs_chromium,
 )
-from tests.test_explorer import HTML, Outline
-from tests.test_serve import serving
 
 pytestmark = pytest.mark.database
 
-CONTRACT = Path(__file__).resolve().parent.parent / "graphql" / "operations"
-ATOM = "{http://www.w3.org/2005/Atom}"
+CONTRACT = Path(__file__).resolve().parents[2] / "graphql" / "operations"
 REGIONAL = "drechtraad-2013-07-02-begroting-2014"
 """A budget the region's council adopted by a vote, for all its members."""
 DELEGATED = "dsb-2013-05-14-beleidsregels-bijzondere-bijstand-dordrecht"
@@ -48,33 +45,6 @@ DATA_PAGES = [f"/besluiten/{REGIONAL}", f"/besluiten/{DELEGATED}",
               "/bevoegdheden?gemeente=dordrecht&op=2021-06-01",
               "/bevoegdheden?gemeente=drechtsteden&op=2022-06-01&bekend=300",
               "/zoeken?q=begroting"]
-
-
-@pytest.fixture(scope="module")
-def demo_url(server_url: str) -> Iterator[str]:
-    yield from demo_database(server_url)
-
-
-@pytest.fixture(scope="module")
-def client(demo_url: str) -> Iterator[TestClient]:
-    with TestClient(create_app(demo_url, run_projector=False)) as test_client:
-        yield test_client
-
-
-@pytest.fixture(scope="module")
-def site(demo_url: str) -> Iterator[tuple[str, Browser]]:
-    """The origin of `bevoegd serve` on the demo data set, and chromium."""
-    with serving(demo_url) as served, browser() as chromium:
-        yield f"http://127.0.0.1:{served.port}", chromium
-
-
-def api(client: TestClient, query: str, **variables: Any) -> dict[str, Any]:
-    """The data of `query` as the public gets it from the API over HTTP."""
-    response = client.post("/graphql", json={"query": query, "variables": variables})
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert "errors" not in body, body["errors"]
-    return body["data"]
 
 
 def contract(name: str) -> str:
@@ -314,9 +284,8 @@ def test_search_goes_to_a_decision_by_a_leaf_hash(client: TestClient) -> None:
     """The hash of one of its events' leaves in the tree, in base64, as a proof gives it."""
     taken = client.get(f"/besluiten/{DELEGATED}.json").json()["decision"]
     position = taken["history"]["nodes"][0]["position"]
-    proof = client.post("/graphql", json={
-        "query": "query($p: Int!) { inclusionProof(position: $p) { leafHash } }",
-        "variables": {"p": position}}).json()["data"]["inclusionProof"]
+    proof = api(client, "query($p: Int!) { inclusionProof(position: $p) { leafHash } }",
+                p=position)["inclusionProof"]
     found = client.get("/zoeken", params={"q": proof["leafHash"]}, headers={"accept": HTML},
                        follow_redirects=False)
     assert found.status_code == 303
@@ -387,13 +356,7 @@ def test_a_page_in_a_browser_is_accessible_and_works_without_javascript(
         site: tuple[str, Browser], client: TestClient, path: str) -> None:
     origin, chromium = site
     served = client.get(path, headers={"accept": HTML}).text
-    with cut_off_context(chromium, origin) as (context, cut):
-        page = context.new_page()
-        page.goto(f"{origin}{path}")
-        assert axe_violations(page) == []
-        page.keyboard.press("Tab")
-        assert page.evaluate("document.activeElement.getAttribute('href')") == "#inhoud"
-        assert cut.refused == []
+    assert_accessible_on_its_origin(chromium, origin, path)
     with cut_off_context(chromium, origin, "phone", javascript=False) as (context, cut):
         page = context.new_page()
         page.goto(f"{origin}{path}")

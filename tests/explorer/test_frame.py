@@ -5,71 +5,19 @@ the network, the page has no WCAG 2.1 A or AA violations and loads nothing from 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from html.parser import HTMLParser
-
 import pytest
+from playwright.sync_api import Browser
 from starlette.testclient import TestClient
 
-from api.app import create_app
 from api.explorer.vendored import ASSETS_PATH, VENDORED
 from api.vendoring import VENDOR
-from tests.explorer_site import (
-    axe_violations,
-    browser,
-    cut_off_context,
-    demo_database,
-    needs_chromium,
-)
-from tests.test_serve import serving
+from tests.explorer_site import HTML, Outline, assert_accessible_on_its_origin, needs_chromium
 
 pytestmark = pytest.mark.database
 
-HTML = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 PAGES = ["/", "/besluiten", "/bevoegdheden", "/zoeken", "/controle", "/gemeenten", "/opdrachten",
          "/toegankelijkheid", "/data-kwaliteit"]
 """Every page of the explorer that needs no code from the data."""
-
-
-@pytest.fixture(scope="module")
-def demo_url(server_url: str) -> Iterator[str]:
-    yield from demo_database(server_url)
-
-
-@pytest.fixture(scope="module")
-def client(demo_url: str) -> Iterator[TestClient]:
-    with TestClient(create_app(demo_url, run_projector=False)) as test_client:
-        yield test_client
-
-
-class Outline(HTMLParser):
-    """The parts of a page every test looks at: lang, title, the first link, the styles."""
-
-    def __init__(self, html: str) -> None:
-        super().__init__()
-        self.lang: str | None = None
-        self.title = ""
-        self.links: list[str] = []
-        self.styles: list[str] = []
-        self._in_title = False
-        self.feed(html)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = dict(attrs)
-        if tag == "html":
-            self.lang = found.get("lang")
-        self._in_title = tag == "title"
-        if tag == "a" and found.get("href"):
-            self.links.append(str(found["href"]))
-        if tag == "link" and found.get("rel") == "stylesheet":
-            self.styles.append(str(found["href"]))
-
-    def handle_endtag(self, tag: str) -> None:
-        self._in_title = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title += data
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -127,13 +75,6 @@ def test_the_styles_are_the_pinned_releases_with_their_licences(client: TestClie
 @needs_chromium
 @pytest.mark.parametrize("path", PAGES)
 def test_a_page_in_a_browser_is_accessible_and_stays_on_its_origin(
-        demo_url: str, path: str) -> None:
-    with serving(demo_url) as served, browser() as chromium:
-        origin = f"http://127.0.0.1:{served.port}"
-        with cut_off_context(chromium, origin) as (context, cut):
-            page = context.new_page()
-            page.goto(f"{origin}{path}")
-            assert axe_violations(page) == []
-            assert cut.refused == []
-            page.keyboard.press("Tab")
-            assert page.evaluate("document.activeElement.getAttribute('href')") == "#inhoud"
+        site: tuple[str, Browser], path: str) -> None:
+    origin, chromium = site
+    assert_accessible_on_its_origin(chromium, origin, path)

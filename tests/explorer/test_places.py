@@ -8,29 +8,24 @@ counts agree with the decision register; and a code naming nothing gives 404."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from html.parser import HTMLParser
-from typing import Any
 from urllib.parse import quote, urlsplit
 
 import pytest
 from playwright.sync_api import Browser
 from starlette.testclient import TestClient
 
-from api.app import create_app
 from tests.explorer_site import (
-    axe_violations,
-    browser,
+    ATOM,
+    HTML,
+    api,
+    assert_accessible_on_its_origin,
     cut_off_context,
-    demo_database,
     needs_chromium,
 )
-from tests.test_serve import Served, serving
 
 pytestmark = pytest.mark.database
 
-HTML = "text/html"
-ATOM = "{http://www.w3.org/2005/Atom}"
 REGION = "drechtsteden"
 PERSON = "Wouter Kolff (burgemeester van Dordrecht)"
 PAGES = ["/gemeenten/dordrecht", "/gemeenten/hardinxveld-giessendam", f"/gemeenten/{REGION}",
@@ -38,36 +33,6 @@ PAGES = ["/gemeenten/dordrecht", "/gemeenten/hardinxveld-giessendam", f"/gemeent
 """The demo's pages of places, bodies and persons: a founding member, the member that joined
 later, the region, the abolished body, the body that goes on, the chair of both."""
 FEEDS = ["/gemeenten/dordrecht", "/organen/dsb", "/opdrachten"]
-
-
-@pytest.fixture(scope="module")
-def demo_url(server_url: str) -> Iterator[str]:
-    yield from demo_database(server_url)
-
-
-@pytest.fixture(scope="module")
-def client(demo_url: str) -> Iterator[TestClient]:
-    with TestClient(create_app(demo_url, run_projector=False)) as test_client:
-        yield test_client
-
-
-@pytest.fixture(scope="module")
-def served(demo_url: str) -> Iterator[Served]:
-    with serving(demo_url) as answering:
-        yield answering
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with browser() as launched:
-        yield launched
-
-
-def graphql(client: TestClient, query: str, **variables: Any) -> dict[str, Any]:
-    response = client.post("/graphql", json={"query": query, "variables": variables})
-    body = response.json()
-    assert "errors" not in body, body
-    return body["data"]
 
 
 class Rows(HTMLParser):
@@ -106,21 +71,14 @@ def members_linked(row: list[str]) -> set[str]:
 @pytest.mark.parametrize("width", ["desktop", "phone"])
 @pytest.mark.parametrize("path", [*PAGES, "/opdrachten?status=te-laat"])
 def test_a_page_in_a_browser_is_accessible_and_stays_on_its_origin(
-        served: Served, chromium: Browser, path: str, width: str) -> None:
-    origin = f"http://127.0.0.1:{served.port}"
-    with cut_off_context(chromium, origin, width) as (context, cut):
-        page = context.new_page()
-        page.goto(f"{origin}{path}")
-        assert axe_violations(page) == []
-        assert cut.refused == []
-        page.keyboard.press("Tab")
-        assert page.evaluate("document.activeElement.getAttribute('href')") == "#inhoud"
+        site: tuple[str, Browser], path: str, width: str) -> None:
+    origin, chromium = site
+    assert_accessible_on_its_origin(chromium, origin, path, width)
 
 
 @needs_chromium
-def test_the_commission_filters_are_reached_with_the_keyboard(
-        served: Served, chromium: Browser) -> None:
-    origin = f"http://127.0.0.1:{served.port}"
+def test_the_commission_filters_are_reached_with_the_keyboard(site: tuple[str, Browser]) -> None:
+    origin, chromium = site
     with cut_off_context(chromium, origin) as (context, _):
         page = context.new_page()
         page.goto(f"{origin}/opdrachten")
@@ -141,8 +99,8 @@ def test_the_commission_filters_are_reached_with_the_keyboard(
 @needs_chromium
 @pytest.mark.parametrize("path", PAGES)
 def test_a_page_shows_its_content_without_javascript(
-        served: Served, chromium: Browser, client: TestClient, path: str) -> None:
-    origin = f"http://127.0.0.1:{served.port}"
+        site: tuple[str, Browser], client: TestClient, path: str) -> None:
+    origin, chromium = site
     rows = Rows(client.get(path, headers={"accept": HTML}).text).rows
     assert rows, "every page of a place, body or person has a table"
     with cut_off_context(chromium, origin, javascript=False) as (context, _):
@@ -158,14 +116,14 @@ def test_a_page_shows_its_content_without_javascript(
 def test_a_regional_decision_shows_on_every_member_page_with_the_members_of_its_date(
         client: TestClient) -> None:
     regional = client.get(f"/gemeenten/{REGION}.json").json()["own"]["edges"]
-    municipalities = [edge["node"]["code"] for edge in graphql(
+    municipalities = [edge["node"]["code"] for edge in api(
         client, "{ jurisdictions(first: 100, kind: \"municipality\") { edges { node { code } } } }"
     )["jurisdictions"]["edges"]]
     pages = {code: Rows(client.get(f"/gemeenten/{code}", headers={"accept": HTML}).text,
                         "regionaal") for code in municipalities}
     joined_later = set()
     for decision in (edge["node"] for edge in regional):
-        members = {m["code"] for m in graphql(
+        members = {m["code"] for m in api(
             client, "query($on: Date) { members(region: \"drechtsteden\", on: $on) { code } }",
             on=decision["takenOn"])["members"]}
         assert members, decision["code"]
@@ -192,7 +150,7 @@ def test_a_municipality_shows_its_own_decisions_grants_and_commissions(
         if grant["sourceDecision"]:
             assert f'href="/besluiten/{grant["sourceDecision"]["code"]}"' in page
     commissions = [edge["node"]["code"] for edge in answer["commissions"]["edges"]]
-    everyone = [edge["node"]["code"] for edge in graphql(
+    everyone = [edge["node"]["code"] for edge in api(
         client, "{ commissions(first: 100) { edges { node { code } } } }"
     )["commissions"]["edges"]]
     assert sorted(commissions) == sorted(everyone), "the region gave every commission of the demo"
@@ -245,8 +203,8 @@ def test_a_person_shows_every_seat_they_held(client: TestClient) -> None:
 
 def test_the_commission_filters_round_trip_through_the_address(client: TestClient) -> None:
     overdue = client.get("/opdrachten.json?status=te-laat&bindend=nee").json()
-    expected = graphql(client, "{ commissions(first: 100, state: OVERDUE, binding: false)"
-                               " { edges { node { code } } } }")["commissions"]["edges"]
+    expected = api(client, "{ commissions(first: 100, state: OVERDUE, binding: false)"
+                           " { edges { node { code } } } }")["commissions"]["edges"]
     assert [e["node"]["code"] for e in overdue["commissions"]["edges"]] == [
         e["node"]["code"] for e in expected]
     assert expected, "the demo has an overdue commission"
@@ -262,7 +220,7 @@ def test_the_data_quality_page_counts_what_the_register_holds(client: TestClient
     counted = {row["body"]["code"]: row for row in answer["decisionsPerBody"]}
     for edge in answer["bodies"]["edges"]:
         code = edge["node"]["code"]
-        taken = sorted(e["node"]["takenOn"] for e in graphql(
+        taken = sorted(e["node"]["takenOn"] for e in api(
             client, "query($b: String) { decisions(first: 100, body: $b)"
                     " { edges { node { takenOn } } } }", b=code)["decisions"]["edges"])
         row = counted.get(code)
