@@ -19,6 +19,7 @@ from api.schema import build_schema
 from api.schema.context import Context
 from api.tail import Tail
 from ledger.application import Ledger
+from ledger.transparency.tiles import TileSet
 from projections.tracking import SCHEMA
 from projections.waiting import ProjectionWatch
 from tests.graphql_client import graphql_input, issue_token, load_world, serving
@@ -67,7 +68,7 @@ async def execute(pool: asyncpg.Pool, db: Any, ledger: Ledger, query: str,
     watch = ProjectionWatch(pool)
     context = Context(pool=db, ledger=ledger, principal=AUDITOR, watch=watch,
                       tokens=TrustedTokens(pool, availability), availability=availability,
-                      tail=Tail(pool, watch))
+                      tail=Tail(pool, watch), tiles=TileSet())
     result = await build_schema().execute(query, variable_values=variables,
                                           context_value=context)
     assert result.errors is None, result.errors
