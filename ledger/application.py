@@ -72,8 +72,10 @@ class Ledger(Application[UUID]):
 
     def _save(self, uow: UnitOfWork) -> list[int | None]:
         """Saves the unit atomically; returns each command's position (its last event's, none
-        for a refused command)."""
-        recordings = self.save(*uow.events, commands=uow.commands, read=uow.read)
+        for a refused command). The events go to the event store as they are: `save` would ask
+        of each whether it is an event or an aggregate, a protocol check slower than the
+        event's encoding, and do nothing more for events."""
+        recordings = self.events.put(uow.events, commands=uow.commands, read=uow.read)
         return command_positions(uow.commands, [r.notification.id for r in recordings])
 
     # Reading the write side ----------------------------------------------------------------

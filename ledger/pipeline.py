@@ -18,6 +18,7 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 
 from ledger import commands as c
+from ledger.domain.competence import holding_id
 from ledger.errors import ConcurrencyConflict, IdempotencyKeyReused, LedgerError, RecordedRefusal
 from ledger.store import LedgerRecorder, RecordedCommand
 from ledger.unit_of_work import RecentRecords, UnitOfWork
@@ -81,6 +82,13 @@ def opened_records(commands: Iterable[c.Command]) -> set[UUID]:
     """The records these commands open, if they are new (a decision may exist, proposed)."""
     return {record_id(command.creates, command.code)  # type: ignore[attr-defined]
             for command in commands if command.creates is not None}
+
+
+def opened_holdings(commands: Iterable[c.Command]) -> set[UUID]:
+    """The competence holdings these commands' attributions open, if they are new (the first
+    attribution of a competence in a jurisdiction does)."""
+    return {holding_id(command.competence, command.jurisdiction)
+            for command in commands if isinstance(command, c.AttributeCompetence)}
 
 
 def fingerprint(command: c.Command) -> str:
@@ -172,7 +180,10 @@ class CommandPipeline:
         prints = [fingerprint(command) for command, _ in items]
         first_index: dict[str, int] = {}
         unit = Unit(self._repository, records)
-        opened = opened_records(command for command, _ in items)
+        # A holding is looked up with the records the batch opens, not read one by one: a
+        # single command reads it after taking its writers' lock instead.
+        commands = [command for command, _ in items]
+        opened = opened_records(commands) | opened_holdings(commands)
         unit.uow.know_absent(opened - self._store.existing(opened))
         for index, (command, context) in enumerate(items):
             key = context.idempotency_key

@@ -36,9 +36,11 @@ class ValueObjectAsDict(Transcoding):
     def __init__(self, cls: type) -> None:
         self.type = cls
         self.name = cls.__name__
+        # the names once: asking the dataclass for its fields took longer than the copy
+        self.fields = tuple(f.name for f in dataclasses.fields(cls))
 
     def encode(self, obj: Any) -> dict[str, Any]:
-        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+        return {name: getattr(obj, name) for name in self.fields}
 
     def decode(self, data: dict[str, Any]) -> Any:
         return self.type(**data)

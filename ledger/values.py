@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -12,6 +13,7 @@ from ledger.errors import RuleViolation
 LEDGER_NAMESPACE = uuid5(NAMESPACE_URL, "urn:bevoegd:ledger")
 
 
+@lru_cache(maxsize=100_000)  # a command derives the ids of the records it names several times
 def record_id(kind: str, code: str) -> UUID:
     """Aggregates are addressed by their human code; the id is derived so imports stay idempotent."""
     return uuid5(LEDGER_NAMESPACE, f"{kind}:{code}")
