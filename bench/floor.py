@@ -297,12 +297,19 @@ async def open_commissions(pool: asyncpg.Pool, variables: Json) -> Json:
 # Decisions --------------------------------------------------------------------------------------
 
 
-async def decision_history(pool: asyncpg.Pool, variables: Json) -> Json:
+async def _published_decision(pool: asyncpg.Pool, variables: Json) -> tuple[Json | None, Moment]:
+    """The decision `code` names as the public reads it at the moment asked (None if none),
+    and that moment."""
     code = variables["code"]
     await check_references(pool, [("decision", code)])
     at = await moment(pool, variables)
-    row = (await decisions_by_code(pool, [code], at.on, at.known_at, published_only=True)
-           ).get(code)
+    return (await decisions_by_code(pool, [code], at.on, at.known_at, published_only=True)
+            ).get(code), at
+
+
+async def decision_history(pool: asyncpg.Pool, variables: Json) -> Json:
+    code = variables["code"]
+    row, _ = await _published_decision(pool, variables)
     if row is None:
         return {"decision": None}
     page = PageRequest(variables["first"], variables.get("after"))
@@ -362,10 +369,7 @@ def _picked(loaded: Loaded, kind: str, codes: list[str], *fields: str) -> list[J
 
 async def decision_with_chain(pool: asyncpg.Pool, variables: Json) -> Json:
     code = variables["code"]
-    await check_references(pool, [("decision", code)])
-    at = await moment(pool, variables)
-    row = (await decisions_by_code(pool, [code], at.on, at.known_at, published_only=True)
-           ).get(code)
+    row, at = await _published_decision(pool, variables)
     if row is None:
         return {"decision": None}
     competence, jurisdiction = row["competence"], row["jurisdiction"]

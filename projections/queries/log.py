@@ -180,12 +180,6 @@ async def leaf_indexes(db: Db, positions: Sequence[int]) -> dict[int, int]:
             if row["leaf"] is not None and row["leaf"] < (row["size"] or 0)}
 
 
-async def leaf_index(db: Db, position: int) -> int:
-    """The leaf index of the event at this ledger position."""
-    (located,) = await locate(db, [position])
-    return located.leaf
-
-
 async def inclusion(db: Db, located: Located, size: int | None = None,
                     signed: tuple[int, bytes] | None = None, *, tiles: TileSet | None = None
                     ) -> Inclusion:
