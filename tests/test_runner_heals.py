@@ -121,32 +121,34 @@ async def test_a_runner_whose_connections_are_killed_mid_batch_leads_again_and_c
         before = await backends(admin)
         try:
             async with pool_on(database_url) as pool, live_runner(pool) as live:
-                await eventually(lambda: copy_waits(probe), "the runner waits in batch two")
-                assert await positions(probe) == {CATCH_UP_BATCH}
-                first_leader = await one_leader(admin)
-                killed = await backends(admin) - before
-                await terminate(admin, killed)
+                try:
+                    await eventually(lambda: copy_waits(probe), "the runner waits in batch two")
+                    assert await positions(probe) == {CATCH_UP_BATCH}
+                    first_leader = await one_leader(admin)
+                    killed = await backends(admin) - before
+                    await terminate(admin, killed)
 
-                # It is back in the same batch, on new sessions, holding the locks again (the
-                # test's transaction holds the batch), and has noted its failure for others.
-                await eventually(lambda: copy_waits(probe, but_in=killed),
-                                 "the runner is back in batch two")
-                assert not live.task.done()
-                await eventually(lambda: _failure_recorded(probe), "the failure is recorded")
-                failure = live.runner.health.failure
-                assert failure is not None
-                assert await recorded_failures(probe) == {(failure.error, failure.at)}
-                assert await one_leader(admin) not in killed | {first_leader}
+                    # It is back in the same batch, on new sessions, holding the locks again (the
+                    # test's transaction holds the batch), and has noted its failure for others.
+                    await eventually(lambda: copy_waits(probe, but_in=killed),
+                                     "the runner is back in batch two")
+                    assert not live.task.done()
+                    await eventually(lambda: _failure_recorded(probe), "the failure is recorded")
+                    failure = live.runner.health.failure
+                    assert failure is not None
+                    assert await recorded_failures(probe) == {(failure.error, failure.at)}
+                    assert await one_leader(admin) not in killed | {first_leader}
 
-                await blocker.execute("ROLLBACK")
-                await eventually(lambda: caught_up(probe), "the runner catches up")
-                await eventually(lambda: _failure_cleared(probe), "the failure is cleared")
-                assert live.runner.health.failure is None
-                assert await positions(probe) == {head}
-                await one_leader(admin)
+                    await blocker.execute("ROLLBACK")
+                    await eventually(lambda: caught_up(probe), "the runner catches up")
+                    await eventually(lambda: _failure_cleared(probe), "the failure is cleared")
+                    assert live.runner.health.failure is None
+                    assert await positions(probe) == {head}
+                    await one_leader(admin)
+                finally:  # before the runner halts: it may be waiting on this transaction
+                    await blocker.close()
             # halting re-raises whatever made the task end
         finally:
-            await blocker.close()
             await admin.close()
     assert_outage_logged_once(logged_by("projections.runner", caplog))
     await assert_same_as_rebuilt(database_url)
