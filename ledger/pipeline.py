@@ -20,7 +20,7 @@ from eventsourcing.persistence import IntegrityError
 from ledger import commands as c
 from ledger.domain.competence import holding_id
 from ledger.errors import ConcurrencyConflict, IdempotencyKeyReused, LedgerError, RecordedRefusal
-from ledger.store import LedgerRecorder, RecordedCommand
+from ledger.store import LedgerRecorder, RecordedCommand, moved_on
 from ledger.unit_of_work import RecentRecords, UnitOfWork
 from ledger.values import Meta, record_id
 
@@ -123,20 +123,21 @@ class CommandPipeline:
         self._save = save
 
     def execute(self, command: c.Command, context: CommandContext) -> CommandResult:
-        """Runs one command in its own transaction, its reads and its write. Writers of the same
-        competence holding wait for each other (the unit of work serialises them before it
-        reads the holding), so a valid command is not refused because others were faster. A
-        version conflict can still come from a writer that is not serialised (a batch's, on
-        other records) or from a record the command opens that turns out to exist: the command
-        then runs again, a bounded number of times. A refusal by the rules is recorded under the
+        """Runs one command in its own transaction, its reads and its write. The first attempt
+        takes records as this process last saw them, and does not look up the record the
+        command opens: with nobody else writing them, the command is one round trip. The write
+        refuses it if a guess was wrong or another writer of the competence holding is under
+        way, and the command runs again reading the store; writers of the same holding reading
+        it there wait for each other (the unit of work serialises them before it reads the
+        holding), so a valid command is not refused because others were faster. A version
+        conflict can still come from a writer that is not serialised (a batch's, on other
+        records) or from a record the command opens that turns out to exist: the command then
+        runs again, a bounded number of times. A refusal by the rules is recorded under the
         command's key, as an acceptance is, and raised."""
         key, print_ = context.idempotency_key, fingerprint(command)
         for attempt in range(MAX_ATTEMPTS):
-            if attempt:
+            if attempt > 1:  # the second only reads what the first guessed
                 time.sleep(random.uniform(0, BACKOFF_SECONDS * attempt))  # let the winner finish
-            # The first attempt takes records as this process last saw them, and does not look
-            # up the record the command opens; the write refuses it if either was wrong, and
-            # the next attempt reads them from the store.
             uow = UnitOfWork(self._repository, self._store.serialise,
                              self._recent if attempt == 0 else None)
             if attempt == 0:
@@ -145,8 +146,10 @@ class CommandPipeline:
                 with self._store.write():
                     answer = self._handle_or_refuse(uow, command, context, print_)
                     (position,) = self._save(uow)
-            except IntegrityError:
+            except IntegrityError as refused:
                 self._recent.forget(uow)
+                if moved_on(refused):  # re-read, re-check, try again
+                    continue
                 # Either the key is recorded (by a concurrent client, or before: a repeat of an
                 # accepted command may fail the rules the second time round, ALREADY_TAKEN say,
                 # and the first answer stands), or the command met a version it did not read:

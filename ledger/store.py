@@ -18,15 +18,18 @@ where n-1 is the event just before it in global (notification id) order. The rec
 EXCLUSIVE lock on the events table before every insert, so the chain cannot fork.
 
 A command runs in one transaction on one connection (`LedgerRecorder.write`): its reads and its
-write. Writers of the same competence holding queue on an advisory lock taken before the holding
-is read (`LedgerRecorder.serialise`), so none of them reads a state another is about to change.
+write. Writers of the same competence holding take turns on an advisory lock. A writer that reads
+the holding from the store takes it first (`LedgerRecorder.serialise`), so none of them reads a
+state another is about to change; a writer that took the holding as its process last saw it only
+tries to take the lock in its write, and gives way (its write refused, to run again reading the
+store) if another writer has it or the holding has moved on.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -34,7 +37,12 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    StoredEvent,
+)
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
 from psycopg import Connection
@@ -51,6 +59,15 @@ trigger's `previous`), or the genesis hash for the first event."""
 SERIALISED_WRITERS = 0x42657600
 """The first key of the two-key advisory locks that queue a record's writers; the projections'
 locks take one key, a space of their own."""
+
+
+MOVED_ON = "23000"  # integrity_constraint_violation, which no constraint of the tables raises
+"""The SQLSTATE of the write function's refusals (`moved_on`)."""
+
+
+def writers_lock(record: UUID) -> int:
+    """The second key of the advisory lock a record's writers take turns on."""
+    return int.from_bytes(record.bytes[:4], "big", signed=True)
 
 
 
@@ -86,6 +103,13 @@ def encoded_content(topic: str, state: bytes) -> bytes:
     """Topic and stored state, each after its length in bytes (4 bytes)."""
     encoded = topic.encode()
     return len(encoded).to_bytes(4, "big") + encoded + len(state).to_bytes(4, "big") + state
+
+
+def moved_on(error: IntegrityError) -> bool:
+    """Whether a write was refused because a record its commands read has moved on, or another
+    writer of one is under way (the write function's own refusal), rather than because a key
+    or a version it writes is taken."""
+    return getattr(error.__cause__, "sqlstate", None) == MOVED_ON
 
 
 @dataclass(frozen=True)
@@ -216,28 +240,38 @@ class LedgerRecorder(PostgresApplicationRecorder):
                 "REVOKE ALL ON FUNCTION {schema}.{lock_fn}() FROM PUBLIC",
             )
         )
-        # The write in one round trip: the table lock, the check that no record read has
-        # changed since (under the lock, so nothing can change it before the commit; a refusal
-        # alone, which changes nothing, is checked without it), the notification, the events and
-        # the answers to the commands. A stale read is refused as an integrity error, like a
-        # version taken by another writer: the command runs again.
+        # The write in one round trip: the writers' locks of the records that serialise them
+        # (tried, never waited for: a writer holding one may be changing the record, so this
+        # one gives way; taken before the table lock, as a serialised writer takes them), the
+        # table lock, the check that no record read has changed since (under the lock, so
+        # nothing can change it before the commit; a refusal alone, which changes nothing, is
+        # checked without it), the notification, the events and the answers to the commands. A
+        # lock not had or a stale read is refused as an integrity error, like a version taken by
+        # another writer: the command runs again.
         self.sql_create_statements.append(SQL(
             "CREATE OR REPLACE FUNCTION {schema}.{write_fn}("
             " ids uuid[], versions bigint[], topics text[], states bytea[],"
-            " read_ids uuid[], read_versions bigint[],"
+            " read_ids uuid[], read_versions bigint[], writers_locks int[],"
             " keys text[], commands text[], prints text[], results jsonb[], ends int[],"
             " refusals jsonb[]) RETURNS bigint[] LANGUAGE plpgsql AS $$"
             " DECLARE positions bigint[] := '{{}}';"
             " BEGIN"
             "  IF cardinality(ids) > 0 THEN"
+            "   IF EXISTS (SELECT FROM unnest(writers_locks) AS k"
+            "    WHERE NOT pg_try_advisory_xact_lock({serialised}, k)) THEN"
+            "    RAISE EXCEPTION 'another writer of a record the command read is under way'"
+            "     USING ERRCODE = {moved_on};"
+            "   END IF;"
             "   PERFORM set_config('lock_timeout', {lock_timeout}, true);"
             "   PERFORM {schema}.{lock_fn}();"
             "  END IF;"
+            # each record's last version from the index: a join, planned once for any
+            # arguments, may scan the whole table
             "  IF EXISTS (SELECT FROM unnest(read_ids, read_versions) AS r(id, version)"
-            "   JOIN {schema}.{table} AS e ON e.originator_id = r.id"
-            "    AND e.originator_version > r.version) THEN"
+            "   WHERE (SELECT max(e.originator_version) FROM {schema}.{table} AS e"
+            "    WHERE e.originator_id = r.id) > r.version) THEN"
             "   RAISE EXCEPTION 'a record changed since the command read it'"
-            "    USING ERRCODE = 'integrity_constraint_violation';"
+            "    USING ERRCODE = {moved_on};"
             "  END IF;"
             "  IF cardinality(ids) > 0 THEN"
             "   NOTIFY {channel};"
@@ -253,12 +287,14 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "   FROM unnest(keys, commands, prints, results, ends, refusals) AS a(k, c, p, r, e, f);"
             "  RETURN positions;"
             " END $$").format(**names, channel=Identifier(self.channel_name),
-                             lock_timeout=Literal(f"{datastore.lock_timeout}s")))
+                             lock_timeout=Literal(f"{datastore.lock_timeout}s"),
+                             serialised=Literal(SERIALISED_WRITERS),
+                             moved_on=Literal(MOVED_ON)))
         # arrays in binary: building text arrays (of escaped bytea above all) was a fifth of
         # an import's time
         self.write_statement = SQL(
-            "SELECT {schema}.{write_fn}(%b, %b, %b, %b, %b, %b, %b, %b, %b, %b::jsonb[], %b,"
-            " %b::jsonb[]) AS positions").format(**names)
+            "SELECT {schema}.{write_fn}(%b, %b, %b, %b, %b, %b, %b::int[], %b, %b, %b,"
+            " %b::jsonb[], %b, %b::jsonb[]) AS positions").format(**names)
         # Every query of this store, the library's reads of aggregates too, joins the write
         # under way in the thread, if there is one, so a command reads what it writes over.
         pooled = datastore.get_connection
@@ -291,7 +327,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
                         conn.execute("ROLLBACK")
                 raise
             else:
-                if write.begun:
+                if write.begun:  # nothing was written: the write commits in its round trip
                     conn.execute("COMMIT")
             finally:
                 _WRITE.reset(token)
@@ -303,7 +339,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
         if write is None or write.datastore is not self.datastore:
             return
         lock = SQL("SELECT pg_advisory_xact_lock({}, {})").format(
-            SERIALISED_WRITERS, int.from_bytes(record.bytes[:4], "big", signed=True))
+            SERIALISED_WRITERS, writers_lock(record))
         if not write.begun:
             lock = SQL("BEGIN; ") + lock  # one round trip, in the simple protocol
             write.begun = True
@@ -363,40 +399,55 @@ class LedgerRecorder(PostgresApplicationRecorder):
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
         self, stored_events: Sequence[StoredEvent], *, commands: Sequence[CommandRecord] = (),
-        read: Mapping[UUID, int] | None = None, **kwargs: Any,
+        read: Mapping[UUID, int] | None = None, serialised: Collection[UUID] = (),
+        **kwargs: Any,
     ) -> Sequence[int] | None:
         """Inserts the events (the trigger chains their hashes) and the commands they answer, in
         one transaction and one round trip; refused commands come with no events, and may come
-        alone. `read` gives the version of each record the commands read: if one has moved on
-        since, nothing is written and IntegrityError is raised."""
+        alone. `read` gives the version of each record the commands read, `serialised` those of
+        them whose writers take turns: if one has moved on since, or another writer of one is
+        under way, nothing is written and IntegrityError is raised."""
         if not stored_events and not commands:
             return []
         write = _WRITE.get()
         if write is not None and write.datastore is self.datastore:  # the write under way
-            return self._insert(write.conn, stored_events, commands, read or {})
+            # A transaction begun by a writers' lock commits in the write's round trip, for
+            # the lock is held until then, and the holding's next writer waits.
+            positions = self._insert(write.conn, stored_events, commands, read or {},
+                                     serialised, commit=write.begun)
+            write.begun = False
+            return positions
         with self.datastore.get_connection() as conn:
-            return self._insert(conn, stored_events, commands, read or {})
+            return self._insert(conn, stored_events, commands, read or {}, serialised)
 
     def _insert(self, conn: Connection[DictRow], stored_events: Sequence[StoredEvent],
-                commands: Sequence[CommandRecord], read: Mapping[UUID, int]) -> list[int]:
+                commands: Sequence[CommandRecord], read: Mapping[UUID, int],
+                serialised: Collection[UUID], *, commit: bool = False) -> list[int]:
         ends: list[int] = []
         end = 0
         for command in commands:
             end += command.event_count
             ends.append(end)
-        row = conn.execute(self.write_statement, (
+        arguments = (
             [e.originator_id for e in stored_events],
             [e.originator_version for e in stored_events],
             [e.topic for e in stored_events],
             [e.state for e in stored_events],
-            list(read), list(read.values()),
+            list(read), list(read.values()), sorted({writers_lock(r) for r in serialised}),
             [command.idempotency_key for command in commands],
             [command.command for command in commands],
             [command.fingerprint for command in commands],
             [_jsonb(command.result) for command in commands],
             ends,
             [_jsonb(command.refusal) for command in commands],
-        ), prepare=True).fetchone()
+        )
+        if not commit:
+            row = conn.execute(self.write_statement, arguments, prepare=True).fetchone()
+        else:
+            with conn.pipeline():
+                written = conn.execute(self.write_statement, arguments, prepare=True)
+                conn.execute("COMMIT")
+            row = written.fetchone()
         assert row is not None
         return list(row["positions"] or [])
 

@@ -4,14 +4,17 @@ of imported commands costs one commit).
 
 A unit may read records as this process last saw them (`RecentRecords`), without asking the
 store; it notes the version of every record it reads, and the write refuses the unit if any of
-them has moved on since (`LedgerRecorder.insert_events`), so a stale copy is never acted on."""
+them has moved on since (`LedgerRecorder.insert_events`), so a stale copy is never acted on. It
+notes too which of them serialise their writers: the write gives way if another writer of one is
+under way."""
 
 from __future__ import annotations
 
+import pickle
+import time
 from collections.abc import Callable
 from contextlib import suppress
-from copy import deepcopy
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, LRUCache
@@ -25,17 +28,30 @@ if TYPE_CHECKING:
 
 A = TypeVar("A", bound=Aggregate)
 
+CONTENDED_SECONDS = 1.0
+"""How long a record whose writers take turns is read in turn, from the store, after a unit
+that had read it had to give way: while others write it, a remembered copy is mostly stale, and
+a command that tried one would do its work twice."""
+
 
 class RecentRecords:
-    """Records as units of work of this process left them after their save: each kept object is
-    never changed again (a unit gets a copy), so threads share them safely."""
+    """Records as units of work of this process left them after their save, kept pickled: a
+    unit gets a copy of its own, so threads share them safely. Unpickling a record is a third
+    of the time of copying the object (bench/RESULTS.md)."""
 
     def __init__(self, maxsize: int) -> None:
-        self._records: LRUCache[UUID, Aggregate] = LRUCache(maxsize)
+        self._records: LRUCache[UUID, Any] = LRUCache(maxsize)
+        self._contended: LRUCache[UUID, float] = LRUCache(maxsize)  # until when
+
+    def _kept(self, aggregate: Aggregate) -> Any:
+        return pickle.dumps(aggregate, pickle.HIGHEST_PROTOCOL)
+
+    def _taken(self, kept: Any) -> Aggregate:
+        return cast(Aggregate, pickle.loads(kept))  # the process's own records, pickled above
 
     def copy_of(self, aggregate_id: UUID) -> Aggregate | None:
         try:
-            return deepcopy(self._records.get(aggregate_id))
+            return self._taken(self._records.get(aggregate_id))
         except KeyError:
             return None
 
@@ -47,13 +63,25 @@ class RecentRecords:
                 with suppress(KeyError):
                     self._records.get(aggregate_id, evict=True)
             else:
-                self._records.put(aggregate_id, aggregate)
+                self._records.put(aggregate_id, self._kept(aggregate))
 
     def forget(self, uow: UnitOfWork) -> None:
-        """The records a unit read, after its save was refused: one of them had moved on."""
+        """The records a unit read, after its save was refused: one of them had moved on, or
+        another writer of one was under way."""
         for aggregate_id in uow.read:
             with suppress(KeyError):
                 self._records.get(aggregate_id, evict=True)
+        until = time.monotonic() + CONTENDED_SECONDS
+        for aggregate_id in uow.serialised:
+            self._contended.put(aggregate_id, until)
+
+    def contended(self, aggregate_id: UUID) -> bool:
+        """Whether a unit that read the record had to give way less than CONTENDED_SECONDS
+        ago."""
+        try:
+            return self._contended.get(aggregate_id) > time.monotonic()
+        except KeyError:
+            return False
 
     def known_absent(self, aggregate_id: UUID) -> bool:
         """Whether the record is known to have no events (this class never knows it)."""
@@ -74,11 +102,11 @@ class ImportedRecords(RecentRecords):
         super().__init__(maxsize)
         self._absent: LRUCache[UUID, None] = LRUCache(maxsize)
 
-    def copy_of(self, aggregate_id: UUID) -> Aggregate | None:
-        try:
-            return self._records.get(aggregate_id)
-        except KeyError:
-            return None
+    def _kept(self, aggregate: Aggregate) -> Any:
+        return aggregate
+
+    def _taken(self, kept: Any) -> Aggregate:
+        return cast(Aggregate, kept)
 
     def keep(self, uow: UnitOfWork) -> None:
         super().keep(uow)
@@ -107,14 +135,15 @@ class UnitOfWork:
     def __init__(self, repository: Repository[UUID],
                  serialise: Callable[[UUID], None] | None = None,
                  recent: RecentRecords | None = None) -> None:
-        """`serialise` is called before a record whose writers take turns is read, which is
-        then read from the store; any other record is read from `recent` when it is there."""
+        """A record is read from `recent` when it is there; else from the store, and if its
+        writers take turns, after `serialise` is called to wait for this one's."""
         self._repository = repository
         self._serialise = serialise
         self._recent = recent
         self._aggregates: dict[UUID, Aggregate | None] = {}
         self._in_command: dict[UUID, Aggregate] = {}  # what the current command has touched
         self.read: dict[UUID, int] = {}  # the version of each stored record read
+        self.serialised: set[UUID] = set()  # the records read whose writers take turns
         self.events: list[Any] = []
         self.commands: list[CommandRecord] = []
 
@@ -128,7 +157,10 @@ class UnitOfWork:
 
     def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
         if aggregate_id not in self._aggregates:
-            found = self._load(aggregate_id, getattr(cls, "serialises_writers", False))
+            serialised = getattr(cls, "serialises_writers", False)
+            if serialised:
+                self.serialised.add(aggregate_id)
+            found = self._load(aggregate_id, serialised)
             self._aggregates[aggregate_id] = found
             if found is not None:
                 self.read[aggregate_id] = found.version
@@ -141,12 +173,12 @@ class UnitOfWork:
         return aggregate
 
     def _load(self, aggregate_id: UUID, serialised: bool) -> Aggregate | None:
-        if serialised and self._serialise is not None:
-            self._serialise(aggregate_id)
-        elif self._recent is not None:
+        if self._recent is not None and not (serialised and self._recent.contended(aggregate_id)):
             recent = self._recent.copy_of(aggregate_id)
             if recent is not None or self._recent.known_absent(aggregate_id):
                 return recent
+        if serialised and self._serialise is not None:
+            self._serialise(aggregate_id)
         try:
             return self._repository.get(aggregate_id)
         except AggregateNotFoundError:

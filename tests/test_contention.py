@@ -4,17 +4,21 @@ accepted, once, and the holding, the ledger and the answers agree on one order."
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Iterable
 from datetime import date, timedelta
 
+import psycopg
 import pytest
+from psycopg.rows import dict_row
 
 from ledger import commands as c
-from ledger.application import Ledger
+from ledger.application import EVENTS_TABLE, Ledger
 from ledger.database import eventsourcing_env
 from ledger.domain.competence import holding_id
 from ledger.errors import LedgerError
 from ledger.pipeline import CommandContext, CommandResult
-from ledger.store import GENESIS_HASH, event_hash
+from ledger.store import GENESIS_HASH, SERIALISED_WRITERS, event_hash, writers_lock
 from tests.ledger_setup import build_world, run
 from tests.world import decision_under_mandate
 
@@ -73,7 +77,8 @@ def test_concurrent_decisions_on_one_holding_are_all_accepted_once_in_one_order(
     answered_order = sorted(accepted, key=lambda code: accepted[code].position)
     assert [row["notification_id"] for row in exercises] == sorted(
         result.position for result in accepted.values())
-    assert [_decision_of(row) for row in exercises] == answered_order
+    codes = [f"druk-{n}" for n in range(CLIENTS * THREADS)]
+    assert [_decision_of(row, codes) for row in exercises] == answered_order
 
     # The chain over everything still verifies.
     previous = GENESIS_HASH
@@ -83,10 +88,10 @@ def test_concurrent_decisions_on_one_holding_are_all_accepted_once_in_one_order(
         assert bytes(row["event_hash"]) == previous
 
 
-def _decision_of(row: dict[str, object]) -> str:
+def _decision_of(row: dict[str, object], codes: Iterable[str]) -> str:
+    """Which of these decisions the holding's event records."""
     state = bytes(row["state"])  # type: ignore[arg-type]
-    return next(code for code in (f"druk-{n}" for n in range(CLIENTS * THREADS))
-                if f'"{code}"'.encode() in state)
+    return next(code for code in codes if f'"{code}"'.encode() in state)
 
 
 def test_a_record_changed_by_another_process_is_read_again_before_it_is_relied_on(
@@ -104,3 +109,93 @@ def test_a_record_changed_by_another_process_is_read_again_before_it_is_relied_o
     finally:
         other.close()
     assert refused.value.code == "BODY_NOT_ACTIVE"
+
+
+def test_a_decision_taken_on_a_remembered_holding_waits_for_a_writer_of_it_under_way(
+    ledger: Ledger, database_url: str
+) -> None:
+    """The process remembers the holding as unchanged, but another writer holds its lock, and
+    may be about to change it: the decision gives way and waits its turn, and is then accepted
+    once, instead of writing beside the other."""
+    build_world(ledger)
+    run(ledger, decision_under_mandate("eerst", date(2015, 1, 5)))  # the holding is remembered
+    holding = holding_id("participatiewet", "dordrecht")
+    outcome: list[CommandResult | BaseException] = []
+
+    def decide() -> None:
+        try:
+            outcome.append(run(ledger, decision_under_mandate("wacht", date(2015, 1, 6))))
+        except BaseException as error:  # reported by the assertion below
+            outcome.append(error)
+
+    with psycopg.connect(database_url, autocommit=True) as other:
+        other.execute("BEGIN")
+        other.execute("SELECT pg_advisory_xact_lock(%s, %s)",
+                      (SERIALISED_WRITERS, writers_lock(holding)))
+        waiting = threading.Thread(target=decide)
+        waiting.start()
+        waiting.join(timeout=1.5)
+        still_waiting = waiting.is_alive()
+        other.execute("COMMIT")
+    waiting.join()
+
+    assert still_waiting, outcome
+    assert len(outcome) == 1 and isinstance(outcome[0], CommandResult), outcome
+    rows = ledger.store.chain_rows(originator_id=holding)
+    codes = ["eerst", "wacht"]
+    assert [_decision_of(row, codes) for row in rows if row["topic"].endswith("Exercised")] == codes
+
+
+def test_a_repeat_in_a_process_that_waited_its_turn_answers_the_first_result_and_writes_on(
+    ledger: Ledger, database_url: str
+) -> None:
+    """A process that has not seen the holding waits its turn and reads it from the store; its
+    write, which commits in the same round trip, is refused twice for a repeated key (the
+    decision it took to be new exists, then the key is recorded) and each time the transaction
+    is rolled back, so the first answer comes back and the next decision is written."""
+    build_world(ledger)
+    first = run(ledger, decision_under_mandate("eens", date(2015, 1, 5)), key="eens")
+    other = Ledger(env=eventsourcing_env(database_url) | {"POSTGRES_POOL_SIZE": "1"})
+    try:
+        again = run(other, decision_under_mandate("eens", date(2015, 1, 5)), key="eens")
+        after = run(other, decision_under_mandate("daarna", date(2015, 1, 6)))
+    finally:
+        other.close()
+    assert (again.position, again.result, again.replayed) == (first.position, first.result, True)
+    assert after.position > first.position and not after.replayed
+    rows = ledger.store.chain_rows(originator_id=holding_id("participatiewet", "dordrecht"))
+    codes = ["eens", "daarna"]
+    assert [_decision_of(row, codes) for row in rows if row["topic"].endswith("Exercised")] == codes
+
+
+def test_a_decision_finds_what_it_checks_by_index_however_long_the_ledger(
+    ledger: Ledger, database_url: str
+) -> None:
+    """The write's check that nothing read has moved on looks each record up by its index: a
+    plan made once for any arguments could otherwise scan every event, at every command."""
+    build_world(ledger)
+    for n in range(20):
+        run(ledger, decision_under_mandate(f"vooraf-{n}", date(2014, 1, 1) + timedelta(days=n)))
+    before = _events_table_scans(database_url)
+    deciders = Ledger(env=eventsourcing_env(database_url) | {"POSTGRES_POOL_SIZE": "1"})
+    try:
+        for n in range(20):
+            run(deciders, decision_under_mandate(f"later-{n}", date(2015, 1, 1) + timedelta(days=n)))
+    finally:
+        deciders.close()  # its server process reports its counts as it ends
+    after = before
+    for _ in range(50):
+        after = _events_table_scans(database_url)
+        if after["idx_scan"] > before["idx_scan"]:
+            break
+        time.sleep(0.1)
+    assert after["idx_scan"] > before["idx_scan"], "the counts never came"
+    assert after["seq_scan"] == before["seq_scan"]
+
+
+def _events_table_scans(database_url: str) -> dict[str, int]:
+    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+        row = conn.execute("SELECT seq_scan, idx_scan FROM pg_stat_user_tables"
+                           " WHERE relname = %s", (EVENTS_TABLE,)).fetchone()
+    assert row is not None
+    return row
