@@ -29,10 +29,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -79,6 +80,7 @@ class _Write:
     datastore: PostgresDatastore
     conn: Connection[DictRow]
     begun: bool = False
+    turns: list[threading.Lock] = field(default_factory=list)  # this process's, held
 
 
 _WRITE: ContextVar[_Write | None] = ContextVar("bevoegd_write", default=None)
@@ -165,6 +167,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "carried": SQL(f"bevoegd.{events_table_name}_tail"),
         }
         self.names = names
+        self._turns: dict[int, threading.Lock] = {}  # by writers' lock, as `serialise` takes them
         self.commands_table = SQL("{schema}.{commands}").format(**names)
         self.events_table = SQL("{schema}.{table}").format(**names)
         self.sql_create_statements.extend(
@@ -331,19 +334,34 @@ class LedgerRecorder(PostgresApplicationRecorder):
                     conn.execute("COMMIT")
             finally:
                 _WRITE.reset(token)
+                for turn in write.turns:
+                    turn.release()
 
-    def serialise(self, record: UUID) -> None:
-        """Inside `write`: waits until no other write serialised on the record is under way,
-        and keeps others waiting until this one ends. Outside, it does nothing."""
+    @contextmanager
+    def serialise(self, record: UUID) -> Iterator[None]:
+        """Inside `write`: the reads in the block wait until no other write serialised on the
+        record is under way, and others wait until this one ends. The lock and the reads go in
+        one round trip (a pipeline), so the holding's next writer starts reading as soon as it
+        has the lock. Outside `write`, the block just runs.
+
+        The threads of this process take turns first: a read waiting in the pipeline for the
+        lock holds the repository's lock on the record in this process, which the thread that
+        has the database's lock may need for its own read."""
         write = _WRITE.get()
         if write is None or write.datastore is not self.datastore:
+            yield
             return
-        lock = SQL("SELECT pg_advisory_xact_lock({}, {})").format(
-            SERIALISED_WRITERS, writers_lock(record))
-        if not write.begun:
-            lock = SQL("BEGIN; ") + lock  # one round trip, in the simple protocol
-            write.begun = True
-        write.conn.execute(lock)
+        turn = self._turns.setdefault(writers_lock(record), threading.Lock())
+        if turn not in write.turns:
+            turn.acquire()
+            write.turns.append(turn)
+        with write.conn.pipeline():
+            if not write.begun:
+                write.conn.execute("BEGIN")
+                write.begun = True
+            write.conn.execute(SQL("SELECT pg_advisory_xact_lock({}, {})").format(
+                SERIALISED_WRITERS, writers_lock(record)))
+            yield
 
     def create_table(self) -> None:
         """Brings the tables to this version's shape, unless they have it already. The

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pickle
 import time
 from collections.abc import Callable
-from contextlib import suppress
+from contextlib import AbstractContextManager, suppress
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from uuid import UUID
 
@@ -56,13 +56,13 @@ class RecentRecords:
             return None
 
     def keep(self, uow: UnitOfWork) -> None:
-        """The records of a saved unit, but for one a refused command left changes in: it is
-        forgotten, and read from the store when next needed."""
+        """The records of a saved unit that are new here or changed, but for one a refused
+        command left changes in: it is forgotten, and read from the store when next needed."""
         for aggregate_id, aggregate in uow.loaded():
             if aggregate.pending_events:
                 with suppress(KeyError):
                     self._records.get(aggregate_id, evict=True)
-            else:
+            elif not uow.as_remembered(aggregate_id, aggregate):
                 self._records.put(aggregate_id, self._kept(aggregate))
 
     def forget(self, uow: UnitOfWork) -> None:
@@ -133,10 +133,10 @@ class ImportedRecords(RecentRecords):
 
 class UnitOfWork:
     def __init__(self, repository: Repository[UUID],
-                 serialise: Callable[[UUID], None] | None = None,
+                 serialise: Callable[[UUID], AbstractContextManager[None]] | None = None,
                  recent: RecentRecords | None = None) -> None:
         """A record is read from `recent` when it is there; else from the store, and if its
-        writers take turns, after `serialise` is called to wait for this one's."""
+        writers take turns, inside `serialise`, which has the read wait for this one's."""
         self._repository = repository
         self._serialise = serialise
         self._recent = recent
@@ -144,6 +144,7 @@ class UnitOfWork:
         self._in_command: dict[UUID, Aggregate] = {}  # what the current command has touched
         self.read: dict[UUID, int] = {}  # the version of each stored record read
         self.serialised: set[UUID] = set()  # the records read whose writers take turns
+        self._remembered: set[UUID] = set()  # the records read from `recent`
         self.events: list[Any] = []
         self.commands: list[CommandRecord] = []
 
@@ -175,11 +176,15 @@ class UnitOfWork:
     def _load(self, aggregate_id: UUID, serialised: bool) -> Aggregate | None:
         if self._recent is not None and not (serialised and self._recent.contended(aggregate_id)):
             recent = self._recent.copy_of(aggregate_id)
-            if recent is not None or self._recent.known_absent(aggregate_id):
+            if recent is not None:
+                self._remembered.add(aggregate_id)
                 return recent
-        if serialised and self._serialise is not None:
-            self._serialise(aggregate_id)
+            if self._recent.known_absent(aggregate_id):
+                return None
         try:
+            if serialised and self._serialise is not None:
+                with self._serialise(aggregate_id):
+                    return self._repository.get(aggregate_id)
             return self._repository.get(aggregate_id)
         except AggregateNotFoundError:
             if self._recent is not None:
@@ -188,6 +193,10 @@ class UnitOfWork:
 
     def loaded(self) -> list[tuple[UUID, Aggregate]]:
         return [(i, a) for i, a in self._aggregates.items() if a is not None]
+
+    def as_remembered(self, aggregate_id: UUID, aggregate: Aggregate) -> bool:
+        """Whether the record was read from `recent` and is unchanged since."""
+        return aggregate_id in self._remembered and aggregate.version == self.read[aggregate_id]
 
     def get(self, cls: type[A], code: str, field: str) -> A:
         aggregate = self.find(cls, cls.create_id(code=code))
