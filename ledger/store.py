@@ -62,6 +62,9 @@ SERIALISED_WRITERS = 0x42657600
 locks take one key, a space of their own."""
 
 
+TURNS = 64
+"""How many locks the threads of one process take turns on before a record's writers' lock."""
+
 MOVED_ON = "23000"  # integrity_constraint_violation, which no constraint of the tables raises
 """The SQLSTATE of the write function's refusals (`moved_on`)."""
 
@@ -167,7 +170,9 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "carried": SQL(f"bevoegd.{events_table_name}_tail"),
         }
         self.names = names
-        self._turns: dict[int, threading.Lock] = {}  # by writers' lock, as `serialise` takes them
+        # this process's turns, as `serialise` takes them: a record's is the one at its writers'
+        # lock modulo their number (records sharing one take turns together)
+        self._turns = [threading.Lock() for _ in range(TURNS)]
         self.commands_table = SQL("{schema}.{commands}").format(**names)
         self.events_table = SQL("{schema}.{table}").format(**names)
         self.sql_create_statements.extend(
@@ -351,7 +356,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
         if write is None or write.datastore is not self.datastore:
             yield
             return
-        turn = self._turns.setdefault(writers_lock(record), threading.Lock())
+        turn = self._turns[writers_lock(record) % TURNS]
         if turn not in write.turns:
             turn.acquire()
             write.turns.append(turn)

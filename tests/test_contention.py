@@ -51,6 +51,7 @@ def decide_at_once(clients: list[Ledger]) -> dict[str, CommandResult | LedgerErr
     return outcomes
 
 
+@pytest.mark.timeout(120)  # writers waiting on each other in a cycle fail, not hang, the run
 def test_concurrent_decisions_on_one_holding_are_all_accepted_once_in_one_order(
     ledger: Ledger, database_url: str
 ) -> None:
