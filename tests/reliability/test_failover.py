@@ -39,7 +39,7 @@ pytestmark = [
                        reason="needs Debian's haproxy, patroni and etcd-server")]
 
 CLIENTS = 16
-WRITES_PER_CLIENT = 30
+WRITES_PER_CLIENT = 100  # enough to still be writing when three checkpoints are signed
 KILL_AFTER = 80  # acknowledged writes before the primary is killed
 SIGNED_BEFORE_KILL = 3  # checkpoints of some of the writes before the primary is killed
 ORIGIN = "bevoegd.test/log"
