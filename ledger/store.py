@@ -74,7 +74,6 @@ def writers_lock(record: UUID) -> int:
     return int.from_bytes(record.bytes[:4], "big", signed=True)
 
 
-
 @dataclass
 class _Write:
     """A command's reads and write under way in this thread: its store's datastore, the one
