@@ -75,8 +75,7 @@ class Ledger(Application[UUID]):
         for a refused command). The events go to the event store as they are: `save` would ask
         of each whether it is an event or an aggregate, a protocol check slower than the
         event's encoding, and do nothing more for events."""
-        recordings = self.events.put(uow.events, commands=uow.commands, read=uow.read,
-                                     serialised=uow.serialised)
+        recordings = self.events.put(uow.events, commands=uow.commands, reads=uow.reads())
         return command_positions(uow.commands, [r.notification.id for r in recordings])
 
     # Reading the write side ----------------------------------------------------------------

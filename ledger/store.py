@@ -129,6 +129,21 @@ class CommandRecord:
     refusal: dict[str, str | None] | None = None
 
 
+@dataclass
+class Reads:
+    """What a unit's write is conditional on: the version of each record its commands read
+    (`versions`), those of them whose writers take turns (`serialised`), and those it writes
+    only commuting events to (`commuting`), with the topics of the events that may have come
+    between (`commuting_topics`). The write fills in `bases`: each commuting record's last
+    version before the unit's events."""
+
+    versions: Mapping[UUID, int] = field(default_factory=dict)
+    serialised: Collection[UUID] = ()
+    commuting: Collection[UUID] = ()
+    commuting_topics: Collection[str] = ()
+    bases: dict[UUID, int] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class RecordedCommand:
     """What the command log holds for a key: the fingerprint of the command's content, and its
@@ -255,13 +270,27 @@ class LedgerRecorder(PostgresApplicationRecorder):
         # checked without it), the notification, the events and the answers to the commands. A
         # lock not had or a stale read is refused as an integrity error, like a version taken by
         # another writer: the command runs again.
+        #
+        # A record the unit wrote only commuting events to (`commuting_ids`: a decision's
+        # exercise of its holding) is checked more leniently: events of `commuting_topics`
+        # recorded since the read do not make it stale, and the unit's events follow them (their
+        # versions move up). Its writers' lock is taken shared, waited for: writers of commuting
+        # events do not wait for each other, only for a writer in turn. Each such record's last
+        # version before the unit's events is returned (`bases`).
+        self.sql_create_statements.append(SQL(
+            "DROP FUNCTION IF EXISTS {schema}.{write_fn}(uuid[], bigint[], text[], bytea[],"
+            " uuid[], bigint[], int[], text[], text[], text[], jsonb[], int[], jsonb[])"
+        ).format(**names))
         self.sql_create_statements.append(SQL(
             "CREATE OR REPLACE FUNCTION {schema}.{write_fn}("
             " ids uuid[], versions bigint[], topics text[], states bytea[],"
             " read_ids uuid[], read_versions bigint[], writers_locks int[],"
+            " commuting_ids uuid[], commuting_firsts bigint[], commuting_topics text[],"
+            " commuting_locks int[],"
             " keys text[], commands text[], prints text[], results jsonb[], ends int[],"
-            " refusals jsonb[]) RETURNS bigint[] LANGUAGE plpgsql AS $$"
-            " DECLARE positions bigint[] := '{{}}';"
+            " refusals jsonb[]) RETURNS bigint[]"
+            " LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$"
+            " DECLARE positions bigint[] := '{{}}'; bases bigint[] := '{{}}'; shifted boolean;"
             " BEGIN"
             "  IF cardinality(ids) > 0 THEN"
             "   IF EXISTS (SELECT FROM unnest(writers_locks) AS k"
@@ -270,15 +299,36 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "     USING ERRCODE = {moved_on};"
             "   END IF;"
             "   PERFORM set_config('lock_timeout', {lock_timeout}, true);"
+            "   PERFORM pg_advisory_xact_lock_shared({serialised}, k)"
+            "    FROM unnest(commuting_locks) AS k;"
             "   PERFORM {schema}.{lock_fn}();"
             "  END IF;"
-            # each record's last version from the index: a join, planned once for any
-            # arguments, may scan the whole table
+            # each record's last version (or, for a commuting one, its first other event since
+            # the read) from the index, in a subquery that is not made a join: a join, planned
+            # once for any arguments, scans the whole table
             "  IF EXISTS (SELECT FROM unnest(read_ids, read_versions) AS r(id, version)"
-            "   WHERE (SELECT max(e.originator_version) FROM {schema}.{table} AS e"
-            "    WHERE e.originator_id = r.id) > r.version) THEN"
+            "   WHERE CASE WHEN r.id = ANY(commuting_ids)"
+            "    THEN (SELECT min(e.originator_version) FROM {schema}.{table} AS e"
+            "     WHERE e.originator_id = r.id AND e.originator_version > r.version"
+            "     AND e.topic <> ALL(commuting_topics)) IS NOT NULL"
+            "    ELSE (SELECT max(e.originator_version) FROM {schema}.{table} AS e"
+            "     WHERE e.originator_id = r.id) > r.version END) THEN"
             "   RAISE EXCEPTION 'a record changed since the command read it'"
             "    USING ERRCODE = {moved_on};"
+            "  END IF;"
+            # the unit's events of a commuting record move up behind those that came between
+            "  IF cardinality(commuting_ids) > 0 THEN"
+            "   SELECT array_agg(l.base ORDER BY c.o), bool_or(l.base + 1 <> c.first)"
+            "    INTO bases, shifted"
+            "    FROM unnest(commuting_ids, commuting_firsts) WITH ORDINALITY AS c(id, first, o),"
+            "    LATERAL (SELECT max(e.originator_version) AS base FROM {schema}.{table} AS e"
+            "     WHERE e.originator_id = c.id) AS l;"
+            "   IF shifted THEN"
+            "    SELECT array_agg(x.v + coalesce((SELECT b.base + 1 - b.first"
+            "     FROM unnest(commuting_ids, bases, commuting_firsts) AS b(id, base, first)"
+            "     WHERE b.id = x.id), 0) ORDER BY x.o) INTO versions"
+            "     FROM unnest(ids, versions) WITH ORDINALITY AS x(id, v, o);"
+            "   END IF;"
             "  END IF;"
             "  IF cardinality(ids) > 0 THEN"
             "   NOTIFY {channel};"
@@ -292,7 +342,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "   (idempotency_key, command, fingerprint, result, position, refusal)"
             "   SELECT k, c, p, r, CASE WHEN f IS NULL THEN positions[e] END, f"
             "   FROM unnest(keys, commands, prints, results, ends, refusals) AS a(k, c, p, r, e, f);"
-            "  RETURN positions;"
+            "  RETURN positions || bases;"
             " END $$").format(**names, channel=Identifier(self.channel_name),
                              lock_timeout=Literal(f"{datastore.lock_timeout}s"),
                              serialised=Literal(SERIALISED_WRITERS),
@@ -301,7 +351,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
         # an import's time
         self.write_statement = SQL(
             "SELECT {schema}.{write_fn}(%b, %b, %b, %b, %b, %b, %b::int[], %b, %b, %b,"
-            " %b::jsonb[], %b, %b::jsonb[]) AS positions").format(**names)
+            " %b::int[], %b, %b, %b, %b::jsonb[], %b, %b::jsonb[]) AS written").format(**names)
         # Every query of this store, the library's reads of aggregates too, joins the write
         # under way in the thread, if there is one, so a command reads what it writes over.
         pooled = datastore.get_connection
@@ -421,41 +471,49 @@ class LedgerRecorder(PostgresApplicationRecorder):
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
         self, stored_events: Sequence[StoredEvent], *, commands: Sequence[CommandRecord] = (),
-        read: Mapping[UUID, int] | None = None, serialised: Collection[UUID] = (),
-        **kwargs: Any,
+        reads: Reads | None = None, **kwargs: Any,
     ) -> Sequence[int] | None:
         """Inserts the events (the trigger chains their hashes) and the commands they answer, in
         one transaction and one round trip; refused commands come with no events, and may come
-        alone. `read` gives the version of each record the commands read, `serialised` those of
-        them whose writers take turns: if one has moved on since, or another writer of one is
-        under way, nothing is written and IntegrityError is raised."""
+        alone. If a record in `reads` has moved on since (otherwise than by commuting events,
+        for a commuting one), or another writer of a serialised one is under way, nothing is
+        written and IntegrityError is raised."""
         if not stored_events and not commands:
             return []
+        reads = reads or Reads()
         write = _WRITE.get()
         if write is not None and write.datastore is self.datastore:  # the write under way
             # A transaction begun by a writers' lock commits in the write's round trip, for
             # the lock is held until then, and the holding's next writer waits.
-            positions = self._insert(write.conn, stored_events, commands, read or {},
-                                     serialised, commit=write.begun)
+            positions = self._insert(write.conn, stored_events, commands, reads,
+                                     commit=write.begun)
             write.begun = False
             return positions
         with self.datastore.get_connection() as conn:
-            return self._insert(conn, stored_events, commands, read or {}, serialised)
+            return self._insert(conn, stored_events, commands, reads)
 
     def _insert(self, conn: Connection[DictRow], stored_events: Sequence[StoredEvent],
-                commands: Sequence[CommandRecord], read: Mapping[UUID, int],
-                serialised: Collection[UUID], *, commit: bool = False) -> list[int]:
+                commands: Sequence[CommandRecord], reads: Reads, *, commit: bool = False
+                ) -> list[int]:
         ends: list[int] = []
         end = 0
         for command in commands:
             end += command.event_count
             ends.append(end)
+        commuting = list(reads.commuting)
+        firsts: dict[UUID, int] = {}
+        for e in stored_events:
+            if e.originator_id in reads.commuting:
+                firsts.setdefault(e.originator_id, e.originator_version)
         arguments = (
             [e.originator_id for e in stored_events],
             [e.originator_version for e in stored_events],
             [e.topic for e in stored_events],
             [e.state for e in stored_events],
-            list(read), list(read.values()), sorted({writers_lock(r) for r in serialised}),
+            list(reads.versions), list(reads.versions.values()),
+            sorted({writers_lock(r) for r in reads.serialised if r not in reads.commuting}),
+            commuting, [firsts[r] for r in commuting], list(reads.commuting_topics),
+            sorted({writers_lock(r) for r in commuting if r in reads.serialised}),
             [command.idempotency_key for command in commands],
             [command.command for command in commands],
             [command.fingerprint for command in commands],
@@ -471,7 +529,9 @@ class LedgerRecorder(PostgresApplicationRecorder):
                 conn.execute("COMMIT")
             row = written.fetchone()
         assert row is not None
-        return list(row["positions"] or [])
+        written = row["written"] or []
+        reads.bases.update(zip(commuting, written[len(stored_events):], strict=True))
+        return written[:len(stored_events)]
 
     def find_commands(self, keys: Sequence[str]) -> dict[str, RecordedCommand]:
         """What the log holds for each of these keys it has."""

@@ -6,7 +6,12 @@ A unit may read records as this process last saw them (`RecentRecords`), without
 store; it notes the version of every record it reads, and the write refuses the unit if any of
 them has moved on since (`LedgerRecorder.insert_events`), so a stale copy is never acted on. It
 notes too which of them serialise their writers: the write gives way if another writer of one is
-under way."""
+under way.
+
+Decisions under one holding commute: each records an exercise on it, which nothing a decision
+relies on depends on. A unit that writes a record only such events (`commuting_events`) is not
+refused for the ones others wrote since it read the record; its events follow theirs. Its copy
+of the record then lacks those others' events, and is kept as partial (`RecentRecords`)."""
 
 from __future__ import annotations
 
@@ -19,9 +24,10 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, LRUCache
 from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
 
 from ledger.errors import AlreadyRecorded, LedgerError, UnknownReference
-from ledger.store import CommandRecord
+from ledger.store import CommandRecord, Reads
 
 if TYPE_CHECKING:
     from eventsourcing.application import Repository
@@ -37,10 +43,16 @@ a command that tried one would do its work twice."""
 class RecentRecords:
     """Records as units of work of this process left them after their save, kept pickled: a
     unit gets a copy of its own, so threads share them safely. Unpickling a record is a third
-    of the time of copying the object (bench/RESULTS.md)."""
+    of the time of copying the object (bench/RESULTS.md).
+
+    A record whose events from this process followed others' commuting events is kept partial:
+    it has every other event up to the store's version before its own last ones (`as_of`), and
+    is read as of that version. A unit that writes it only commuting events is checked against
+    that version exactly; any other unit that read it is refused, for the record has moved on
+    since (its own last events at least), and reads it from the store."""
 
     def __init__(self, maxsize: int) -> None:
-        self._records: LRUCache[UUID, Any] = LRUCache(maxsize)
+        self._records: LRUCache[UUID, tuple[Any, int | None]] = LRUCache(maxsize)  # and as_of
         self._contended: LRUCache[UUID, float] = LRUCache(maxsize)  # until when
 
     def _kept(self, aggregate: Aggregate) -> Any:
@@ -49,11 +61,13 @@ class RecentRecords:
     def _taken(self, kept: Any) -> Aggregate:
         return cast(Aggregate, pickle.loads(kept))  # the process's own records, pickled above
 
-    def copy_of(self, aggregate_id: UUID) -> Aggregate | None:
+    def copy_of(self, aggregate_id: UUID) -> tuple[Aggregate, int | None] | None:
+        """A copy of the record, and the version it is read as of if it is partial."""
         try:
-            return self._taken(self._records.get(aggregate_id))
+            kept, as_of = self._records.get(aggregate_id)
         except KeyError:
             return None
+        return self._taken(kept), as_of
 
     def keep(self, uow: UnitOfWork) -> None:
         """The records of a saved unit that are new here or changed, but for one a refused
@@ -62,8 +76,10 @@ class RecentRecords:
             if aggregate.pending_events:
                 with suppress(KeyError):
                     self._records.get(aggregate_id, evict=True)
-            elif not uow.as_remembered(aggregate_id, aggregate):
-                self._records.put(aggregate_id, self._kept(aggregate))
+                continue
+            as_of = uow.partial_as_of(aggregate_id)
+            if as_of is not None or not uow.as_remembered(aggregate_id, aggregate):
+                self._records.put(aggregate_id, (self._kept(aggregate), as_of))
 
     def forget(self, uow: UnitOfWork) -> None:
         """The records a unit read, after its save was refused: one of them had moved on, or
@@ -144,7 +160,9 @@ class UnitOfWork:
         self._in_command: dict[UUID, Aggregate] = {}  # what the current command has touched
         self.read: dict[UUID, int] = {}  # the version of each stored record read
         self.serialised: set[UUID] = set()  # the records read whose writers take turns
-        self._remembered: set[UUID] = set()  # the records read from `recent`
+        self._remembered: dict[UUID, int] = {}  # the records read from `recent`, their versions
+        self._partial: set[UUID] = set()  # those of them read as partial
+        self._reads: Reads | None = None  # as the last save was conditioned, its bases filled
         self.events: list[Any] = []
         self.commands: list[CommandRecord] = []
 
@@ -164,7 +182,7 @@ class UnitOfWork:
             found = self._load(aggregate_id, serialised)
             self._aggregates[aggregate_id] = found
             if found is not None:
-                self.read[aggregate_id] = found.version
+                self.read.setdefault(aggregate_id, found.version)  # a partial one's is noted
             elif self._recent is not None and self._recent.known_absent(aggregate_id):
                 self.read[aggregate_id] = 0
         aggregate = self._aggregates[aggregate_id]
@@ -177,8 +195,12 @@ class UnitOfWork:
         if self._recent is not None and not (serialised and self._recent.contended(aggregate_id)):
             recent = self._recent.copy_of(aggregate_id)
             if recent is not None:
-                self._remembered.add(aggregate_id)
-                return recent
+                aggregate, as_of = recent
+                self._remembered[aggregate_id] = aggregate.version
+                if as_of is not None:
+                    self._partial.add(aggregate_id)
+                    self.read[aggregate_id] = as_of
+                return aggregate
             if self._recent.known_absent(aggregate_id):
                 return None
         try:
@@ -196,7 +218,33 @@ class UnitOfWork:
 
     def as_remembered(self, aggregate_id: UUID, aggregate: Aggregate) -> bool:
         """Whether the record was read from `recent` and is unchanged since."""
-        return aggregate_id in self._remembered and aggregate.version == self.read[aggregate_id]
+        return self._remembered.get(aggregate_id) == aggregate.version
+
+    def reads(self) -> Reads:
+        """What the unit's save is conditional on (`Reads`): the records read, and the
+        commuting ones among those it writes."""
+        written: dict[UUID, set[str]] = {}
+        for event in self.events:
+            written.setdefault(event.originator_id, set()).add(type(event).__name__)
+        commuting: list[UUID] = []
+        topics: set[str] = set()
+        for aggregate_id, names in written.items():
+            cls = type(self._aggregates[aggregate_id])
+            allowed = getattr(cls, "commuting_events", ())
+            if aggregate_id in self.read and names <= set(allowed):
+                commuting.append(aggregate_id)
+                topics.update(get_topic(getattr(cls, name)) for name in allowed)
+        self._reads = Reads(self.read, self.serialised, commuting, topics)
+        return self._reads
+
+    def partial_as_of(self, aggregate_id: UUID) -> int | None:
+        """After the save: the version a record the unit wrote commuting events to is to be
+        read as of, if its copy is now partial (it was, or others' events came between)."""
+        base = self._reads.bases.get(aggregate_id) if self._reads is not None else None
+        if base is None or (aggregate_id not in self._partial
+                            and base == self.read[aggregate_id]):
+            return None
+        return base
 
     def get(self, cls: type[A], code: str, field: str) -> A:
         aggregate = self.find(cls, cls.create_id(code=code))

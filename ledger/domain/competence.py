@@ -127,6 +127,11 @@ class CompetenceHolding(Aggregate):
     """The consistency boundary where many officials decide at once: its writers take turns
     rather than race."""
 
+    commuting_events = ("Exercised",)
+    """Events that change nothing a decision relies on (they only raise `last_relied_on`, to
+    the latest date): decisions recording them need not see each other's, and may be written
+    in either order."""
+
     @staticmethod
     def create_id(competence: str, jurisdiction: str, **_: Any) -> UUID:
         return holding_id(competence, jurisdiction)
