@@ -122,8 +122,8 @@ def test_a_decision_taken_on_a_remembered_holding_waits_for_a_writer_of_it_under
     ledger: Ledger, database_url: str
 ) -> None:
     """The process remembers the holding as unchanged, but another writer holds its lock, and
-    may be about to change it: the decision gives way and waits its turn, and is then accepted
-    once, instead of writing beside the other."""
+    may be about to change it: the decision waits until that writer is done, and is then
+    accepted once, instead of writing beside the other."""
     build_world(ledger)
     run(ledger, decision_under_mandate("eerst", date(2015, 1, 5)))  # the holding is remembered
     holding = holding_id("participatiewet", "dordrecht")
