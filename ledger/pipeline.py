@@ -127,7 +127,9 @@ class CommandPipeline:
         takes records as this process last saw them, and does not look up the record the
         command opens: with nobody else writing them, the command is one round trip. The write
         refuses it if a guess was wrong or another writer of the competence holding is under
-        way, and the command runs again reading the store; writers of the same holding reading
+        way (a decision, whose exercise commutes with others', waits for that writer instead,
+        and is refused only if the holding changed otherwise), and the command runs again
+        reading the store; writers of the same holding reading
         it there wait for each other (the unit of work serialises them before it reads the
         holding), so a valid command is not refused because others were faster. A version
         conflict can still come from a writer that is not serialised (a batch's, on other

@@ -22,7 +22,9 @@ write. Writers of the same competence holding take turns on an advisory lock. A 
 the holding from the store takes it first (`LedgerRecorder.serialise`), so none of them reads a
 state another is about to change; a writer that took the holding as its process last saw it only
 tries to take the lock in its write, and gives way (its write refused, to run again reading the
-store) if another writer has it or the holding has moved on.
+store) if another writer has it or the holding has moved on. A writer that only records
+commuting events on the holding (a decision's exercise) takes the lock shared and waits for it,
+and follows the commuting events others recorded since it read the holding (`Reads`).
 """
 
 from __future__ import annotations
