@@ -278,11 +278,9 @@ class LedgerRecorder(PostgresApplicationRecorder):
         # recorded since the read do not make it stale, and the unit's events follow them (their
         # versions move up). Its writers' lock is taken shared, waited for: writers of commuting
         # events do not wait for each other, only for a writer in turn. Each such record's last
-        # version before the unit's events is returned (`bases`).
-        self.sql_create_statements.append(SQL(
-            "DROP FUNCTION IF EXISTS {schema}.{write_fn}(uuid[], bigint[], text[], bytea[],"
-            " uuid[], bigint[], int[], text[], text[], text[], jsonb[], int[], jsonb[])"
-        ).format(**names))
+        # version before the unit's events is returned (`bases`). An old database keeps the
+        # function of the version before beside this one, so that a process of that version
+        # still writes until it is replaced.
         self.sql_create_statements.append(SQL(
             "CREATE OR REPLACE FUNCTION {schema}.{write_fn}("
             " ids uuid[], versions bigint[], topics text[], states bytea[],"
@@ -301,8 +299,18 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "     USING ERRCODE = {moved_on};"
             "   END IF;"
             "   PERFORM set_config('lock_timeout', {lock_timeout}, true);"
-            "   PERFORM pg_advisory_xact_lock_shared({serialised}, k)"
-            "    FROM unnest(commuting_locks) AS k;"
+            # A unit holding writers' locks only tries the shared ones: two such units waiting
+            # for each other's would wait forever.
+            "   IF cardinality(writers_locks) > 0 THEN"
+            "    IF EXISTS (SELECT FROM unnest(commuting_locks) AS k"
+            "     WHERE NOT pg_try_advisory_xact_lock_shared({serialised}, k)) THEN"
+            "     RAISE EXCEPTION 'another writer of a record the command read is under way'"
+            "      USING ERRCODE = {moved_on};"
+            "    END IF;"
+            "   ELSE"
+            "    PERFORM pg_advisory_xact_lock_shared({serialised}, k)"
+            "     FROM unnest(commuting_locks) AS k;"
+            "   END IF;"
             "   PERFORM {schema}.{lock_fn}();"
             "  END IF;"
             # each record's last version (or, for a commuting one, its first other event since
@@ -503,10 +511,11 @@ class LedgerRecorder(PostgresApplicationRecorder):
             end += command.event_count
             ends.append(end)
         commuting = list(reads.commuting)
-        firsts: dict[UUID, int] = {}
+        firsts: dict[UUID, int] = {}  # the first version of each commuting record's events
         for e in stored_events:
             if e.originator_id in reads.commuting:
-                firsts.setdefault(e.originator_id, e.originator_version)
+                firsts[e.originator_id] = min(e.originator_version,
+                                              firsts.get(e.originator_id, e.originator_version))
         arguments = (
             [e.originator_id for e in stored_events],
             [e.originator_version for e in stored_events],

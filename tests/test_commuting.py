@@ -4,6 +4,7 @@ taking the same steps would."""
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -19,8 +20,10 @@ from ledger.application import Ledger
 from ledger.database import eventsourcing_env
 from ledger.domain.competence import holding_id
 from ledger.errors import LedgerError
+from ledger.pipeline import CommandContext, CommandResult
+from ledger.store import SERIALISED_WRITERS, writers_lock
 from tests.ledger_setup import build_world, run
-from tests.world import competence_of_its_own
+from tests.world import competence_of_its_own, decision_under_mandate
 
 pytestmark = pytest.mark.database
 
@@ -142,6 +145,41 @@ def test_decisions_from_processes_in_turn_are_written_without_giving_way(
     exercised = [row for row in rows if row["topic"].endswith("Exercised")]
     assert [f'"beurt-{n}"'.encode() in bytes(row["state"]) for n, row in enumerate(exercised)
             ] == [True] * 20
+
+
+def test_a_batch_that_holds_a_writers_lock_does_not_wait_for_another(
+    ledger: Ledger, database_url: str
+) -> None:
+    """A batch revokes a grant of one holding (its writers' lock taken exclusively) and takes a
+    decision under another, whose writer in turn is under way elsewhere. Waiting for that one
+    while holding the first lock could close a circle with a batch doing the opposite; the
+    batch gives way instead, and its commands are then written one by one, each in turn."""
+    build_world(ledger)
+    for command in competence_of_its_own("eigen"):
+        run(ledger, command)
+    revoked, decided = holding_id("eigen", "dordrecht"), holding_id("participatiewet", "dordrecht")
+    batch = [(revocation("eigen", date(2016, 1, 1)), CommandContext("batch-intrekking")),
+             (decision_under_mandate("batch-besluit", date(2016, 2, 1)),
+              CommandContext("batch-besluit"))]
+    answers: list[object] = []
+    worker = threading.Thread(target=lambda: answers.extend(ledger.execute_batch(batch)))
+    with psycopg.connect(database_url, autocommit=True) as in_turn, \
+            psycopg.connect(database_url, autocommit=True) as probe:
+        in_turn.execute("BEGIN")
+        in_turn.execute("SELECT pg_advisory_xact_lock(%s, %s)",
+                        (SERIALISED_WRITERS, writers_lock(decided)))
+        worker.start()
+        worker.join(timeout=1.0)  # the batch has given way, and its decision waits its turn
+        waiting_in_turn = worker.is_alive()
+        probe.execute("BEGIN")
+        free = probe.execute("SELECT pg_try_advisory_xact_lock(%s, %s)",
+                             (SERIALISED_WRITERS, writers_lock(revoked))).fetchone()[0]
+        probe.execute("ROLLBACK")
+        in_turn.execute("COMMIT")
+    worker.join()
+    assert free, "the batch held the revoked holding's lock while waiting for the other"
+    assert waiting_in_turn, answers
+    assert [type(answer) for answer in answers] == [CommandResult, CommandResult], answers
 
 
 def _backends(database_url: str) -> int:
