@@ -64,6 +64,10 @@ SERIALISED_WRITERS = 0x42657600
 locks take one key, a space of their own."""
 
 
+FIRST_CONNECTION_SECONDS = 10.0
+"""How long a new process waits for its first connection: a loaded server may take more than
+the second a call waits for one of the pool's connections later."""
+
 TURNS = 64
 """How many locks the threads of one process take turns on before a record's writers' lock."""
 
@@ -170,7 +174,12 @@ def command_positions(commands: Sequence[CommandRecord], ids: Sequence[int]) -> 
 
 class LedgerRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
-        super().__init__(datastore, events_table_name=events_table_name)
+        waits = datastore.pool.timeout
+        datastore.pool.timeout = max(waits, FIRST_CONNECTION_SECONDS)
+        try:
+            super().__init__(datastore, events_table_name=events_table_name)  # the first query
+        finally:
+            datastore.pool.timeout = waits
         names = {
             "schema": Identifier(datastore.schema),
             "table": Identifier(events_table_name),
