@@ -337,3 +337,19 @@ def _answers(url: str) -> bool:
         return httpx.get(url).status_code == 200
     except httpx.TransportError:
         return False
+
+
+def test_a_process_started_before_the_database_answers_waits_for_its_first_connection(
+    database_url: str,
+) -> None:
+    """A server process (API or worker) may start while the database is still coming up, or
+    is slow to answer on a loaded machine: its ledger waits for the first connection for longer
+    than the second a call waits for one later."""
+    with TcpProxy(database_url) as proxy:
+        proxy.cut()
+        threading.Timer(1.5, proxy.restore).start()
+        ledger = Ledger(env=eventsourcing_env(proxy.url))
+        try:
+            assert ledger.position() >= 0
+        finally:
+            ledger.close()
