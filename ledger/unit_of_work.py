@@ -226,13 +226,13 @@ class UnitOfWork:
         written: dict[UUID, set[str]] = {}
         for event in self.events:
             written.setdefault(event.originator_id, set()).add(type(event).__name__)
-        commuting: list[UUID] = []
+        commuting: set[UUID] = set()  # looked up per event and per record read, in the write
         topics: set[str] = set()
         for aggregate_id, names in written.items():
             cls = type(self._aggregates[aggregate_id])
             allowed = getattr(cls, "commuting_events", ())
             if aggregate_id in self.read and names <= set(allowed):
-                commuting.append(aggregate_id)
+                commuting.add(aggregate_id)
                 topics.update(get_topic(getattr(cls, name)) for name in allowed)
         self._reads = Reads(self.read, self.serialised, commuting, topics)
         return self._reads

@@ -32,10 +32,7 @@ FIRST_DAY = date(2016, 1, 1)
 
 
 def decision(competence: str, code: str, on: date) -> c.TakeDecision:
-    return c.TakeDecision(code=code, title="Beschikking", competence=competence,
-                          jurisdiction="dordrecht", body="directeur-sdd", taken_on=on,
-                          outcome="adopted", cited_grant="mandaat-sdd",
-                          cited_publication="Staatscourant 2006, 70")
+    return decision_under_mandate(code, on).model_copy(update={"competence": competence})
 
 
 def revocation(competence: str, on: date) -> c.RevokeGrant:
