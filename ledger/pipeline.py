@@ -161,6 +161,9 @@ class CommandPipeline:
                 if replay is not None:
                     return replay
                 continue
+            except BaseException:
+                self._recent.forget(uow)  # the records it took may be half changed
+                raise
             self._recent.keep(uow)
             outcome = _answer(command, key, answer, position)
             if isinstance(outcome, LedgerError):
@@ -219,6 +222,9 @@ class CommandPipeline:
         except IntegrityError:
             records.forget(unit.uow)
             return False
+        except BaseException:
+            records.forget(unit.uow)
+            raise
         records.keep(unit.uow)
         for (index, answer), position in zip(unit.handled, positions, strict=True):
             command, context = items[index]

@@ -16,6 +16,7 @@ of the record then lacks those others' events, and is kept as partial (`RecentRe
 from __future__ import annotations
 
 import pickle
+import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, suppress
@@ -39,11 +40,17 @@ CONTENDED_SECONDS = 1.0
 that had read it had to give way: while others write it, a remembered copy is mostly stale, and
 a command that tried one would do its work twice."""
 
+OUT = object()
+"""Kept in place of a record a unit has taken and not yet put back."""
+
 
 class RecentRecords:
-    """Records as units of work of this process left them after their save, kept pickled: a
-    unit gets a copy of its own, so threads share them safely. Unpickling a record is a third
-    of the time of copying the object (bench/RESULTS.md).
+    """Records as units of work of this process left them after their save. A unit takes a
+    record out and its save puts it back (`keep`), so a record is in one unit's hands at a
+    time and needs no copy. A unit that wants a record another unit of this process has out
+    reads it from the store; the record is then kept pickled for CONTENDED_SECONDS, and every
+    unit gets a copy of its own, so that threads deciding under one holding do not read it in
+    turn. Unpickling a record is a third of the time of copying the object (bench/RESULTS.md).
 
     A record whose events from this process followed others' commuting events is kept partial:
     it has every other event up to the store's version before its own last ones (`as_of`), and
@@ -52,52 +59,74 @@ class RecentRecords:
     since (its own last events at least), and reads it from the store."""
 
     def __init__(self, maxsize: int) -> None:
-        self._records: LRUCache[UUID, tuple[Any, int | None]] = LRUCache(maxsize)  # and as_of
+        # a record, or its pickle, or OUT while a unit has it; and as_of
+        self._records: LRUCache[UUID, tuple[Any, int | None]] = LRUCache(maxsize)
+        self._wanted_together: LRUCache[UUID, float] = LRUCache(maxsize)  # until when
         self._contended: LRUCache[UUID, float] = LRUCache(maxsize)  # until when
+        self._taking = threading.Lock()
 
-    def _kept(self, aggregate: Aggregate) -> Any:
-        return pickle.dumps(aggregate, pickle.HIGHEST_PROTOCOL)
-
-    def _taken(self, kept: Any) -> Aggregate:
-        return cast(Aggregate, pickle.loads(kept))  # the process's own records, pickled above
-
-    def copy_of(self, aggregate_id: UUID) -> tuple[Aggregate, int | None] | None:
-        """A copy of the record, and the version it is read as of if it is partial."""
-        try:
-            kept, as_of = self._records.get(aggregate_id)
-        except KeyError:
-            return None
-        return self._taken(kept), as_of
+    def take(self, aggregate_id: UUID) -> tuple[Aggregate, int | None] | None:
+        """The record for a unit to use, and the version it is read as of if it is partial."""
+        with self._taking:
+            try:
+                kept, as_of = self._records.get(aggregate_id)
+            except KeyError:
+                return None
+            if kept is OUT:
+                self._wanted_together.put(aggregate_id, time.monotonic() + CONTENDED_SECONDS)
+                return None
+            if isinstance(kept, bytes):
+                return cast(Aggregate, pickle.loads(kept)), as_of  # pickled below
+            self._records.put(aggregate_id, (OUT, as_of))
+            return cast(Aggregate, kept), as_of
 
     def keep(self, uow: UnitOfWork) -> None:
-        """The records of a saved unit that are new here or changed, but for one a refused
-        command left changes in: it is forgotten, and read from the store when next needed."""
+        """The records of a saved unit, as it leaves them, but for one a refused command left
+        changes in: it is forgotten, and read from the store when next needed."""
         for aggregate_id, aggregate in uow.loaded():
             if aggregate.pending_events:
-                with suppress(KeyError):
-                    self._records.get(aggregate_id, evict=True)
+                self._evict(aggregate_id)
                 continue
             as_of = uow.partial_as_of(aggregate_id)
-            if as_of is not None or not uow.as_remembered(aggregate_id, aggregate):
-                self._records.put(aggregate_id, (self._kept(aggregate), as_of))
+            if not self._until(self._wanted_together, aggregate_id):
+                with self._taking:
+                    self._records.put(aggregate_id, (aggregate, as_of))
+            elif (as_of is not None or not uow.as_remembered(aggregate_id, aggregate)
+                  or not self._pickled(aggregate_id)):  # an unchanged copy's pickle stands
+                pickled = pickle.dumps(aggregate, pickle.HIGHEST_PROTOCOL)
+                with self._taking:
+                    self._records.put(aggregate_id, (pickled, as_of))
 
     def forget(self, uow: UnitOfWork) -> None:
         """The records a unit read, after its save was refused: one of them had moved on, or
-        another writer of one was under way."""
+        another writer of one was under way; or after the unit failed otherwise."""
         for aggregate_id in uow.read:
-            with suppress(KeyError):
-                self._records.get(aggregate_id, evict=True)
+            self._evict(aggregate_id)
         until = time.monotonic() + CONTENDED_SECONDS
         for aggregate_id in uow.serialised:
             self._contended.put(aggregate_id, until)
 
+    def _pickled(self, aggregate_id: UUID) -> bool:
+        try:
+            return isinstance(self._records.get(aggregate_id)[0], bytes)
+        except KeyError:
+            return False
+
+    def _evict(self, aggregate_id: UUID) -> None:
+        with suppress(KeyError):
+            self._records.get(aggregate_id, evict=True)
+
+    @staticmethod
+    def _until(deadlines: LRUCache[UUID, float], aggregate_id: UUID) -> bool:
+        try:
+            return deadlines.get(aggregate_id) > time.monotonic()
+        except KeyError:
+            return False
+
     def contended(self, aggregate_id: UUID) -> bool:
         """Whether a unit that read the record had to give way less than CONTENDED_SECONDS
         ago."""
-        try:
-            return self._contended.get(aggregate_id) > time.monotonic()
-        except KeyError:
-            return False
+        return self._until(self._contended, aggregate_id)
 
     def known_absent(self, aggregate_id: UUID) -> bool:
         """Whether the record is known to have no events (this class never knows it)."""
@@ -109,20 +138,14 @@ class RecentRecords:
 
 class ImportedRecords(RecentRecords):
     """The records one import has loaded or made, and those it found absent, kept for the
-    whole run and handed to its units without a copy: only the importer's thread uses them, and
-    a record a unit could not save, or that a refused command left changed, is forgotten
-    (`forget`, `keep`). A record taken to be absent counts as read at version 0, so a writer
-    that created it meanwhile makes the unit's save fail, and the batch goes the normal way."""
+    whole run; a record a unit could not save, or that a refused command left changed, is
+    forgotten (`forget`, `keep`). A record taken to be absent counts as read at version 0, so a
+    writer that created it meanwhile makes the unit's save fail, and the batch goes the normal
+    way."""
 
     def __init__(self, maxsize: int) -> None:
         super().__init__(maxsize)
         self._absent: LRUCache[UUID, None] = LRUCache(maxsize)
-
-    def _kept(self, aggregate: Aggregate) -> Any:
-        return aggregate
-
-    def _taken(self, kept: Any) -> Aggregate:
-        return cast(Aggregate, kept)
 
     def keep(self, uow: UnitOfWork) -> None:
         super().keep(uow)
@@ -193,7 +216,7 @@ class UnitOfWork:
 
     def _load(self, aggregate_id: UUID, serialised: bool) -> Aggregate | None:
         if self._recent is not None and not (serialised and self._recent.contended(aggregate_id)):
-            recent = self._recent.copy_of(aggregate_id)
+            recent = self._recent.take(aggregate_id)
             if recent is not None:
                 aggregate, as_of = recent
                 self._remembered[aggregate_id] = aggregate.version

@@ -10,15 +10,17 @@ from datetime import date, timedelta
 
 import psycopg
 import pytest
+from eventsourcing.persistence import OperationalError
 from psycopg.rows import dict_row
 
 from ledger import commands as c
 from ledger.application import EVENTS_TABLE, Ledger
 from ledger.database import eventsourcing_env
-from ledger.domain.competence import holding_id
+from ledger.domain.competence import CompetenceHolding, holding_id
 from ledger.errors import LedgerError
 from ledger.pipeline import CommandContext, CommandResult
 from ledger.store import GENESIS_HASH, SERIALISED_WRITERS, event_hash, writers_lock
+from ledger.unit_of_work import RecentRecords, UnitOfWork
 from tests.ledger_setup import build_world, run
 from tests.world import decision_under_mandate
 
@@ -202,3 +204,60 @@ def _events_table_scans(database_url: str) -> dict[str, int]:
                            " WHERE relname = %s", (EVENTS_TABLE,)).fetchone()
     assert row is not None
     return row
+
+
+def test_a_holding_a_failed_write_left_changed_is_read_again_from_the_store(
+    ledger: Ledger, database_url: str
+) -> None:
+    """A process hands its remembered holding to a decision without a copy. The decision's
+    write fails (another writer of the holding keeps its lock past the lock timeout) after the
+    holding recorded the exercise in memory: that holding must not be remembered, or the
+    process would refuse a revocation for a decision the ledger never took."""
+    build_world(ledger)
+    deciding = Ledger(env=eventsourcing_env(database_url) | {"POSTGRES_LOCK_TIMEOUT": "1"})
+    holding = holding_id("participatiewet", "dordrecht")
+    try:
+        run(deciding, decision_under_mandate("eerst", date(2015, 1, 5)))  # remembered
+        with psycopg.connect(database_url, autocommit=True) as other:
+            other.execute("BEGIN")
+            other.execute("SELECT pg_advisory_xact_lock(%s, %s)",
+                          (SERIALISED_WRITERS, writers_lock(holding)))
+            with pytest.raises(OperationalError, match="lock timeout"):
+                run(deciding, decision_under_mandate("mislukt", date(2016, 6, 1)))
+            other.execute("ROLLBACK")
+        run(deciding, c.RevokeGrant(competence="participatiewet", jurisdiction="dordrecht",
+                                    grant="mandaat-sdd", on=date(2016, 1, 1),
+                                    reason="Mandaatregeling ingetrokken"))
+    finally:
+        deciding.close()
+    rows = ledger.store.chain_rows(originator_id=holding)
+    assert [row["originator_version"] for row in rows] == list(range(1, len(rows) + 1))
+    assert _exercised(ledger, ["eerst", "mislukt"]) == ["eerst"]
+
+
+def test_a_record_two_units_want_at_once_is_then_handed_to_each_as_a_copy(
+    ledger: Ledger,
+) -> None:
+    """A remembered record goes to one unit at a time, uncopied; a unit that wants it while
+    another has it reads it from the store. Threads of one process that want it together then
+    each get a copy, so that they do not read it in turn."""
+    build_world(ledger)
+    records = RecentRecords(100)
+    holding = holding_id("participatiewet", "dordrecht")
+
+    def taken() -> tuple[UnitOfWork, CompetenceHolding]:
+        uow = UnitOfWork(ledger.repository, recent=records)
+        found = uow.find(CompetenceHolding, holding)
+        assert found is not None
+        return uow, found
+
+    alone, first = taken()
+    records.keep(alone)
+    alone, again = taken()
+    assert again is first  # alone: not copied
+    together, other = taken()  # while `alone` has it
+    assert other is not again and other.version == again.version
+    records.keep(alone)
+    records.keep(together)
+    (_, one), (_, two) = taken(), taken()
+    assert one is not two and one.version == two.version == first.version
