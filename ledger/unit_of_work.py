@@ -47,10 +47,13 @@ OUT = object()
 class RecentRecords:
     """Records as units of work of this process left them after their save. A unit takes a
     record out and its save puts it back (`keep`), so a record is in one unit's hands at a
-    time and needs no copy. A unit that wants a record another unit of this process has out
-    reads it from the store; the record is then kept pickled for CONTENDED_SECONDS, and every
-    unit gets a copy of its own, so that threads deciding under one holding do not read it in
-    turn. Unpickling a record is a third of the time of copying the object (bench/RESULTS.md).
+    time and needs no copy. Two kinds are kept pickled instead, and each unit gets a copy:
+    - a record a unit made, until a unit reads it: most (decisions) are not read again soon,
+      and a pickle is one object, which the garbage collector need not walk;
+    - a record two units of this process wanted at once, for CONTENDED_SECONDS: the second
+      read it from the store, and threads deciding under one holding should not read it in
+      turn. Unpickling a record is a third of the time of copying the object
+      (bench/RESULTS.md).
 
     A record whose events from this process followed others' commuting events is kept partial:
     it has every other event up to the store's version before its own last ones (`as_of`), and
@@ -88,7 +91,7 @@ class RecentRecords:
                 self._evict(aggregate_id)
                 continue
             as_of = uow.partial_as_of(aggregate_id)
-            if not self._until(self._wanted_together, aggregate_id):
+            if uow.found(aggregate_id) and not self._until(self._wanted_together, aggregate_id):
                 with self._taking:
                     self._records.put(aggregate_id, (aggregate, as_of))
             elif (as_of is not None or not uow.as_remembered(aggregate_id, aggregate)
@@ -236,6 +239,10 @@ class UnitOfWork:
                 self._recent.note_absent(aggregate_id)
             return None
 
+    def found(self, aggregate_id: UUID) -> bool:
+        """Whether the record was there before the unit: read, not made."""
+        return self.read.get(aggregate_id, 0) > 0
+
     def loaded(self) -> list[tuple[UUID, Aggregate]]:
         return [(i, a) for i, a in self._aggregates.items() if a is not None]
 
@@ -261,11 +268,13 @@ class UnitOfWork:
         return self._reads
 
     def partial_as_of(self, aggregate_id: UUID) -> int | None:
-        """After the save: the version a record the unit wrote commuting events to is to be
-        read as of, if its copy is now partial (it was, or others' events came between)."""
+        """After the save: the version the unit's copy of a record is to be read as of, if the
+        copy is partial: it was read partial, or others' events came between the commuting
+        events the unit wrote to it and its read."""
         base = self._reads.bases.get(aggregate_id) if self._reads is not None else None
-        if base is None or (aggregate_id not in self._partial
-                            and base == self.read[aggregate_id]):
+        if base is None:  # not written: as it was read
+            return self.read[aggregate_id] if aggregate_id in self._partial else None
+        if aggregate_id not in self._partial and base == self.read[aggregate_id]:
             return None
         return base
 
