@@ -91,7 +91,7 @@ class RecentRecords:
                 self._evict(aggregate_id)
                 continue
             as_of = uow.partial_as_of(aggregate_id)
-            if uow.found(aggregate_id) and not self._until(self._wanted_together, aggregate_id):
+            if self._kept_as_it_is(uow, aggregate_id):
                 with self._taking:
                     self._records.put(aggregate_id, (aggregate, as_of))
             elif (as_of is not None or not uow.as_remembered(aggregate_id, aggregate)
@@ -99,6 +99,9 @@ class RecentRecords:
                 pickled = pickle.dumps(aggregate, pickle.HIGHEST_PROTOCOL)
                 with self._taking:
                     self._records.put(aggregate_id, (pickled, as_of))
+
+    def _kept_as_it_is(self, uow: UnitOfWork, aggregate_id: UUID) -> bool:
+        return uow.found(aggregate_id) and not self._until(self._wanted_together, aggregate_id)
 
     def forget(self, uow: UnitOfWork) -> None:
         """The records a unit read, after its save was refused: one of them had moved on, or
@@ -141,7 +144,8 @@ class RecentRecords:
 
 class ImportedRecords(RecentRecords):
     """The records one import has loaded or made, and those it found absent, kept for the
-    whole run; a record a unit could not save, or that a refused command left changed, is
+    whole run, as they are: only the importer's thread takes them, and it reads again most of
+    what it made. A record a unit could not save, or that a refused command left changed, is
     forgotten (`forget`, `keep`). A record taken to be absent counts as read at version 0, so a
     writer that created it meanwhile makes the unit's save fail, and the batch goes the normal
     way."""
@@ -155,6 +159,17 @@ class ImportedRecords(RecentRecords):
         for aggregate_id, _ in uow.loaded():
             with suppress(KeyError):
                 self._absent.get(aggregate_id, evict=True)
+
+    def take(self, aggregate_id: UUID) -> tuple[Aggregate, int | None] | None:
+        """The record stays in place while a unit has it: no other takes it."""
+        try:
+            kept, as_of = self._records.get(aggregate_id)
+        except KeyError:
+            return None
+        return cast(Aggregate, kept), as_of
+
+    def _kept_as_it_is(self, uow: UnitOfWork, aggregate_id: UUID) -> bool:
+        return True
 
     def forget(self, uow: UnitOfWork) -> None:
         super().forget(uow)
