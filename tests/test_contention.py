@@ -14,6 +14,7 @@ from eventsourcing.persistence import OperationalError
 from psycopg.rows import dict_row
 
 from ledger import commands as c
+from ledger import unit_of_work
 from ledger.application import EVENTS_TABLE, Ledger
 from ledger.database import eventsourcing_env
 from ledger.domain.competence import CompetenceHolding, holding_id
@@ -236,28 +237,34 @@ def test_a_holding_a_failed_write_left_changed_is_read_again_from_the_store(
 
 
 def test_a_record_two_units_want_at_once_is_then_handed_to_each_as_a_copy(
-    ledger: Ledger,
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A remembered record goes to one unit at a time, uncopied; a unit that wants it while
     another has it reads it from the store. Threads of one process that want it together then
     each get a copy, so that they do not read it in turn."""
+    monkeypatch.setattr(unit_of_work, "CONTENDED_SECONDS", 60.0)  # however slow the run
     build_world(ledger)
     records = RecentRecords(100)
     holding = holding_id("participatiewet", "dordrecht")
+    units: list[UnitOfWork] = []  # those that took the holding, to be kept
 
-    def taken() -> tuple[UnitOfWork, CompetenceHolding]:
+    def taken() -> tuple[CompetenceHolding, bool]:
+        """A unit's holding, and whether it came from `records` (else from the store)."""
         uow = UnitOfWork(ledger.repository, recent=records)
         found = uow.find(CompetenceHolding, holding)
         assert found is not None
-        return uow, found
+        units.append(uow)
+        return found, uow.as_remembered(holding, found)
 
-    alone, first = taken()
-    records.keep(alone)
-    alone, again = taken()
-    assert again is first  # alone: not copied
-    together, other = taken()  # while `alone` has it
-    assert other is not again and other.version == again.version
-    records.keep(alone)
-    records.keep(together)
-    (_, one), (_, two) = taken(), taken()
-    assert one is not two and one.version == two.version == first.version
+    first, remembered = taken()
+    assert not remembered
+    records.keep(units.pop())
+    again, remembered = taken()
+    assert again is first and remembered  # alone: not copied
+    other, remembered = taken()  # while the first unit has it
+    assert other is not again and not remembered
+    for uow in units:
+        records.keep(uow)
+    (one, one_remembered), (two, two_remembered) = taken(), taken()  # both at once
+    assert one_remembered and two_remembered and one is not two
+    assert one.version == two.version == first.version
