@@ -71,10 +71,10 @@ class RecentRecords:
     def take(self, aggregate_id: UUID) -> tuple[Aggregate, int | None] | None:
         """The record for a unit to use, and the version it is read as of if it is partial."""
         with self._taking:
-            try:
-                kept, as_of = self._records.get(aggregate_id)
-            except KeyError:
+            entry = self._entry(aggregate_id)
+            if entry is None:
                 return None
+            kept, as_of = entry
             if kept is OUT:
                 self._wanted_together.put(aggregate_id, time.monotonic() + CONTENDED_SECONDS)
                 return None
@@ -112,11 +112,15 @@ class RecentRecords:
         for aggregate_id in uow.serialised:
             self._contended.put(aggregate_id, until)
 
-    def _pickled(self, aggregate_id: UUID) -> bool:
+    def _entry(self, aggregate_id: UUID) -> tuple[Any, int | None] | None:
         try:
-            return isinstance(self._records.get(aggregate_id)[0], bytes)
+            return self._records.get(aggregate_id)
         except KeyError:
-            return False
+            return None
+
+    def _pickled(self, aggregate_id: UUID) -> bool:
+        entry = self._entry(aggregate_id)
+        return entry is not None and isinstance(entry[0], bytes)
 
     def _evict(self, aggregate_id: UUID) -> None:
         with suppress(KeyError):
@@ -162,11 +166,7 @@ class ImportedRecords(RecentRecords):
 
     def take(self, aggregate_id: UUID) -> tuple[Aggregate, int | None] | None:
         """The record stays in place while a unit has it: no other takes it."""
-        try:
-            kept, as_of = self._records.get(aggregate_id)
-        except KeyError:
-            return None
-        return cast(Aggregate, kept), as_of
+        return cast("tuple[Aggregate, int | None] | None", self._entry(aggregate_id))
 
     def _kept_as_it_is(self, uow: UnitOfWork, aggregate_id: UUID) -> bool:
         return True
@@ -283,13 +283,12 @@ class UnitOfWork:
         return self._reads
 
     def partial_as_of(self, aggregate_id: UUID) -> int | None:
-        """After the save: the version the unit's copy of a record is to be read as of, if the
-        copy is partial: it was read partial, or others' events came between the commuting
-        events the unit wrote to it and its read."""
+        """After the save: the version a record the unit wrote commuting events to is to be
+        read as of, if its copy is now partial (it was, or others' events came between). A
+        record read partial and not written fails the save, which checks it strictly."""
         base = self._reads.bases.get(aggregate_id) if self._reads is not None else None
-        if base is None:  # not written: as it was read
-            return self.read[aggregate_id] if aggregate_id in self._partial else None
-        if aggregate_id not in self._partial and base == self.read[aggregate_id]:
+        if base is None or (aggregate_id not in self._partial
+                            and base == self.read[aggregate_id]):
             return None
         return base
 
